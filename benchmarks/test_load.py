@@ -1,0 +1,20 @@
+"""Model load time, per implementation and size, under the model map's verification limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from whisperbench.suite import LoadCase, ModelPool, Skip, measure_load
+
+import pytest
+
+
+def test_load(benchmark: Any, model_pool: ModelPool, load_case: LoadCase, record_result: Any) -> None:
+    benchmark.group = "load"
+    try:
+        info = measure_load(benchmark, model_pool, load_case)
+    except Skip as reason:
+        pytest.skip(str(reason))
+    record_result(info)
+    assert info["load_s"] > 0
+    assert info["params"]["model"] == load_case.size

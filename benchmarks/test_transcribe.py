@@ -1,0 +1,34 @@
+"""Transcription speed (median of timed rounds after warm-up, cold run apart) and accuracy (WER)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from whisperbench.suite import ClipLibrary, ModelPool, Skip, TranscribeCase, measure_transcription
+
+
+def test_transcribe(
+    benchmark: Any,
+    model_pool: ModelPool,
+    clip_library: ClipLibrary,
+    suite_config: Any,
+    transcribe_case: TranscribeCase,
+    record_result: Any,
+) -> None:
+    benchmark.group = f"transcribe-{transcribe_case.clip}"
+    try:
+        loaded = model_pool.get(transcribe_case.implementation, transcribe_case.size)
+    except Skip as reason:
+        pytest.skip(str(reason))
+    clip = clip_library.get(transcribe_case.clip)
+    info = measure_transcription(
+        benchmark,
+        loaded,
+        clip,
+        rounds=suite_config.rounds,
+        warmup_rounds=suite_config.warmup_rounds,
+    )
+    record_result(info)
+    assert info["transcript"], f"{transcribe_case.id}: empty transcript for {clip.path}"

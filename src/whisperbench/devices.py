@@ -1,0 +1,214 @@
+"""Pick the device (cuda, mps, cpu) and dtype, synchronise it, probe its memory, describe the machine.
+
+The decisions are pure functions of what is present (``DevicePresence``), so the MPS and
+CUDA branches are unit-tested on any machine; only ``DevicePresence.detect`` asks torch.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import psutil
+import torch
+
+from whisperbench.errors import DeviceUnavailableError
+
+DeviceName = Literal["cuda", "mps", "cpu"]
+DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
+
+_DTYPES: dict[str, torch.dtype] = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+}
+
+
+@dataclass(frozen=True)
+class DevicePresence:
+    """Which accelerators this process can use."""
+
+    cuda: bool
+    mps: bool
+
+    @classmethod
+    def detect(cls) -> DevicePresence:
+        mps_backend = getattr(torch.backends, "mps", None)
+        mps = bool(mps_backend is not None and mps_backend.is_available())
+        return cls(cuda=torch.cuda.is_available(), mps=mps)
+
+
+def resolve_device(requested: str = "auto", presence: DevicePresence | None = None) -> DeviceName:
+    """``auto`` -> cuda, then mps, then cpu. An absent device is an error that says what is here."""
+    presence = presence or DevicePresence.detect()
+    requested = requested.lower()
+    if requested.startswith("cuda:"):
+        requested = "cuda"
+    if requested not in DEVICE_CHOICES:
+        raise DeviceUnavailableError(
+            f"unknown device {requested!r}; choose one of {', '.join(DEVICE_CHOICES)}"
+        )
+    if requested == "auto":
+        if presence.cuda:
+            return "cuda"
+        return "mps" if presence.mps else "cpu"
+    if requested == "cuda" and not presence.cuda:
+        raise DeviceUnavailableError(
+            "device 'cuda' was asked for but torch sees no CUDA GPU here "
+            f"(torch {torch.__version__}, built for CUDA {torch.version.cuda}); "
+            "use --device auto or cpu, or install a CUDA build of torch"
+        )
+    if requested == "mps" and not presence.mps:
+        raise DeviceUnavailableError(
+            "device 'mps' was asked for but PyTorch MPS is not available here "
+            "(it needs Apple Silicon and macOS 12.3+); use --device auto or cpu"
+        )
+    return requested  # type: ignore[return-value]
+
+
+def default_dtype(device: str) -> torch.dtype:
+    """fp16 on cuda and mps, fp32 on cpu."""
+    return torch.float16 if device in ("cuda", "mps") else torch.float32
+
+
+def resolve_dtype(device: str, requested: str | None = None) -> torch.dtype:
+    """The dtype to load with: the override when given, else the device default."""
+    if requested is None or requested == "auto":
+        return default_dtype(device)
+    try:
+        return _DTYPES[requested.lower()]
+    except KeyError:
+        raise ValueError(
+            f"unknown dtype {requested!r}; choose one of auto, {', '.join(sorted(_DTYPES))}"
+        ) from None
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def synchronize(device: str) -> None:
+    """Wait for queued GPU work, so that a clock read afterwards covers it."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+    elif device == "mps":
+        torch.mps.synchronize()
+
+
+@dataclass(frozen=True)
+class MemoryInfo:
+    free_bytes: int
+    total_bytes: int
+
+
+def memory_info(device: str) -> MemoryInfo:
+    """Free and total memory usable by ``device`` (unified memory on Apple Silicon)."""
+    if device == "cuda":
+        free, total = torch.cuda.mem_get_info()
+        return MemoryInfo(int(free), int(total))
+    vm = psutil.virtual_memory()
+    if device == "mps":
+        # MPS shares system memory; torch caps it at the recommended working set.
+        total = int(torch.mps.recommended_max_memory())
+        used = int(torch.mps.driver_allocated_memory())
+        return MemoryInfo(max(0, min(total - used, int(vm.available))), total)
+    return MemoryInfo(int(vm.available), int(vm.total))
+
+
+def reset_peak_memory(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+
+
+def device_peak_memory_bytes(device: str) -> int | None:
+    """Peak memory the framework allocated on the device, where torch can tell."""
+    if device == "cuda":
+        return int(torch.cuda.max_memory_allocated())
+    if device == "mps":
+        return int(torch.mps.driver_allocated_memory())
+    return None
+
+
+def empty_cache(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.empty_cache()
+    elif device == "mps":
+        torch.mps.empty_cache()
+
+
+def _apple_chip() -> str | None:
+    if platform.system() != "Darwin":
+        return None
+    try:
+        out = subprocess.run(
+            ["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _nvidia_driver() -> str | None:
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
+
+
+def _package_version(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
+def machine_facts() -> dict[str, Any]:
+    """What a reader of a saved run needs to know about where it ran."""
+    presence = DevicePresence.detect()
+    facts: dict[str, Any] = {
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count_logical": os.cpu_count(),
+        "cpu_count_physical": psutil.cpu_count(logical=False),
+        "torch_threads": torch.get_num_threads(),
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "platform": platform.platform(),
+        "apple_chip": _apple_chip(),
+        "mps_available": presence.mps,
+        "cuda_available": presence.cuda,
+        "gpu_name": None,
+        "gpu_memory_gb": None,
+        "gpu_driver": None,
+        "cuda_version": torch.version.cuda,
+        "versions": {
+            name: _package_version(name)
+            for name in (
+                "whisperbench",
+                "torch",
+                "transformers",
+                "huggingface_hub",
+                "faster-whisper",
+                "ctranslate2",
+                "bitsandbytes",
+            )
+        },
+    }
+    if presence.cuda:
+        props = torch.cuda.get_device_properties(0)
+        facts["gpu_name"] = props.name
+        facts["gpu_memory_gb"] = round(props.total_memory / 2**30, 1)
+        facts["gpu_driver"] = _nvidia_driver()
+    return facts

@@ -1,0 +1,35 @@
+"""The error types whisperbench raises for bad input, each naming the problem and the fix."""
+
+from __future__ import annotations
+
+
+class WhisperBenchError(Exception):
+    """Base class of every error whisperbench raises on purpose."""
+
+
+class UnknownModelError(WhisperBenchError, ValueError):
+    """A model size that the model map does not know."""
+
+
+class UnknownImplementationError(WhisperBenchError, ValueError):
+    """An implementation name that the registry does not know."""
+
+
+class ImplementationUnavailableError(WhisperBenchError, RuntimeError):
+    """An implementation that is known but cannot run here (a missing package, an unsupported device)."""
+
+
+class DeviceUnavailableError(WhisperBenchError, RuntimeError):
+    """A device that was asked for but is not present on this machine."""
+
+
+class AudioError(WhisperBenchError, ValueError):
+    """An audio file that cannot be used: missing, empty, corrupt or not audio."""
+
+
+class ModelImportError(WhisperBenchError, ValueError):
+    """A local model folder that cannot be imported into a Hugging Face cache."""
+
+
+class HistoryError(WhisperBenchError, ValueError):
+    """A saved benchmark run that cannot be read."""

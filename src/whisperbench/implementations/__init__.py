@@ -1,0 +1,118 @@
+"""The implementation registry: built-ins plus plugins from the ``whisperbench.implementations``
+entry-point group, with the reason each unavailable one cannot run here."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+
+from whisperbench.errors import ImplementationUnavailableError, UnknownImplementationError
+from whisperbench.implementations.base import (
+    ImplementationOptions,
+    ModelInfo,
+    Segment,
+    TranscriptionResult,
+    WhisperImplementation,
+)
+
+ENTRY_POINT_GROUP = "whisperbench.implementations"
+
+BUILTINS: dict[str, str] = {
+    "transformers": "whisperbench.implementations.transformers_pipeline:TransformersPipeline",
+}
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "ImplementationOptions",
+    "ModelInfo",
+    "Segment",
+    "TranscriptionResult",
+    "WhisperImplementation",
+    "availability",
+    "available_names",
+    "create",
+    "get_implementation",
+    "parse_implementation_list",
+    "registered_names",
+]
+
+
+@dataclass(frozen=True)
+class Availability:
+    name: str
+    available: bool
+    reason: str | None
+
+
+def _targets() -> dict[str, str]:
+    targets = dict(BUILTINS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        targets.setdefault(ep.name, ep.value)
+    return targets
+
+
+def registered_names() -> list[str]:
+    return list(_targets())
+
+
+def get_implementation(name: str) -> type[WhisperImplementation]:
+    """The class registered as ``name``; an unknown name lists the registered ones."""
+    targets = _targets()
+    try:
+        target = targets[name]
+    except KeyError:
+        raise UnknownImplementationError(
+            f"unknown implementation {name!r}; registered: {', '.join(targets)}"
+        ) from None
+    module_name, _, attr = target.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ImplementationUnavailableError(
+            f"implementation {name!r} is registered as {target!r} but cannot be imported: {exc}"
+        ) from exc
+    if not (isinstance(cls, type) and issubclass(cls, WhisperImplementation)):
+        raise ImplementationUnavailableError(
+            f"implementation {name!r} ({target}) is not a WhisperImplementation subclass"
+        )
+    return cls
+
+
+def availability() -> list[Availability]:
+    """Every registered implementation, and why the unavailable ones cannot run here."""
+    result = []
+    for name in _targets():
+        try:
+            reason = get_implementation(name).unavailable_reason()
+        except ImplementationUnavailableError as exc:
+            reason = str(exc)
+        result.append(Availability(name, reason is None, reason))
+    return result
+
+
+def available_names() -> list[str]:
+    return [item.name for item in availability() if item.available]
+
+
+def parse_implementation_list(value: str) -> list[str]:
+    """``"transformers,faster-whisper"`` or ``"all"`` (every registered one) -> checked names."""
+    if value.strip() == "all":
+        return registered_names()
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    known = registered_names()
+    for name in names:
+        if name not in known:
+            raise UnknownImplementationError(
+                f"unknown implementation {name!r}; registered: {', '.join(known)}"
+            )
+    return names
+
+
+def create(name: str, options: ImplementationOptions | None = None) -> WhisperImplementation:
+    """An instance of ``name``, or ImplementationUnavailableError saying why it cannot run."""
+    cls = get_implementation(name)
+    reason = cls.unavailable_reason()
+    if reason is not None:
+        raise ImplementationUnavailableError(f"{name} is not available here: {reason}")
+    return cls(options)

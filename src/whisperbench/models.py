@@ -1,0 +1,191 @@
+"""THE model map: one source of truth for sizes, repos, architectures and verification limits.
+
+Loading, cache checks, synthetic weights and reports all resolve a size name here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from whisperbench.errors import UnknownModelError
+
+Family = Literal["transformers", "ctranslate2"]
+FAMILIES: tuple[Family, ...] = ("transformers", "ctranslate2")
+
+VERIFY_TIMEOUT_S = 15.0
+VERIFY_TIMEOUT_LARGE_S = 30.0
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The shape of a Whisper model: enough to build a real config with random weights."""
+
+    d_model: int
+    encoder_layers: int
+    decoder_layers: int
+    attention_heads: int
+    num_mel_bins: int
+    vocab_size: int
+
+    @property
+    def ffn_dim(self) -> int:
+        return 4 * self.d_model
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model size: its repos per implementation family and how long a verifying load may take."""
+
+    name: str
+    repos: dict[Family, str]
+    architecture: Architecture
+
+    @property
+    def english_only(self) -> bool:
+        return self.name.endswith(".en")
+
+    @property
+    def is_large(self) -> bool:
+        return self.name.startswith("large")
+
+    @property
+    def verify_timeout_s(self) -> float:
+        return VERIFY_TIMEOUT_LARGE_S if self.is_large else VERIFY_TIMEOUT_S
+
+    def repo_id(self, family: Family) -> str:
+        try:
+            return self.repos[family]
+        except KeyError:
+            raise UnknownModelError(
+                f"model {self.name!r} has no repository for the {family!r} family; "
+                f"it has: {', '.join(sorted(self.repos))}"
+            ) from None
+
+
+_EN_VOCAB = 51864
+_MULTI_VOCAB = 51865
+_V3_VOCAB = 51866
+
+
+def _spec(name: str, openai: str, ct2: str, arch: Architecture) -> ModelSpec:
+    return ModelSpec(name=name, repos={"transformers": openai, "ctranslate2": ct2}, architecture=arch)
+
+
+def _arch(d: int, enc: int, dec: int, heads: int, mels: int = 80, vocab: int = _MULTI_VOCAB) -> Architecture:
+    return Architecture(d, enc, dec, heads, mels, vocab)
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        _spec("tiny", "openai/whisper-tiny", "Systran/faster-whisper-tiny", _arch(384, 4, 4, 6)),
+        _spec(
+            "tiny.en",
+            "openai/whisper-tiny.en",
+            "Systran/faster-whisper-tiny.en",
+            _arch(384, 4, 4, 6, vocab=_EN_VOCAB),
+        ),
+        _spec("base", "openai/whisper-base", "Systran/faster-whisper-base", _arch(512, 6, 6, 8)),
+        _spec(
+            "base.en",
+            "openai/whisper-base.en",
+            "Systran/faster-whisper-base.en",
+            _arch(512, 6, 6, 8, vocab=_EN_VOCAB),
+        ),
+        _spec("small", "openai/whisper-small", "Systran/faster-whisper-small", _arch(768, 12, 12, 12)),
+        _spec(
+            "small.en",
+            "openai/whisper-small.en",
+            "Systran/faster-whisper-small.en",
+            _arch(768, 12, 12, 12, vocab=_EN_VOCAB),
+        ),
+        _spec(
+            "medium", "openai/whisper-medium", "Systran/faster-whisper-medium", _arch(1024, 24, 24, 16)
+        ),
+        _spec(
+            "medium.en",
+            "openai/whisper-medium.en",
+            "Systran/faster-whisper-medium.en",
+            _arch(1024, 24, 24, 16, vocab=_EN_VOCAB),
+        ),
+        _spec(
+            "large",
+            "openai/whisper-large-v3-turbo",
+            "mobiuslabsgmbh/faster-whisper-large-v3-turbo",
+            _arch(1280, 32, 4, 20, mels=128, vocab=_V3_VOCAB),
+        ),
+        _spec(
+            "large-v2",
+            "openai/whisper-large-v2",
+            "Systran/faster-whisper-large-v2",
+            _arch(1280, 32, 32, 20),
+        ),
+        _spec(
+            "large-v3",
+            "openai/whisper-large-v3",
+            "Systran/faster-whisper-large-v3",
+            _arch(1280, 32, 32, 20, mels=128, vocab=_V3_VOCAB),
+        ),
+    )
+}
+
+DEFAULT_MODEL = "tiny.en"
+
+
+def model_names() -> list[str]:
+    return list(MODELS)
+
+
+def get_model(name: str) -> ModelSpec:
+    """The spec for ``name``; an unknown name lists every valid one."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise UnknownModelError(
+            f"unknown model size {name!r}; valid sizes are: {', '.join(MODELS)}"
+        ) from None
+
+
+def parse_model_list(value: str) -> list[str]:
+    """``"tiny.en,base"`` or ``"all"`` -> validated size names, in the order given."""
+    if value.strip() == "all":
+        return model_names()
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    if not names:
+        raise UnknownModelError(f"no model size given; valid sizes are: {', '.join(MODELS)}")
+    for name in names:
+        get_model(name)
+    return names
+
+
+@dataclass(frozen=True)
+class FamilyFiles:
+    """What a snapshot of a family's repo must hold, and what to download for it."""
+
+    required: tuple[str, ...]
+    """Each entry is a set of alternatives separated by ``|``: one of them must be present."""
+    allow_patterns: tuple[str, ...]
+
+
+FAMILY_FILES: dict[Family, FamilyFiles] = {
+    "transformers": FamilyFiles(
+        required=(
+            "config.json",
+            "model.safetensors|pytorch_model.bin|model.safetensors.index.json",
+            "preprocessor_config.json",
+            "tokenizer.json|vocab.json",
+            "generation_config.json",
+        ),
+        allow_patterns=(
+            "*.json",
+            "*.txt",
+            "model.safetensors",
+            "model-*.safetensors",
+        ),
+    ),
+    "ctranslate2": FamilyFiles(
+        required=("model.bin", "config.json", "tokenizer.json", "vocabulary.txt|vocabulary.json"),
+        allow_patterns=("model.bin", "*.json", "vocabulary.*"),
+    ),
+}

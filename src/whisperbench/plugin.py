@@ -1,0 +1,192 @@
+"""The pytest plugin of the benchmark suite: options, case parametrisation, session fixtures,
+load timeouts (pytest-timeout), machine facts for saved runs, and a results table."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from whisperbench import devices, hookspecs
+from whisperbench.implementations import (
+    ImplementationOptions,
+    available_names,
+    parse_implementation_list,
+)
+from whisperbench.models import DEFAULT_MODEL, get_model, parse_model_list
+from whisperbench.suite import (
+    DEFAULT_CLIPS,
+    ClipLibrary,
+    LoadCase,
+    ModelPool,
+    SuiteConfig,
+    TranscribeCase,
+    audio_clips,
+    fixture_clips,
+    load_cases,
+    transcribe_cases,
+)
+
+CONFIG_KEY = pytest.StashKey[SuiteConfig]()
+RESULTS_KEY = pytest.StashKey[list[dict[str, Any]]]()
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("whisperbench", "whisperbench benchmark suite")
+    group.addoption(
+        "--models",
+        default=DEFAULT_MODEL,
+        help=f"comma-separated model sizes, or 'all' (default: {DEFAULT_MODEL})",
+    )
+    group.addoption(
+        "--implementations",
+        default="available",
+        help="comma-separated implementations, 'all', or 'available' (default: every one that can run here)",
+    )
+    group.addoption(
+        "--device", default="auto", choices=devices.DEVICE_CHOICES, help="auto (cuda, mps, cpu), or one of them"
+    )
+    group.addoption(
+        "--audio",
+        default=None,
+        help="an audio file or a folder of them; a .txt beside a file is its reference transcript",
+    )
+    group.addoption(
+        "--clips",
+        default=",".join(DEFAULT_CLIPS),
+        help=f"reference clips to use when --audio is not given (default: {','.join(DEFAULT_CLIPS)})",
+    )
+    group.addoption("--batch-size", type=int, default=None, help="batch size (default: from free memory)")
+    group.addoption("--beam-size", type=int, default=1, help="beam size for every implementation (default 1: greedy)")
+    group.addoption("--dtype", default=None, help="override the dtype / compute type (default: per device)")
+    group.addoption("--quantization", default="none", help="none or 4bit (4bit needs CUDA + bitsandbytes)")
+    group.addoption("--vad", action="store_true", default=False, help="voice-activity filtering where supported")
+    group.addoption("--rounds", type=int, default=3, help="timed rounds per case (default 3)")
+    group.addoption(
+        "--warmup-rounds",
+        type=int,
+        default=1,
+        help="untimed runs on the same input before timing; the first is recorded as cold time (default 1)",
+    )
+    group.addoption("--offline", action="store_true", default=False, help="never try the network")
+    group.addoption("--cache-dir", default=None, help="Hugging Face cache folder (default: HF_HUB_CACHE)")
+
+
+def _suite_config(config: pytest.Config) -> SuiteConfig:
+    get = config.getoption
+    implementations = (
+        available_names() if get("implementations") == "available" else parse_implementation_list(get("implementations"))
+    )
+    clips = audio_clips(get("audio")) if get("audio") else fixture_clips(get("clips").split(","))
+    if get("rounds") < 1:
+        raise pytest.UsageError("--rounds must be at least 1")
+    cache_dir = get("cache_dir")
+    options = ImplementationOptions(
+        device=get("device"),
+        dtype=get("dtype"),
+        batch_size=get("batch_size"),
+        beam_size=get("beam_size"),
+        quantization=get("quantization"),
+        cache_dir=Path(cache_dir) if cache_dir else None,
+        offline=True,  # the suite never downloads: a missing model skips with the fix command
+        vad=get("vad"),
+    )
+    return SuiteConfig(
+        models=tuple(parse_model_list(get("models"))),
+        implementations=tuple(implementations),
+        clips=clips,
+        options=options,
+        rounds=get("rounds"),
+        warmup_rounds=get("warmup_rounds"),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        config.stash[CONFIG_KEY] = _suite_config(config)
+    except (ValueError, FileNotFoundError) as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    config.stash[RESULTS_KEY] = []
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    suite = metafunc.config.stash[CONFIG_KEY]
+    if "load_case" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "load_case",
+            [
+                pytest.param(case, id=case.id, marks=pytest.mark.timeout(get_model(case.size).verify_timeout_s))
+                for case in load_cases(suite)
+            ],
+        )
+    if "transcribe_case" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "transcribe_case", [pytest.param(case, id=case.id) for case in transcribe_cases(suite)]
+        )
+
+
+@pytest.fixture(scope="session")
+def suite_config(request: pytest.FixtureRequest) -> SuiteConfig:
+    return request.config.stash[CONFIG_KEY]
+
+
+@pytest.fixture(scope="session")
+def model_pool(request: pytest.FixtureRequest, suite_config: SuiteConfig) -> Any:
+    config = request.config
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+
+    def notify(message: str) -> None:
+        if reporter is not None:
+            reporter.write_line(message)
+
+    def on_loaded(impl: Any) -> None:
+        config.hook.pytest_whisperbench_model_loaded(implementation=impl, config=config)
+
+    pool = ModelPool(suite_config, notify=notify, on_loaded=on_loaded)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="session")
+def clip_library(suite_config: SuiteConfig) -> ClipLibrary:
+    return ClipLibrary({path.stem: path for path in suite_config.clips})
+
+
+@pytest.fixture
+def record_result(request: pytest.FixtureRequest) -> Any:
+    """Keeps a case's extra_info for the summary table at the end of the session."""
+
+    def record(info: dict[str, Any]) -> None:
+        request.config.stash[RESULTS_KEY].append({"case": request.node.name, **info})
+
+    return record
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
+    machine_info["whisperbench"] = devices.machine_facts()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    results = config.stash.get(RESULTS_KEY, [])
+    if not results:
+        return
+    from rich.console import Console
+
+    from whisperbench.tables import results_table
+
+    buffer = io.StringIO()
+    Console(file=buffer, width=max(100, terminalreporter._tw.fullwidth), force_terminal=False).print(
+        results_table(results)
+    )
+    terminalreporter.write_sep("-", "whisperbench results")
+    terminalreporter.write(buffer.getvalue())
+
+
+__all__ = ["LoadCase", "TranscribeCase"]
