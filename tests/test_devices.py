@@ -1,0 +1,110 @@
+"""Device, dtype, chunk and batch decisions, for every branch including MPS (unit-tested by
+their decisions: no Mac runs these tests)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from whisperbench.devices import (
+    DevicePresence,
+    default_dtype,
+    machine_facts,
+    memory_info,
+    resolve_device,
+    resolve_dtype,
+    synchronize,
+)
+from whisperbench.errors import DeviceUnavailableError
+from whisperbench.implementations.transformers_pipeline import (
+    chunk_length_for,
+    choose_batch_size,
+    decide_quantization,
+)
+from whisperbench.models import get_model
+
+GiB = 2**30
+CUDA_MAC_CPU = DevicePresence(cuda=True, mps=False)
+MAC = DevicePresence(cuda=False, mps=True)
+CPU_ONLY = DevicePresence(cuda=False, mps=False)
+
+
+@pytest.mark.parametrize(
+    ("presence", "expected"), [(CUDA_MAC_CPU, "cuda"), (MAC, "mps"), (CPU_ONLY, "cpu")]
+)
+def test_auto_prefers_cuda_then_mps_then_cpu(presence: DevicePresence, expected: str) -> None:
+    assert resolve_device("auto", presence) == expected
+
+
+def test_explicit_devices() -> None:
+    assert resolve_device("mps", MAC) == "mps"
+    assert resolve_device("cuda:0", CUDA_MAC_CPU) == "cuda"
+    assert resolve_device("cpu", MAC) == "cpu"
+
+
+@pytest.mark.parametrize(("device", "presence"), [("mps", CPU_ONLY), ("cuda", MAC)])
+def test_absent_device_is_a_clear_error(device: str, presence: DevicePresence) -> None:
+    with pytest.raises(DeviceUnavailableError, match=f"'{device}' was asked for"):
+        resolve_device(device, presence)
+
+
+def test_unknown_device_lists_choices() -> None:
+    with pytest.raises(DeviceUnavailableError, match="auto, cuda, mps, cpu"):
+        resolve_device("tpu", CPU_ONLY)
+
+
+def test_dtypes() -> None:
+    assert default_dtype("mps") == torch.float16
+    assert default_dtype("cuda") == torch.float16
+    assert default_dtype("cpu") == torch.float32
+    assert resolve_dtype("mps", "float32") == torch.float32
+    assert resolve_dtype("cpu", "bf16") == torch.bfloat16
+    with pytest.raises(ValueError, match="unknown dtype"):
+        resolve_dtype("cpu", "int3")
+
+
+def test_chunk_length_is_20_on_mps_and_30_elsewhere() -> None:
+    assert chunk_length_for("mps") == 20
+    assert chunk_length_for("cuda") == 30
+    assert chunk_length_for("cpu") == 30
+
+
+def test_mps_batch_size_follows_unified_memory_like_the_seed() -> None:
+    arch = get_model("medium").architecture
+    assert choose_batch_size("mps", 32 * GiB, arch, 2) == 16
+    assert choose_batch_size("mps", 10 * GiB, arch, 2) == 12
+    assert choose_batch_size("mps", 4 * GiB, arch, 2) == 10
+
+
+def test_cuda_batch_size_grows_with_free_memory_and_shrinks_with_model_size() -> None:
+    large, tiny = get_model("large-v3").architecture, get_model("tiny.en").architecture
+    assert choose_batch_size("cuda", 4 * GiB, large, 2) == 8
+    big_gpu_large = choose_batch_size("cuda", 70 * GiB, large, 2)
+    assert 24 <= big_gpu_large <= 64
+    assert choose_batch_size("cuda", 70 * GiB, tiny, 2) == 64
+    assert choose_batch_size("cuda", 16 * GiB, large, 2) < big_gpu_large
+
+
+def test_cpu_batch_size_is_small() -> None:
+    assert choose_batch_size("cpu", 20 * GiB, get_model("tiny.en").architecture, 4) <= 8
+
+
+def test_4bit_only_where_bitsandbytes_really_works() -> None:
+    assert decide_quantization("4bit", "cuda", True).applied == "4bit"
+    on_mac = decide_quantization("4bit", "mps", True)
+    assert on_mac.applied == "none" and "needs CUDA" in (on_mac.reason or "")
+    no_bnb = decide_quantization("4bit", "cuda", False)
+    assert no_bnb.applied == "none" and "not installed" in (no_bnb.reason or "")
+    assert decide_quantization("none", "cpu", False).reason is None
+    with pytest.raises(ValueError, match="unknown quantization"):
+        decide_quantization("3bit", "cuda", True)
+
+
+def test_cpu_probes_on_this_machine() -> None:
+    synchronize("cpu")
+    info = memory_info("cpu")
+    assert 0 < info.free_bytes <= info.total_bytes
+    facts = machine_facts()
+    assert facts["cuda_available"] is False
+    assert facts["versions"]["torch"] == torch.__version__.split("+")[0] or facts["versions"]["torch"]
+    assert facts["ram_gb"] > 0
