@@ -21,6 +21,7 @@ ENTRY_POINT_GROUP = "whisperbench.implementations"
 BUILTINS: dict[str, str] = {
     "transformers": "whisperbench.implementations.transformers_pipeline:TransformersPipeline",
     "faster-whisper": "whisperbench.implementations.faster_whisper:FasterWhisper",
+    "transformers-reference": "whisperbench.implementations.transformers_pipeline:TransformersReference",
 }
 
 __all__ = [

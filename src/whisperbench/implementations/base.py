@@ -31,6 +31,9 @@ class ImplementationOptions:
     offline: bool = False
     vad: bool = False
     language: str | None = None
+    synthetic_tokens: int | None = None
+    """Random weights of the real architecture, decoding exactly this many tokens per window
+    (speed only; implementations that cannot do this say so)."""
 
     @property
     def downloads_allowed(self) -> bool:
@@ -102,16 +105,22 @@ class WhisperImplementation(ABC):
     def load_model(self, size: str) -> None:
         """Find (or download) the size's snapshot through the model map, then load it."""
         info = self.get_model_info(size)
+        source = self.weights_source(info)
         self.snapshot_path = resolve_snapshot(
-            info.repo_id,
+            source.repo_id,
             self.family,
-            size=size,
+            size=source.size,
             implementation=self.name,
             cache_dir=self.options.cache_dir,
             offline=not self.options.downloads_allowed,
         )
         self._load(info, self.snapshot_path)
         self.model_info = info
+
+    def weights_source(self, info: ModelInfo) -> ModelInfo:
+        """The model whose files are read for ``info``: itself, unless an implementation
+        builds the weights some other way."""
+        return info
 
     @abstractmethod
     def _load(self, info: ModelInfo, snapshot: Path) -> None:

@@ -15,10 +15,11 @@ from whisperbench.audio import SAMPLE_RATE
 from whisperbench.devices import dtype_name, memory_info, resolve_dtype, synchronize
 from whisperbench.implementations.base import (
     ModelInfo,
-    Segment,
     TranscriptionResult,
     WhisperImplementation,
 )
+from whisperbench.implementations.synthetic import synthetic_model, tokenizer_donor
+from whisperbench.implementations.windows import Window, log_mel, plan_windows, window_batch
 from whisperbench.models import Architecture, get_model
 
 GiB = 2**30
@@ -31,6 +32,13 @@ CUDA_MIN_BATCH, CUDA_MAX_BATCH = 8, 64
 CUDA_MEMORY_SHARE = 0.5
 """Share of free GPU memory that batched windows may take (the rest: weights, allocator slack)."""
 QUANTIZATIONS = ("none", "4bit")
+MAX_TOKENS_PER_SECOND = 7
+"""Fast English speech is about 5 tokens a second; a window past 7 a second is a repetition
+loop that would otherwise run to Whisper's 448-token limit and hold its whole batch."""
+
+
+def max_new_tokens_for(chunk_length_s: float) -> int:
+    return int(chunk_length_s * MAX_TOKENS_PER_SECOND)
 
 
 def chunk_length_for(device: str) -> int:
@@ -87,19 +95,32 @@ def decide_quantization(requested: str, device: str, bitsandbytes_installed: boo
     return QuantizationDecision("4bit", None)
 
 
-class TransformersPipeline(WhisperImplementation):
-    """``transformers.pipeline("automatic-speech-recognition")``, configured as insanely-fast-whisper."""
+class TransformersReference(WhisperImplementation):
+    """The plain insanely-fast-whisper recipe, kept as the yardstick for our own implementation:
+    ``pipe(audio, chunk_length_s=30, batch_size=24)`` on an fp16 SDPA pipeline, nothing else."""
 
-    name = "transformers"
+    name = "transformers-reference"
     family = "transformers"
     package = "transformers"
+    recipe_batch_size = 24
 
     pipe: Any = None
     quantization: QuantizationDecision = QuantizationDecision("none", None)
     batch_size: int = CPU_BATCH_SIZE
     chunk_length_s: int = CHUNK_LENGTH_S
 
+    def weights_source(self, info: ModelInfo) -> ModelInfo:
+        """Synthetic runs read only the tokenizer and generation config, from a donor size."""
+        if not self.options.synthetic_tokens:
+            return info
+        return self.get_model_info(tokenizer_donor(info.size))
+
     def _load(self, info: ModelInfo, snapshot: Path) -> None:
+        self.pipe = self._build_pipeline(info, snapshot)
+        self.batch_size = self.options.batch_size or self.recipe_batch_size
+        self.chunk_length_s = CHUNK_LENGTH_S
+
+    def _build_pipeline(self, info: ModelInfo, snapshot: Path) -> Any:
         from transformers import pipeline
 
         dtype = resolve_dtype(self.device, self.options.dtype)
@@ -122,19 +143,24 @@ class TransformersPipeline(WhisperImplementation):
             )
             model_kwargs["device_map"] = {"": 0}
             device_arg = None  # accelerate places a quantised model; the pipeline must not move it
-        self.pipe = pipeline(
+        if self.options.synthetic_tokens:
+            from transformers import WhisperFeatureExtractor
+
+            arch = get_model(info.size).architecture
+            return pipeline(
+                "automatic-speech-recognition",
+                model=synthetic_model(info.size, dtype, self.device, str(snapshot)),
+                tokenizer=str(snapshot),
+                feature_extractor=WhisperFeatureExtractor(feature_size=arch.num_mel_bins),
+                dtype=dtype,
+                device=self.device,
+            )
+        return pipeline(
             "automatic-speech-recognition",
             model=str(snapshot),
             dtype=dtype,
             device=device_arg,
             model_kwargs=model_kwargs,
-        )
-        self.chunk_length_s = chunk_length_for(self.device)
-        self.batch_size = self.options.batch_size or choose_batch_size(
-            self.device,
-            memory_info(self.device).free_bytes,
-            get_model(info.size).architecture,
-            torch.finfo(dtype).bits // 8,
         )
 
     def _generate_kwargs(self, info: ModelInfo) -> dict[str, Any]:
@@ -143,6 +169,8 @@ class TransformersPipeline(WhisperImplementation):
             kwargs["task"] = "transcribe"
             if self.options.language:
                 kwargs["language"] = self.options.language
+        if self.options.synthetic_tokens:
+            kwargs["min_new_tokens"] = kwargs["max_new_tokens"] = self.options.synthetic_tokens
         return kwargs
 
     def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
@@ -151,23 +179,11 @@ class TransformersPipeline(WhisperImplementation):
             {"raw": audio, "sampling_rate": SAMPLE_RATE},
             batch_size=self.batch_size,
             chunk_length_s=self.chunk_length_s,
-            return_language=True,
             generate_kwargs=self._generate_kwargs(info),
         )
         synchronize(self.device)
-        chunks = output.get("chunks") or []
-        segments = [
-            Segment(
-                start=chunk.get("timestamp", (None, None))[0],
-                end=chunk.get("timestamp", (None, None))[1],
-                text=chunk.get("text", ""),
-            )
-            for chunk in chunks
-        ]
-        language = next((c.get("language") for c in chunks if c.get("language")), None)
-        if language is None and info.english_only:
-            language = "english"
-        return TranscriptionResult(text=str(output["text"]).strip(), language=language, segments=segments)
+        language = "english" if info.english_only else self.options.language
+        return TranscriptionResult(text=str(output["text"]).strip(), language=language)
 
     def get_params(self) -> dict[str, Any]:
         info = self.require_loaded()
@@ -177,6 +193,8 @@ class TransformersPipeline(WhisperImplementation):
             "implementation": self.name,
             "model": info.size,
             "repo_id": info.repo_id,
+            "weights": "synthetic" if self.options.synthetic_tokens else "real",
+            "synthetic_tokens_per_window": self.options.synthetic_tokens,
             "device": first.device.type,
             "dtype": dtype_name(model.dtype),
             "attention": model.config._attn_implementation,
@@ -193,3 +211,80 @@ class TransformersPipeline(WhisperImplementation):
     def cleanup(self) -> None:
         self.pipe = None
         super().cleanup()
+
+
+class TransformersPipeline(TransformersReference):
+    """Our "insanely fast" implementation: the same loaded pipeline (model, tokenizer, feature
+    extractor, token merging), but the windows are cut and turned into log-mel features on the
+    device in one batch, decoded in batches sized to free memory with no per-chunk host
+    round-trip, and merged once at the end by the pipeline's own postprocess."""
+
+    name = "transformers"
+    detected_language: str | None = None
+
+    def _load(self, info: ModelInfo, snapshot: Path) -> None:
+        self.pipe = self._build_pipeline(info, snapshot)
+        self.chunk_length_s = chunk_length_for(self.device)
+        dtype = self.pipe.model.dtype
+        self.batch_size = self.options.batch_size or choose_batch_size(
+            self.device,
+            memory_info(self.device).free_bytes,
+            get_model(info.size).architecture,
+            torch.finfo(dtype).bits // 8,
+        )
+
+    def _generate_kwargs(self, info: ModelInfo) -> dict[str, Any]:
+        kwargs = super()._generate_kwargs(info)
+        if not self.options.synthetic_tokens:
+            kwargs["max_new_tokens"] = max_new_tokens_for(self.chunk_length_s)
+        return kwargs
+
+    def _language(self, info: ModelInfo, first_window: torch.Tensor) -> str | None:
+        """English-only models speak English; otherwise the given language, or the one that
+        the model detects on the first window (then forced on every window, so that one
+        window cannot switch language mid-recording)."""
+        if info.english_only:
+            return "en"
+        if self.options.language:
+            return self.options.language
+        token_id = int(self.pipe.model.detect_language(first_window[:1]).reshape(-1)[0])
+        token = str(self.pipe.tokenizer.convert_ids_to_tokens(token_id))
+        return token.strip("<|>")
+
+    @torch.inference_mode()
+    def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
+        info = self.require_loaded()
+        model = self.pipe.model
+        extractor = self.pipe.feature_extractor
+        chunk = int(self.chunk_length_s * SAMPLE_RATE)
+        stride = chunk // 6
+        windows = plan_windows(len(audio), chunk, stride, stride)
+        wave = torch.from_numpy(np.ascontiguousarray(audio)).to(model.device)
+        kwargs = self._generate_kwargs(info)
+        pending: list[tuple[list[Window], torch.Tensor]] = []
+        language: str | None = None
+        for begin in range(0, len(windows), self.batch_size):
+            group = windows[begin : begin + self.batch_size]
+            features = log_mel(window_batch(wave, group, extractor.n_samples), extractor.mel_filters)
+            features = features.to(model.dtype)
+            if begin == 0:
+                language = self._language(info, features)
+                if not info.english_only:
+                    kwargs["language"] = language
+            pending.append((group, model.generate(input_features=features, **kwargs)))
+        outputs = [
+            {"tokens": tokens[row : row + 1].cpu(), "stride": window.stride}
+            for group, tokens in pending
+            for row, window in enumerate(group)
+        ]
+        synchronize(self.device)
+        text = self.pipe.postprocess(outputs)["text"]
+        self.detected_language = language
+        return TranscriptionResult(text=str(text).strip(), language=language)
+
+    def get_params(self) -> dict[str, Any]:
+        params = super().get_params()
+        params["max_new_tokens"] = self._generate_kwargs(self.require_loaded()).get("max_new_tokens")
+        params["features"] = f"log-mel on {params['device']}, batched"
+        params["language"] = self.detected_language or self.options.language
+        return params
