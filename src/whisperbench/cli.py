@@ -15,6 +15,8 @@ from whisperbench import __version__
 from whisperbench.errors import WhisperBenchError
 
 COMMAND_MODULES = (
+    "whisperbench.commands.check_models",
+    "whisperbench.commands.download",
     "whisperbench.commands.import_model",
 )
 

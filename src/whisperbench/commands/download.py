@@ -1,0 +1,92 @@
+"""``whisperbench download``: fetch (or resume) the files each implementation's family needs.
+
+Offline (HF_HUB_OFFLINE, or the hub cannot be reached) it says so in one line, names
+``whisperbench import-model`` as the way to bring a local copy, and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from whisperbench.cache import inspect_many, resolve_cache_dir
+from whisperbench.download_size import is_network_error, offline_mode
+from whisperbench.hub import download_snapshot
+from whisperbench.implementations import get_implementation, parse_implementation_list
+from whisperbench.models import Family, get_model, parse_model_list
+
+DEFAULT_MODEL = "medium"
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "download",
+        help="download (or resume) the models the implementations need",
+        description="Download each model's files for each implementation's family into the "
+        "Hugging Face cache, resuming a half-finished download.",
+    )
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL,
+        help=f"a size, a comma-separated list, or 'all' (default: {DEFAULT_MODEL})",
+    )
+    parser.add_argument(
+        "--implementations", default="all",
+        help="comma-separated implementation names, or 'all' registered ones (default: all)",
+    )
+    parser.add_argument(
+        "--cache-dir", type=Path, default=None,
+        help="Hugging Face hub cache (default: HF_HUB_CACHE, else HF_HOME/hub)",
+    )
+    parser.set_defaults(func=run)
+
+
+def offline_message(sizes: list[str], why: str) -> str:
+    """One line: we are offline, and how to bring a local copy instead."""
+    size = sizes[0] if len(sizes) == 1 else "SIZE"
+    return (
+        f"whisperbench download: offline ({why}); bring a local copy with "
+        f"'whisperbench import-model DIR --repo-id REPO', or for a bundled model "
+        f"'whisperbench import-model --bundled {size}'"
+    )
+
+
+def _targets(implementations: list[str], sizes: list[str]) -> dict[str, tuple[Family, str]]:
+    """repo id -> (family, size), each repo once."""
+    targets: dict[str, tuple[Family, str]] = {}
+    for name in implementations:
+        family = get_implementation(name).family
+        for size in sizes:
+            targets.setdefault(get_model(size).repo_id(family), (family, size))
+    return targets
+
+
+def run(args: argparse.Namespace) -> int:
+    sizes = parse_model_list(args.model)
+    implementations = parse_implementation_list(args.implementations)
+    cache_dir = resolve_cache_dir(args.cache_dir)
+    console = Console(stderr=True)
+    if offline_mode():
+        print(offline_message(sizes, "HF_HUB_OFFLINE is set"))
+        return 1
+    failed = False
+    for repo_id, (family, _size) in _targets(implementations, sizes).items():
+        console.print(f"downloading {repo_id} ({family} files) into {cache_dir}", highlight=False)
+        try:
+            download_snapshot(repo_id, family, cache_dir)
+        except Exception as exc:  # the hub raises many types: DNS, HTTP, gated, disk full
+            if is_network_error(exc):
+                print(offline_message(sizes, f"cannot reach the Hugging Face Hub: {exc}".strip()
+                                      .splitlines()[0]))
+                return 1
+            console.print(f"[red]{repo_id}: {type(exc).__name__}: {exc}[/]", highlight=False)
+            failed = True
+    records = inspect_many(implementations, sizes, cache_dir=cache_dir)
+    for record in records:
+        console.print(
+            f"{record.implementation} {record.model}: {record.status} ({record.reason})",
+            highlight=False,
+        )
+    return 1 if failed or not all(record.ready for record in records) else 0
