@@ -1,0 +1,89 @@
+"""``whisperbench import-model``: put a local model folder into the Hugging Face cache.
+
+``import-model SOURCE_DIR --repo-id ORG/NAME`` imports a transformers or CTranslate2 folder
+(a CTranslate2 folder is converted for an ``openai/whisper-*`` repo); ``import-model --bundled
+SIZE`` imports the weights that the ``whisperbench[offline-models]`` packages ship, for the
+transformers family, the ctranslate2 family or both. Loaders then find the model offline
+(``HF_HUB_OFFLINE=1``) as if it had been downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from whisperbench.errors import ModelImportError
+from whisperbench.hub_import import ImportedModel, import_model
+from whisperbench.models import FAMILIES, Family
+
+MB = 1_000_000
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "import-model",
+        help="import a local (or bundled) model folder into the Hugging Face cache",
+        description="Place a local Whisper model folder into the Hugging Face hub cache under a "
+        "repo id, so loaders find it offline as if downloaded. A CTranslate2 (faster-whisper) "
+        "folder is converted when the repo is a transformers one (openai/whisper-*).",
+    )
+    parser.add_argument(
+        "source_dir",
+        metavar="SOURCE_DIR",
+        nargs="?",
+        type=Path,
+        default=None,
+        help="a transformers or CTranslate2 model folder",
+    )
+    parser.add_argument("--repo-id", metavar="ORG/NAME", help="the repo to import SOURCE_DIR as")
+    parser.add_argument(
+        "--bundled",
+        metavar="SIZE",
+        help="import the model a whisperbench[offline-models] package ships (tiny.en, base)",
+    )
+    parser.add_argument(
+        "--family",
+        choices=(*FAMILIES, "all"),
+        default="all",
+        help="with --bundled: which family's repo to fill (default: all)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="Hugging Face hub cache (default: HF_HUB_CACHE, else HF_HOME/hub)",
+    )
+    parser.set_defaults(func=run)
+
+
+def describe(record: ImportedModel) -> str:
+    """What was written, one field a line."""
+    return (
+        f"{record.repo_id}\n"
+        f"  revision  {record.revision}\n"
+        f"  snapshot  {record.snapshot_path}\n"
+        f"  size      {record.size_bytes / MB:.1f} MB ({record.size_bytes} bytes)"
+    )
+
+
+def _records(args: argparse.Namespace) -> list[ImportedModel]:
+    if args.bundled is not None:
+        if args.source_dir is not None or args.repo_id is not None:
+            raise ModelImportError("give either SOURCE_DIR --repo-id ORG/NAME or --bundled SIZE")
+        from whisperbench.offline_models import ensure_bundled_model
+
+        families: tuple[Family, ...] = FAMILIES if args.family == "all" else (args.family,)
+        return [ensure_bundled_model(args.bundled, f, args.cache_dir) for f in families]
+    if args.source_dir is None or args.repo_id is None:
+        raise ModelImportError(
+            "name what to import: whisperbench import-model SOURCE_DIR --repo-id ORG/NAME, "
+            "or whisperbench import-model --bundled SIZE"
+        )
+    return [import_model(args.source_dir, args.repo_id, args.cache_dir)]
+
+
+def run(args: argparse.Namespace) -> int:
+    for record in _records(args):
+        print(f"imported {describe(record)}")
+    return 0
