@@ -1,0 +1,157 @@
+"""``whisperbench check-models`` and ``whisperbench download``, run for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cache_helpers import TINY_CT2, copy_repos, make_fifo
+
+from whisperbench import implementations
+from whisperbench.cache import ModelStatus
+from whisperbench.cli import main
+from whisperbench.download_size import OFFLINE, estimate_download
+
+UNREACHABLE = "http://127.0.0.1:9"
+"""A hub endpoint that refuses connections: a real network error, without any network."""
+
+
+def _cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "whisperbench.cli", *args],
+        capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", **(env or {})},
+    )
+
+
+def _records(stdout: str) -> tuple[list[ModelStatus], dict[str, Any]]:
+    payload = json.loads(stdout)
+    return [ModelStatus.from_dict(item) for item in payload["records"]], payload["summary"]
+
+
+def test_json_round_trips_and_exits_0_when_all_ready(offline_hub_cache: Path) -> None:
+    result = _cli("check-models", "--model", "tiny.en,base", "--implementations",
+                  "transformers,faster-whisper", "--verify-method", "cache-only",
+                  "--cache-dir", str(offline_hub_cache), "--json")
+    assert result.returncode == 0, result.stderr
+    records, summary = _records(result.stdout)
+    assert [(r.implementation, r.model, r.status) for r in records] == [
+        (i, s, "complete") for i in ("transformers", "faster-whisper") for s in ("tiny.en", "base")
+    ]
+    assert json.loads(result.stdout)["records"] == [r.to_dict() for r in records]
+    assert summary["counts"]["ready"] == 4 and summary["all_ready"]
+    assert summary["download_needed_bytes"] == 0
+    assert summary["free_disk_bytes"] > 0
+
+
+def test_missing_models_exit_1_with_fixes_and_unknown_download(
+    offline_hub_cache: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code = main(["check-models", "--model", "all", "--implementations", "all",
+                 "--verify-method", "cache-only", "--cache-dir", str(offline_hub_cache), "--json"])
+    assert code == 1
+    records, summary = _records(capsys.readouterr().out)
+    by_key = {(r.implementation, r.model): r for r in records}
+    assert by_key["faster-whisper", "tiny.en"].ready
+    medium = by_key["transformers", "medium"]
+    assert medium.status == "missing" and medium.repo_id == "openai/whisper-medium"
+    assert medium.fix and "whisperbench download --model medium" in medium.fix
+    assert summary["counts"]["missing"] == sum(not r.ready for r in records)
+    assert summary["download_needed"] == OFFLINE and summary["download_needed_bytes"] is None
+
+
+def test_table_and_summary(offline_hub_cache: Path, capsys: pytest.CaptureFixture[str],
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "220")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code = main(["check-models", "--model", "tiny.en,small", "--implementations", "faster-whisper",
+                 "--verify-method", "cache-only", "--cache-dir", str(offline_hub_cache)])
+    out = capsys.readouterr().out
+    assert code == 1
+    for column in ("Implementation", "Model", "Repo", "Status", "Size (MB)", "Reason"):
+        assert column in out
+    assert "Systran/faster-whisper-tiny.en" in out and "complete" in out and "missing" in out
+    assert "ready 1 · incomplete 0 · missing 1" in out
+    assert "free disk:" in out and f"download still needed: {OFFLINE}" in out
+    assert "fix: whisperbench download --model small --implementations faster-whisper" in out
+
+
+def test_unavailable_implementation_is_a_row_not_a_crash(
+    offline_hub_cache: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(implementations.BUILTINS, "ghost", "no_such_package.ghost:Ghost")
+    code = main(["check-models", "--model", "tiny.en", "--implementations", "ghost,faster-whisper",
+                 "--verify-method", "cache-only", "--cache-dir", str(offline_hub_cache), "--json"])
+    records, _ = _records(capsys.readouterr().out)
+    assert code == 1
+    assert [(r.implementation, r.status) for r in records] == [
+        ("ghost", "error"), ("faster-whisper", "complete")
+    ]
+    assert "cannot be imported" in records[0].reason
+
+
+def test_hung_load_times_out_and_the_command_returns(
+    offline_hub_cache: Path, tmp_path: Path
+) -> None:
+    if "faster-whisper" not in implementations.available_names():
+        pytest.skip("faster-whisper is not installed")
+    cache = copy_repos(offline_hub_cache, tmp_path / "hub", TINY_CT2)
+    make_fifo(cache, TINY_CT2, "model.bin")
+    start = time.monotonic()
+    result = _cli("check-models", "--model", "tiny.en", "--implementations", "faster-whisper",
+                  "--verify-timeout", "1.5", "--cache-dir", str(cache), "--json", timeout=60)
+    elapsed = time.monotonic() - start
+    assert result.returncode == 1, result.stderr
+    (record,), summary = _records(result.stdout)
+    assert record.status == "timeout" and record.limit_s == 1.5
+    assert "1.5 s" in record.reason
+    assert summary["counts"]["timeout"] == 1
+    assert elapsed < 1.5 + 12, f"check-models took {elapsed:.1f} s"
+
+
+def _one_offline_line(text: str, why: str) -> None:
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text
+    assert why in lines[0]
+    assert "whisperbench import-model" in lines[0] and "import-model --bundled tiny.en" in lines[0]
+
+
+def test_download_with_hf_hub_offline_names_import_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    code = main(["download", "--model", "tiny.en", "--implementations", "faster-whisper",
+                 "--cache-dir", str(tmp_path / "hub")])
+    assert code == 1
+    _one_offline_line(capsys.readouterr().out, "HF_HUB_OFFLINE")
+
+
+def test_download_without_a_connection_names_import_model(tmp_path: Path) -> None:
+    result = _cli("download", "--model", "tiny.en", "--implementations", "faster-whisper",
+                  "--cache-dir", str(tmp_path / "hub"),
+                  env={"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": UNREACHABLE})
+    assert result.returncode == 1, result.stderr
+    _one_offline_line(result.stdout, "cannot reach")
+
+
+def test_download_estimate_is_unknown_when_the_hub_is_unreachable(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from huggingface_hub import HfApi
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    missing = ModelStatus("missing", "faster-whisper", "tiny.en", TINY_CT2, None, 0, None, "gone")
+    start = time.monotonic()
+    estimate = estimate_download([missing], api=HfApi(endpoint=UNREACHABLE))
+    assert estimate.bytes is None and estimate.describe() == OFFLINE
+    assert time.monotonic() - start < 5
+    assert estimate_download([]).bytes == 0
