@@ -172,6 +172,11 @@ class FasterWhisper(WhisperImplementation):
         device = ct2_device_request(options.device)
         if device != options.device:
             options = dataclasses.replace(options, device=device)
+        if options.synthetic_tokens:
+            raise ImplementationUnavailableError(
+                "faster-whisper has no synthetic-weights mode (it reads a CTranslate2 model.bin); "
+                "run it on real weights, or leave it out of synthetic runs"
+            )
         super().__init__(options)
 
     @classmethod
@@ -253,6 +258,8 @@ class FasterWhisper(WhisperImplementation):
             "implementation": self.name,
             "model": info.size,
             "repo_id": info.repo_id,
+            "weights": "real",
+            "synthetic_tokens_per_window": None,
             "device": str(self.model.model.device),
             "dtype": compute_type,
             "compute_type": compute_type,
@@ -264,6 +271,8 @@ class FasterWhisper(WhisperImplementation):
             "chunk_length_s": self.chunk_length_s,
             "long_form_windows": "vad" if self.options.vad else "quiet-cut",
             "beam_size": self.options.beam_size,
+            "max_new_tokens": None,  # bounded only by the decoder's 448 positions
+            "features": "log-mel on cpu (numpy), per window",
             "temperature": TEMPERATURE,
             "condition_on_previous_text": CONDITION_ON_PREVIOUS_TEXT,
             "timestamps": not WITHOUT_TIMESTAMPS,
