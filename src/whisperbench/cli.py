@@ -18,6 +18,9 @@ COMMAND_MODULES = (
     "whisperbench.commands.check_models",
     "whisperbench.commands.download",
     "whisperbench.commands.import_model",
+    "whisperbench.commands.report",
+    "whisperbench.commands.compare",
+    "whisperbench.commands.check_regressions",
 )
 
 

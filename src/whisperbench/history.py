@@ -1,0 +1,389 @@
+"""Saved benchmark runs (pytest-benchmark file storage) -> typed records.
+
+Discovery uses pytest-benchmark's own ``FileStorage.query`` (so run references and globs mean
+what they mean to ``--benchmark-compare``); each file is then read here, one at a time, so that
+a broken or foreign file costs one line in ``History.skipped`` and never another run.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pytest_benchmark.storage.file import FileStorage
+
+from whisperbench.errors import HistoryError
+
+DEFAULT_STORAGE = "reports/benchmarks"
+"""The storage that pyproject's ``addopts`` gives pytest-benchmark (relative to the repo)."""
+
+
+@dataclass(frozen=True)
+class CaseKey:
+    """What must match for two results to be the same benchmark: the case and how it ran."""
+
+    kind: str
+    implementation: str
+    model: str
+    clip: str | None
+    device: str
+    dtype: str
+    quantization: str
+
+    @property
+    def label(self) -> str:
+        parts = [self.implementation, self.model]
+        if self.clip is not None:
+            parts.append(self.clip)
+        text = f"{self.kind} {' '.join(parts)} [{self.device}"
+        text += f" {self.dtype}" if self.dtype != "-" else ""
+        text += f" {self.quantization}" if self.quantization not in ("-", "none") else ""
+        return text + "]"
+
+    @property
+    def slug(self) -> str:
+        return "".join(c if c.isalnum() or c in ".-" else "_" for c in self.label).strip("_")
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One benchmark of one run: pytest-benchmark's timing stats and whisperbench's extra_info."""
+
+    name: str
+    key: CaseKey
+    median_s: float
+    min_s: float
+    max_s: float
+    mean_s: float
+    stddev_s: float
+    iqr_s: float
+    rounds: int
+    data: tuple[float, ...] | None
+    extra_info: dict[str, Any]
+
+    def _number(self, name: str) -> float | None:
+        value = self.extra_info.get(name)
+        return (
+            float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        )
+
+    @property
+    def rtfx(self) -> float | None:
+        return self._number("rtfx")
+
+    @property
+    def wer(self) -> float | None:
+        return self._number("wer")
+
+    @property
+    def load_s(self) -> float | None:
+        return self._number("load_s")
+
+    @property
+    def peak_rss_mb(self) -> float | None:
+        return self._number("peak_rss_mb")
+
+    @property
+    def peak_device_mb(self) -> float | None:
+        return self._number("peak_device_mb")
+
+    @property
+    def audio_s(self) -> float | None:
+        return self._number("audio_s")
+
+    @property
+    def params(self) -> dict[str, Any]:
+        params = self.extra_info.get("params")
+        return params if isinstance(params, dict) else {}
+
+    @property
+    def spread_s(self) -> float | None:
+        """The noise seen in the timed rounds: the IQR from 5 rounds on, the full range below
+        (too few rounds for quartiles); None for a single round, which shows no noise at all."""
+        if self.rounds < 2:
+            return None
+        return self.iqr_s if self.rounds >= 5 else self.max_s - self.min_s
+
+
+@dataclass(frozen=True)
+class Run:
+    """One saved session (one JSON file)."""
+
+    path: Path
+    run_id: str
+    machine: str
+    when: datetime
+    commit: str
+    dirty: bool
+    branch: str
+    machine_info: dict[str, Any]
+    cases: tuple[CaseResult, ...]
+    ignored: tuple[str, ...] = ()
+    """Benchmarks of this file that were left out, each with the reason."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.run_id} ({self.short_commit}, {self.when:%Y-%m-%d %H:%M})"
+
+    @property
+    def short_commit(self) -> str:
+        text = self.commit[:8] if self.commit not in ("unversioned", "") else self.commit or "?"
+        return text + ("+dirty" if self.dirty else "")
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        facts = self.machine_info.get("whisperbench")
+        return facts if isinstance(facts, dict) else {}
+
+    @property
+    def hardware(self) -> str:
+        """A one-line description of the processor and accelerator the run used."""
+        facts = self.facts
+        cpu_info = self.machine_info.get("cpu")
+        cpu = (cpu_info.get("brand_raw") if isinstance(cpu_info, dict) else None) or facts.get(
+            "cpu"
+        )
+        parts = [str(cpu or self.machine_info.get("machine") or "unknown CPU")]
+        if facts.get("apple_chip"):
+            parts = [str(facts["apple_chip"])]
+        if facts.get("gpu_name"):
+            parts.append(str(facts["gpu_name"]))
+        return ", ".join(parts)
+
+    def case(self, key: CaseKey) -> CaseResult | None:
+        return next((case for case in self.cases if case.key == key), None)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: Path
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: skipped: {self.reason}"
+
+
+@dataclass
+class History:
+    """Every readable run, oldest first, and a line for each file that was skipped."""
+
+    storage: Path | None
+    runs: list[Run] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+    @property
+    def machines(self) -> list[str]:
+        return sorted({run.machine for run in self.runs})
+
+    def problems(self) -> list[str]:
+        """A line per skipped file, and per run that had benchmarks left out."""
+        lines = [str(skipped) for skipped in self.skipped]
+        for run in self.runs:
+            if run.ignored:
+                left_out = "; ".join(run.ignored)
+                lines.append(f"{run.path}: {len(run.ignored)} benchmark(s) left out: {left_out}")
+        return lines
+
+    def for_machine(self, machine: str) -> list[Run]:
+        return [run for run in self.runs if run.machine == machine]
+
+    def newest(self, machine: str | None = None) -> Run | None:
+        runs = self.for_machine(machine) if machine else self.runs
+        return runs[-1] if runs else None
+
+    def find(self, ref: str, machine: str | None = None) -> Run:
+        """A run by path, by ``MACHINE/NNNN`` or by number (``0001``, ``1``)."""
+        path = Path(ref)
+        if path.is_file():
+            resolved = path.resolve()
+            for run in self.runs:
+                if run.path.resolve() == resolved:
+                    return run
+            problem = next((s for s in self.skipped if s.path.resolve() == resolved), None)
+            if problem is not None:
+                raise HistoryError(str(problem))
+            return load_run(path)
+        wanted_machine, _, number = ref.rpartition("/")
+        machine = wanted_machine or machine
+        if not number.isdigit():
+            raise HistoryError(f"{ref!r} is neither a file nor a run number such as 0001")
+        matches = [
+            run
+            for run in self.runs
+            if run.run_id == f"{int(number):04d}" and (machine is None or run.machine == machine)
+        ]
+        if not matches:
+            where = f" on machine {machine}" if machine else ""
+            raise HistoryError(f"no readable run {ref!r}{where} in {self.storage}")
+        if len(matches) > 1:
+            machines = ", ".join(run.machine for run in matches)
+            raise HistoryError(
+                f"run {ref!r} exists on several machines ({machines}); "
+                "name one with MACHINE/NNNN, --machine or a path"
+            )
+        return matches[0]
+
+
+def storage_path(spec: str | Path | None) -> Path:
+    """``file://PATH`` (pytest-benchmark's spelling) or a plain path; None: the default."""
+    text = str(spec) if spec is not None else DEFAULT_STORAGE
+    if "://" in text:
+        scheme, _, rest = text.partition("://")
+        if scheme != "file":
+            raise HistoryError(f"only file storage can be read, not {scheme}://")
+        text = rest
+    return Path(text)
+
+
+def load_history(storage: str | Path | None = None, extra_files: Sequence[Path] = ()) -> History:
+    """Every run in ``storage`` (pytest-benchmark's layout: ``<machine-id>/NNNN_*.json``)."""
+    root = storage_path(storage)
+    if not root.is_dir():
+        raise HistoryError(
+            f"no benchmark storage at {root} (run the suite with --benchmark-autosave)"
+        )
+    history = History(storage=root)
+    files: list[Path] = FileStorage(root, logger=None).query("*")  # type: ignore[no-untyped-call]
+    _add_files(history, [*files, *extra_files], root)
+    return history
+
+
+def load_files(paths: Iterable[Path]) -> History:
+    history = History(storage=None)
+    _add_files(history, list(paths), None)
+    return history
+
+
+def _add_files(history: History, files: Sequence[Path], root: Path | None) -> None:
+    seen: set[Path] = set()
+    for path in files:
+        if path.resolve() in seen:
+            continue
+        seen.add(path.resolve())
+        try:
+            history.runs.append(load_run(path, root))
+        except HistoryError as exc:
+            history.skipped.append(Skipped(path, str(exc)))
+    history.runs.sort(key=lambda run: (run.when, run.run_id))
+
+
+def load_run(path: Path, root: Path | None = None) -> Run:
+    """Read one saved run; ``HistoryError`` names what is wrong with it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HistoryError(f"cannot be read: {exc}") from exc
+    if not text.strip():
+        raise HistoryError("empty file")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HistoryError(f"not valid JSON (truncated or corrupt?): {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+        raise HistoryError("not a pytest-benchmark run (no 'benchmarks' list)")
+    machine_info = data.get("machine_info")
+    if not isinstance(machine_info, dict):
+        raise HistoryError("not a pytest-benchmark run (no 'machine_info')")
+    cases: list[CaseResult] = []
+    problems: list[str] = []
+    for index, bench in enumerate(data["benchmarks"]):
+        try:
+            cases.append(_case(bench))
+        except (HistoryError, KeyError, TypeError, ValueError) as exc:
+            name = bench.get("name", f"#{index}") if isinstance(bench, dict) else f"#{index}"
+            problems.append(f"{name}: {exc}")
+    if not cases:
+        detail = f" ({problems[0]})" if problems else ""
+        raise HistoryError(f"no whisperbench results in this run{detail}")
+    commit_info = _mapping(data.get("commit_info"))
+    return Run(
+        path=path,
+        run_id=path.name.split("_", 1)[0] if path.name[:4].isdigit() else path.stem,
+        machine=_machine_id(path, root, machine_info),
+        when=_when(data.get("datetime"), path),
+        commit=str(commit_info.get("id") or "unknown"),
+        dirty=bool(commit_info.get("dirty")),
+        branch=str(commit_info.get("branch") or ""),
+        machine_info=machine_info,
+        cases=tuple(cases),
+        ignored=tuple(problems),
+    )
+
+
+def _case(bench: Any) -> CaseResult:
+    if not isinstance(bench, dict):
+        raise HistoryError("not a benchmark record")
+    extra = bench.get("extra_info")
+    if not isinstance(extra, dict) or extra.get("kind") not in ("load", "transcribe"):
+        raise HistoryError("no whisperbench extra_info (kind load/transcribe)")
+    stats = bench["stats"]
+    params = _mapping(extra.get("params"))
+    key = CaseKey(
+        kind=str(extra["kind"]),
+        implementation=str(extra["implementation"]),
+        model=str(extra["model"]),
+        clip=str(extra["clip"]) if extra.get("clip") is not None else None,
+        device=str(params.get("device") or "-"),
+        dtype=str(params.get("dtype") or "-"),
+        quantization=str(params.get("quantization") or "none"),
+    )
+    data = stats.get("data")
+    return CaseResult(
+        name=str(bench.get("name", key.label)),
+        key=key,
+        median_s=float(stats["median"]),
+        min_s=float(stats["min"]),
+        max_s=float(stats["max"]),
+        mean_s=float(stats["mean"]),
+        stddev_s=float(stats.get("stddev") or 0.0),
+        iqr_s=float(stats.get("iqr") or 0.0),
+        rounds=int(stats.get("rounds") or 1),
+        data=tuple(float(x) for x in data) if isinstance(data, list) and data else None,
+        extra_info=extra,
+    )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _machine_id(path: Path, root: Path | None, machine_info: dict[str, Any]) -> str:
+    """pytest-benchmark's machine id: the storage folder, or rebuilt from machine_info."""
+    if root is not None:
+        try:
+            relative = path.resolve().relative_to(root.resolve())
+        except ValueError:
+            relative = None
+        if relative is not None and len(relative.parts) == 2:
+            return relative.parts[0]
+    version = ".".join(str(machine_info.get("python_version", "?")).split(".")[:2])
+    cpu = machine_info.get("cpu")
+    bits = cpu.get("bits") if isinstance(cpu, dict) else None
+    return "-".join(
+        [
+            str(machine_info.get("system", "?")),
+            str(machine_info.get("python_implementation", "?")),
+            version,
+            f"{bits}bit" if bits else "?bit",
+        ]
+    )
+
+
+def _when(value: Any, path: Path) -> datetime:
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc)
+
+
+def median(values: Iterable[float]) -> float:
+    return float(statistics.median(list(values)))
