@@ -56,7 +56,8 @@ def test_absent_repo_is_missing_with_the_fix(offline_hub_cache: Path, tmp_path: 
     record = inspect_model("transformers", "small", cache_dir=offline_hub_cache)
     assert record.status == "missing"
     assert not record.ready
-    assert "openai/whisper-small" in record.reason
+    assert record.repo_id == "openai/whisper-small"
+    assert str(offline_hub_cache) in record.reason
     assert record.fix and "whisperbench download --model small" in record.fix
     nowhere = inspect_model("faster-whisper", "tiny.en", cache_dir=tmp_path / "no-cache")
     assert nowhere.status == "missing"

@@ -216,9 +216,9 @@ def _check_files(
 
     repo_dir = repo_folder(scan.cache_dir.resolve(), repo_id)
     if scan.error is not None:
-        return record("missing", f"{repo_id} is not cached: {scan.error}")
+        return record("missing", f"not cached: {scan.error}")
     if not repo_dir.is_dir():
-        return record("missing", f"{repo_id} is not in the cache {scan.cache_dir}")
+        return record("missing", f"not in the cache {scan.cache_dir}")
     revision = _read_main_ref(repo_dir)
     snapshot = repo_dir / "snapshots" / (revision or "-")
     where: dict[str, Any] = {"revision": revision}
@@ -264,7 +264,7 @@ def _check_files(
     if scanned is None:  # scan_cache_dir rejected the repo for something not caught above
         why = next((w for w in scan.warnings if str(repo_dir) in w), "the repo folder is malformed")
         return record("error", f"huggingface_hub cannot read the cached repo: {why}", **where)
-    return record("complete", "all files the model needs are in the cache (not loaded)", **where)
+    return record("complete", "all required files present (not loaded)", **where)
 
 
 _VERIFY_CACHE: dict[tuple[Any, ...], VerifyResult] = {}

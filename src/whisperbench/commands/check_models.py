@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from whisperbench.implementations import parse_implementation_list
 from whisperbench.models import parse_model_list
 
 DEFAULT_MODEL = "medium"
+MAX_FIX_LINES = 4
+PIPED_WIDTH = 160
 _STYLES = {
     "complete": "green", "incomplete": "yellow", "missing": "red", "error": "red",
     "timeout": "magenta",
@@ -96,7 +99,14 @@ def records_table(records: list[ModelStatus], verbose: bool) -> Table:
     if verbose:
         columns[5:5] = ["Revision", "Load s"]
     for column in columns:
-        table.add_column(column, justify="right" if column in ("Size (MB)", "Load s") else "left")
+        wraps = column in ("Repo", "Reason")
+        table.add_column(
+            column,
+            justify="right" if column in ("Size (MB)", "Load s") else "left",
+            overflow="fold" if wraps else "ellipsis",
+            no_wrap=not wraps,
+            ratio=2 if column == "Reason" else (1 if wraps else None),
+        )
     for record in records:
         row = [
             record.implementation,
@@ -115,6 +125,21 @@ def records_table(records: list[ModelStatus], verbose: bool) -> Table:
     return table
 
 
+def fix_lines(records: list[ModelStatus], limit: int = MAX_FIX_LINES) -> list[str]:
+    """Each record's fix command; past ``limit`` of them, one download for them all."""
+    fixes = list(dict.fromkeys(record.fix for record in records if record.fix))
+    if len(fixes) <= limit:
+        return fixes
+    needing = [record for record in records if record.fix]
+    sizes = ",".join(dict.fromkeys(record.model for record in needing))
+    names = ",".join(dict.fromkeys(record.implementation for record in needing))
+    return [
+        f"whisperbench download --model {sizes} --implementations {names}  (offline: "
+        "whisperbench import-model DIR --repo-id REPO, or whisperbench import-model --bundled "
+        "SIZE for a bundled model)"
+    ]
+
+
 def _print_report(console: Console, records: list[ModelStatus], info: dict[str, Any],
                   verbose: bool) -> None:
     console.print(records_table(records, verbose))
@@ -127,8 +152,7 @@ def _print_report(console: Console, records: list[ModelStatus], info: dict[str, 
     free_text = "unknown" if free is None else f"{free / 1e9:,.1f} GB"
     console.print(f"cache: {info['cache_dir']}  ·  free disk: {free_text}", soft_wrap=True)
     console.print(f"download still needed: {info['download_needed']}")
-    fixes = dict.fromkeys(record.fix for record in records if record.fix)
-    for fix in fixes:
+    for fix in fix_lines(records):
         console.print(f"fix: {fix}", soft_wrap=True, markup=False, highlight=False)
     if verbose:
         for record in records:
@@ -137,6 +161,14 @@ def _print_report(console: Console, records: list[ModelStatus], info: dict[str, 
                     f"{record.implementation} {record.model}: {record.snapshot_path}",
                     soft_wrap=True, highlight=False,
                 )
+
+
+def _stdout_console() -> Console:
+    """A terminal's own width; piped (CI logs) 160 columns rather than rich's 80, unless COLUMNS."""
+    console = Console()
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console = Console(width=PIPED_WIDTH)
+    return console
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,5 +190,5 @@ def run(args: argparse.Namespace) -> int:
         payload = {"records": [record.to_dict() for record in records], "summary": info}
         print(json.dumps(payload, indent=2))
     else:
-        _print_report(Console(), records, info, args.verbose)
+        _print_report(_stdout_console(), records, info, args.verbose)
     return 0 if info["all_ready"] else 1
