@@ -73,13 +73,16 @@ def run(args: argparse.Namespace) -> int:
         return 1
     failed = False
     for repo_id, (family, _size) in _targets(implementations, sizes).items():
-        console.print(f"downloading {repo_id} ({family} files) into {cache_dir}", highlight=False)
+        console.print(
+            f"downloading {repo_id} ({family} files) into {cache_dir}", highlight=False,
+            soft_wrap=True,
+        )
         try:
             download_snapshot(repo_id, family, cache_dir)
         except Exception as exc:  # the hub raises many types: DNS, HTTP, gated, disk full
             if is_network_error(exc):
-                print(offline_message(sizes, f"cannot reach the Hugging Face Hub: {exc}".strip()
-                                      .splitlines()[0]))
+                first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                print(offline_message(sizes, f"cannot reach the Hugging Face Hub: {first_line}"))
                 return 1
             console.print(f"[red]{repo_id}: {type(exc).__name__}: {exc}[/]", highlight=False)
             failed = True
@@ -87,6 +90,6 @@ def run(args: argparse.Namespace) -> int:
     for record in records:
         console.print(
             f"{record.implementation} {record.model}: {record.status} ({record.reason})",
-            highlight=False,
+            highlight=False, soft_wrap=True,
         )
     return 1 if failed or not all(record.ready for record in records) else 0
