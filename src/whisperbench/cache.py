@@ -356,8 +356,9 @@ def inspect_many(
     """One record per (implementation, size), implementation-major, scanning the cache once.
 
     ``timeout_s`` overrides the model map's load limit (tests); ``progress`` hears a line before
-    each verifying load. An unknown size raises UnknownModelError; an implementation that cannot
-    run here gives an ``error`` record.
+    each verifying load. An unknown size or implementation name raises (UnknownModelError,
+    UnknownImplementationError); an implementation that cannot run here (a missing package, a
+    plugin that fails to import) gives an ``error`` record.
     """
     if verify_method not in get_args(VerifyMethod):
         raise ValueError(f"verify_method must be one of {get_args(VerifyMethod)}")
