@@ -112,7 +112,8 @@ def load(args: argparse.Namespace) -> History:
 
 
 def console() -> Console:
-    out = Console(highlight=False)
+    """Rich output; wide when not a terminal (CI logs, pipes), and plain lines never wrap."""
+    out = Console(highlight=False, soft_wrap=True)
     if not out.is_terminal:
-        out = Console(highlight=False, width=max(out.width, 160))
+        out = Console(highlight=False, soft_wrap=True, width=max(out.width, 200))
     return out

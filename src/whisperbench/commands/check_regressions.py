@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from pytest_benchmark.utils import get_machine_id
+from rich.markup import escape
 from rich.table import Table
 
 from whisperbench.commands import _options
@@ -82,14 +83,16 @@ def report_table(report: CheckReport) -> Table:
         "Runs",
         "Result",
     ):
-        table.add_column(name, justify="left" if name in ("Case", "Result") else "right")
+        table.add_column(
+            name, justify="left" if name in ("Case", "Result") else "right", no_wrap=name == "Case"
+        )
     for case in report.cases:
         wer = case.current.wer
         base_wer = case.baseline_wer
         change = case.wer_change_points
         failed = sorted({f.what for f in case.findings})
         table.add_row(
-            case.key.label,
+            escape(case.key.label),
             f"{case.current.median_s:.3f}",
             f"{case.baseline_time['median']:.3f}",
             _pct(case.time_change),
@@ -131,16 +134,17 @@ def run(args: argparse.Namespace) -> int:
         f"checking run {report.newest.label} on {machine} "
         f"against the median of up to {args.window} "
         f"earlier run(s) ({', '.join(r.run_id for r in report.baseline_runs) or 'none'}); "
-        f"limits: {', '.join(rules) or 'none'}"
+        f"limits: {', '.join(rules) or 'none'}",
+        markup=False,
     )
     for note in report.notes:
-        out.print(f"note: {note}")
+        out.print(f"note: {note}", markup=False)
     if report.cases:
         out.print(report_table(report))
     for key in report.new_cases:
-        out.print(f"new case, no history yet: {key.label}")
+        out.print(f"new case, no history yet: {key.label}", markup=False)
     for key in report.missing_cases:
-        out.print(f"missing from the newest run (skipped or failed?): {key.label}")
+        out.print(f"missing from the newest run (skipped or failed?): {key.label}", markup=False)
     if report.failed:
         print(f"FAILED: {len(report.findings)} regression(s) in run {report.newest.run_id}:")
         for finding in report.findings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from whisperbench.commands import _options
@@ -64,7 +65,9 @@ def comparison_table(a: Run, b: Run, rows: list[CaseComparison]) -> Table:
         "WER B %",
         "Δ WER pts",
     ):
-        table.add_column(name, justify="left" if name == "Case" else "right")
+        table.add_column(
+            name, justify="left" if name == "Case" else "right", no_wrap=name == "Case"
+        )
     for row in rows:
         significance = _mark(row.time_significant) if row.a and row.b else ""
         wer_a = row.a.wer if row.a else None
@@ -74,7 +77,7 @@ def comparison_table(a: Run, b: Run, rows: list[CaseComparison]) -> Table:
         if row.time_significant and change is not None:
             style = "red" if change > 0 else "green"
         table.add_row(
-            row.key.label + ("" if row.a else " (new)") + ("" if row.b else " (gone)"),
+            escape(row.key.label) + ("" if row.a else " (new)") + ("" if row.b else " (gone)"),
             _num(row.a.median_s if row.a else None, ".3f"),
             _num(row.b.median_s if row.b else None, ".3f"),
             f"[{style}]{_pct(change)} {significance}[/]"
@@ -99,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
     b = history.find(args.run_b, args.machine)
     out = _options.console()
     if a.machine != b.machine:
-        out.print(f"note: the runs come from different machines ({a.machine}, {b.machine})")
+        out.print(
+            f"note: the runs come from different machines ({a.machine}, {b.machine})", markup=False
+        )
     out.print(comparison_table(a, b, compare_runs(a, b)))
-    out.print(LEGEND)
+    out.print(LEGEND, markup=False)
     return 0
