@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,17 @@ from whisperbench.offline_models import INSTALL_HINT, bundled_sizes, bundled_sou
 pytestmark = pytest.mark.slow
 SIZES = ("tiny.en", "base")
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "short.flac"
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """One intra-op thread: on a shared 2-core machine, two spinning threads run 4-20x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _needs(size: str) -> None:
@@ -175,7 +187,7 @@ def test_transformers_and_faster_whisper_give_the_same_greedy_transcript(
     from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
     ct2_dir, hf_dir = converted[size]
-    engine = WhisperModel(str(ct2_dir), device="cpu", compute_type="float32", cpu_threads=2)
+    engine = WhisperModel(str(ct2_dir), device="cpu", compute_type="float32", cpu_threads=1)
     segments, _info = engine.transcribe(
         audio,
         beam_size=1,
