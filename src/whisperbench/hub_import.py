@@ -56,7 +56,10 @@ class ImportedModel:
 
 
 def default_cache_dir() -> Path:
-    """The hub cache ``huggingface_hub`` uses (``HF_HUB_CACHE``, else ``HF_HOME/hub``)."""
+    """``huggingface_hub.constants.HF_HUB_CACHE``: the folder its loaders use by default.
+
+    It honours ``HF_HUB_CACHE`` and ``HF_HOME`` as they were when huggingface_hub was imported.
+    """
     from huggingface_hub import constants
 
     return Path(constants.HF_HUB_CACHE)
