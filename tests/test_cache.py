@@ -36,9 +36,7 @@ def _blob_bytes(snap: Path) -> int:
 
 def test_imported_models_are_complete_with_their_size(offline_hub_cache: Path) -> None:
     records = inspect_many(IMPLS, SIZES, cache_dir=offline_hub_cache)
-    assert [(r.implementation, r.model) for r in records] == [
-        (i, s) for i in IMPLS for s in SIZES
-    ]
+    assert [(r.implementation, r.model) for r in records] == [(i, s) for i in IMPLS for s in SIZES]
     for record in records:
         assert record.status == "complete", record.reason
         assert record.ready
@@ -132,14 +130,16 @@ def test_truncated_weights_fail_to_load_with_the_loaders_message(
 def test_load_verification_succeeds_once_per_session(offline_hub_cache: Path) -> None:
     if "faster-whisper" not in implementations.available_names():
         pytest.skip("faster-whisper is not installed")
-    first = inspect_model("faster-whisper", "tiny.en", cache_dir=offline_hub_cache,
-                          verify_method="load")
+    first = inspect_model(
+        "faster-whisper", "tiny.en", cache_dir=offline_hub_cache, verify_method="load"
+    )
     assert first.status == "complete", first.reason
     assert first.limit_s == get_model("tiny.en").verify_timeout_s == 15.0
     assert first.load_s is not None and 0 < first.load_s < first.limit_s
     start = time.monotonic()
-    again = inspect_model("faster-whisper", "tiny.en", cache_dir=offline_hub_cache,
-                          verify_method="load")
+    again = inspect_model(
+        "faster-whisper", "tiny.en", cache_dir=offline_hub_cache, verify_method="load"
+    )
     assert time.monotonic() - start < 1.0, "the second verification should come from the cache"
     assert again.to_dict() == first.to_dict()
 
@@ -160,4 +160,3 @@ def test_records_round_trip_through_json(offline_hub_cache: Path) -> None:
     assert [ModelStatus.from_dict(item) for item in json.loads(text)] == records
     with pytest.raises(ValueError, match="unknown status"):
         ModelStatus.from_dict({**records[0].to_dict(), "status": "fine"})
-

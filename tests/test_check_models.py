@@ -20,6 +20,7 @@ from whisperbench.download_size import OFFLINE, estimate_download
 
 UNREACHABLE = "http://127.0.0.1:9"
 """A hub endpoint that refuses connections: a real network error, without any network."""
+DOWNLOAD = "download --model tiny.en --implementations faster-whisper"
 
 
 def _cli(
@@ -27,9 +28,16 @@ def _cli(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "whisperbench.cli", *args],
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", **(env or {})},
     )
+
+
+def _argv(line: str, cache: Path, *extra: str) -> list[str]:
+    """``line`` split on spaces, then ``--cache-dir cache`` (a path may hold spaces)."""
+    return [*line.split(), "--cache-dir", str(cache), *extra]
 
 
 def _records(stdout: str) -> tuple[list[ModelStatus], dict[str, Any]]:
@@ -38,9 +46,8 @@ def _records(stdout: str) -> tuple[list[ModelStatus], dict[str, Any]]:
 
 
 def test_json_round_trips_and_exits_0_when_all_ready(offline_hub_cache: Path) -> None:
-    result = _cli("check-models", "--model", "tiny.en,base", "--implementations",
-                  "transformers,faster-whisper", "--verify-method", "cache-only",
-                  "--cache-dir", str(offline_hub_cache), "--json")
+    line = "check-models --model tiny.en,base --implementations transformers,faster-whisper"
+    result = _cli(*_argv(line + " --verify-method cache-only --json", offline_hub_cache))
     assert result.returncode == 0, result.stderr
     records, summary = _records(result.stdout)
     assert [(r.implementation, r.model, r.status) for r in records] == [
@@ -56,8 +63,8 @@ def test_missing_models_exit_1_with_fixes_and_unknown_download(
     offline_hub_cache: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    code = main(["check-models", "--model", "all", "--implementations", "all",
-                 "--verify-method", "cache-only", "--cache-dir", str(offline_hub_cache), "--json"])
+    line = "check-models --model all --implementations all --verify-method cache-only --json"
+    code = main(_argv(line, offline_hub_cache))
     assert code == 1
     records, summary = _records(capsys.readouterr().out)
     by_key = {(r.implementation, r.model): r for r in records}
@@ -69,12 +76,13 @@ def test_missing_models_exit_1_with_fixes_and_unknown_download(
     assert summary["download_needed"] == OFFLINE and summary["download_needed_bytes"] is None
 
 
-def test_table_and_summary(offline_hub_cache: Path, capsys: pytest.CaptureFixture[str],
-                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_table_and_summary(
+    offline_hub_cache: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("COLUMNS", "220")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    code = main(["check-models", "--model", "tiny.en,small", "--implementations", "faster-whisper",
-                 "--verify-method", "cache-only", "--cache-dir", str(offline_hub_cache)])
+    line = "check-models --model tiny.en,small --implementations faster-whisper"
+    code = main(_argv(line + " --verify-method cache-only", offline_hub_cache))
     out = capsys.readouterr().out
     assert code == 1
     for column in ("Implementation", "Model", "Repo", "Status", "Size (MB)", "Reason"):
@@ -89,12 +97,13 @@ def test_unavailable_implementation_is_a_row_not_a_crash(
     offline_hub_cache: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(implementations.BUILTINS, "ghost", "no_such_package.ghost:Ghost")
-    code = main(["check-models", "--model", "tiny.en", "--implementations", "ghost,faster-whisper",
-                 "--verify-method", "cache-only", "--cache-dir", str(offline_hub_cache), "--json"])
+    line = "check-models --model tiny.en --implementations ghost,faster-whisper"
+    code = main(_argv(line + " --verify-method cache-only --json", offline_hub_cache))
     records, _ = _records(capsys.readouterr().out)
     assert code == 1
     assert [(r.implementation, r.status) for r in records] == [
-        ("ghost", "error"), ("faster-whisper", "complete")
+        ("ghost", "error"),
+        ("faster-whisper", "complete"),
     ]
     assert "cannot be imported" in records[0].reason
 
@@ -107,8 +116,8 @@ def test_hung_load_times_out_and_the_command_returns(
     cache = copy_repos(offline_hub_cache, tmp_path / "hub", TINY_CT2)
     make_fifo(cache, TINY_CT2, "model.bin")
     start = time.monotonic()
-    result = _cli("check-models", "--model", "tiny.en", "--implementations", "faster-whisper",
-                  "--verify-timeout", "1.5", "--cache-dir", str(cache), "--json", timeout=60)
+    line = "check-models --model tiny.en --implementations faster-whisper --verify-timeout 1.5"
+    result = _cli(*_argv(line + " --json", cache), timeout=60)
     elapsed = time.monotonic() - start
     assert result.returncode == 1, result.stderr
     (record,), summary = _records(result.stdout)
@@ -129,22 +138,20 @@ def test_download_with_hf_hub_offline_names_import_model(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    code = main(["download", "--model", "tiny.en", "--implementations", "faster-whisper",
-                 "--cache-dir", str(tmp_path / "hub")])
+    code = main(_argv(DOWNLOAD, tmp_path / "hub"))
     assert code == 1
     _one_offline_line(capsys.readouterr().out, "HF_HUB_OFFLINE")
 
 
 def test_download_without_a_connection_names_import_model(tmp_path: Path) -> None:
-    result = _cli("download", "--model", "tiny.en", "--implementations", "faster-whisper",
-                  "--cache-dir", str(tmp_path / "hub"),
-                  env={"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": UNREACHABLE})
+    offline = {"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": UNREACHABLE}
+    result = _cli(*_argv(DOWNLOAD, tmp_path / "hub"), env=offline)
     assert result.returncode == 1, result.stderr
     _one_offline_line(result.stdout, "cannot reach")
 
 
 def test_download_estimate_is_unknown_when_the_hub_is_unreachable(
-    monkeypatch: pytest.MonkeyPatch
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from huggingface_hub import HfApi
 

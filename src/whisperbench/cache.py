@@ -209,7 +209,10 @@ def _check_files(
     def record(status: Status, reason: str, **extra: Any) -> ModelStatus:
         fix = fix_command(size, implementation) if status in ("missing", "incomplete") else None
         base: dict[str, Any] = {
-            "revision": None, "size_on_disk": 0, "snapshot_path": None, "fix": fix,
+            "revision": None,
+            "size_on_disk": 0,
+            "snapshot_path": None,
+            "fix": fix,
         }
         base.update(extra)
         return ModelStatus(status, implementation, size, repo_id, reason=reason, **base)
@@ -291,8 +294,12 @@ def _verify(status: ModelStatus, cache_dir: Path, limit_s: float) -> ModelStatus
     """Check 5: load in a child process; cached per (implementation, size, revision) and files."""
     assert status.snapshot_path is not None
     key = (
-        status.implementation, status.model, status.revision, str(cache_dir.resolve()),
-        _fingerprint(Path(status.snapshot_path)), limit_s,
+        status.implementation,
+        status.model,
+        status.revision,
+        str(cache_dir.resolve()),
+        _fingerprint(Path(status.snapshot_path)),
+        limit_s,
     )
     result = _VERIFY_CACHE.get(key)
     if result is None:
@@ -389,7 +396,10 @@ def inspect_model(
 ) -> ModelStatus:
     """The status of one (implementation, size); see ``inspect_many``."""
     return inspect_many(
-        [implementation], [size], cache_dir=cache_dir, verify_method=verify_method,
+        [implementation],
+        [size],
+        cache_dir=cache_dir,
+        verify_method=verify_method,
         timeout_s=timeout_s,
     )[0]
 

@@ -26,8 +26,13 @@ TOTAL_TIMEOUT_S = 15.0
 OFFLINE = "unknown (offline)"
 _TRUE = {"1", "on", "yes", "true"}
 _NETWORK_ERROR_NAMES = {
-    "ConnectError", "ConnectTimeout", "ReadTimeout", "TimeoutException", "NetworkError",
-    "TransportError", "ProxyError",
+    "ConnectError",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "TimeoutException",
+    "NetworkError",
+    "TransportError",
+    "ProxyError",
 }
 
 
@@ -44,8 +49,9 @@ def is_network_error(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, OfflineModeIsEnabled | LocalEntryNotFoundError | ConnectionError
-                      | TimeoutError):
+        if isinstance(
+            current, OfflineModeIsEnabled | LocalEntryNotFoundError | ConnectionError | TimeoutError
+        ):
             return True
         if any(cls.__name__ in _NETWORK_ERROR_NAMES for cls in type(current).__mro__):
             return True

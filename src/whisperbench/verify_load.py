@@ -113,8 +113,15 @@ def run_verify_load(
     """Load ``size`` with ``implementation`` from ``cache_dir`` in a child; kill at ``limit_s``."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HUB_CACHE=str(cache_dir))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "whisperbench.verify_load", implementation, size,
-         "--cache-dir", str(cache_dir)],
+        [
+            sys.executable,
+            "-m",
+            "whisperbench.verify_load",
+            implementation,
+            size,
+            "--cache-dir",
+            str(cache_dir),
+        ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -159,7 +166,7 @@ def run_verify_load(
             )
         if not line.startswith(PROTOCOL_PREFIX):
             continue
-        payload = json.loads(line[len(PROTOCOL_PREFIX):])
+        payload = json.loads(line[len(PROTOCOL_PREFIX) :])
         if payload.get("event") == "loading":
             loading = True
             deadline = time.monotonic() + limit_s

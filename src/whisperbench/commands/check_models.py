@@ -30,7 +30,10 @@ DEFAULT_MODEL = "medium"
 MAX_FIX_LINES = 4
 PIPED_WIDTH = 160
 _STYLES = {
-    "complete": "green", "incomplete": "yellow", "missing": "red", "error": "red",
+    "complete": "green",
+    "incomplete": "yellow",
+    "missing": "red",
+    "error": "red",
     "timeout": "magenta",
 }
 
@@ -44,29 +47,40 @@ def register(subparsers: Any) -> None:
         "Exit code 0 when all are ready, 1 otherwise.",
     )
     parser.add_argument(
-        "--model", default=DEFAULT_MODEL,
+        "--model",
+        default=DEFAULT_MODEL,
         help=f"a size, a comma-separated list, or 'all' (default: {DEFAULT_MODEL})",
     )
     parser.add_argument(
-        "--implementations", default="all",
+        "--implementations",
+        default="all",
         help="comma-separated implementation names, or 'all' registered ones (default: all)",
     )
     parser.add_argument(
-        "--verify-method", choices=("load", "cache-only"), default="load",
+        "--verify-method",
+        choices=("load", "cache-only"),
+        default="load",
         help="load: also load each complete model in a child process, killed at the model "
         "map's limit; cache-only: file checks only (default: load)",
     )
     parser.add_argument(
-        "--verify-timeout", type=float, default=None, metavar="SECONDS",
+        "--verify-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
         help="override the model map's load limit (15 s, 30 s for large)",
     )
     parser.add_argument(
-        "--cache-dir", type=Path, default=None,
+        "--cache-dir",
+        type=Path,
+        default=None,
         help="Hugging Face hub cache (default: HF_HUB_CACHE, else HF_HOME/hub)",
     )
     parser.add_argument("--json", action="store_true", help="print the records as JSON (for CI)")
     parser.add_argument(
-        "--verbose", "-v", action="store_true",
+        "--verbose",
+        "-v",
+        action="store_true",
         help="more columns (revision, load time, snapshot) and progress while loading",
     )
     parser.set_defaults(func=run)
@@ -140,13 +154,17 @@ def fix_lines(records: list[ModelStatus], limit: int = MAX_FIX_LINES) -> list[st
     ]
 
 
-def _print_report(console: Console, records: list[ModelStatus], info: dict[str, Any],
-                  verbose: bool) -> None:
+def _print_report(
+    console: Console, records: list[ModelStatus], info: dict[str, Any], verbose: bool
+) -> None:
     console.print(records_table(records, verbose))
     counts = info["counts"]
     console.print(
-        " · ".join(f"{name} {count}" for name, count in counts.items()
-                   if count or name in ("ready", "incomplete", "missing"))
+        " · ".join(
+            f"{name} {count}"
+            for name, count in counts.items()
+            if count or name in ("ready", "incomplete", "missing")
+        )
     )
     free = info["free_disk_bytes"]
     free_text = "unknown" if free is None else f"{free / 1e9:,.1f} GB"
@@ -159,7 +177,8 @@ def _print_report(console: Console, records: list[ModelStatus], info: dict[str, 
             if record.snapshot_path:
                 console.print(
                     f"{record.implementation} {record.model}: {record.snapshot_path}",
-                    soft_wrap=True, highlight=False,
+                    soft_wrap=True,
+                    highlight=False,
                 )
 
 
@@ -182,8 +201,12 @@ def run(args: argparse.Namespace) -> int:
             errors.print(f"[dim]{message}…[/]", highlight=False)
 
     records = inspect_many(
-        implementations, sizes, cache_dir=cache_dir, verify_method=args.verify_method,
-        timeout_s=args.verify_timeout, progress=progress,
+        implementations,
+        sizes,
+        cache_dir=cache_dir,
+        verify_method=args.verify_method,
+        timeout_s=args.verify_timeout,
+        progress=progress,
     )
     info = summary(records, cache_dir)
     if args.json:

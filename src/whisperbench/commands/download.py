@@ -29,15 +29,19 @@ def register(subparsers: Any) -> None:
         "Hugging Face cache, resuming a half-finished download.",
     )
     parser.add_argument(
-        "--model", default=DEFAULT_MODEL,
+        "--model",
+        default=DEFAULT_MODEL,
         help=f"a size, a comma-separated list, or 'all' (default: {DEFAULT_MODEL})",
     )
     parser.add_argument(
-        "--implementations", default="all",
+        "--implementations",
+        default="all",
         help="comma-separated implementation names, or 'all' registered ones (default: all)",
     )
     parser.add_argument(
-        "--cache-dir", type=Path, default=None,
+        "--cache-dir",
+        type=Path,
+        default=None,
         help="Hugging Face hub cache (default: HF_HUB_CACHE, else HF_HOME/hub)",
     )
     parser.set_defaults(func=run)
@@ -74,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     failed = False
     for repo_id, (family, _size) in _targets(implementations, sizes).items():
         console.print(
-            f"downloading {repo_id} ({family} files) into {cache_dir}", highlight=False,
+            f"downloading {repo_id} ({family} files) into {cache_dir}",
+            highlight=False,
             soft_wrap=True,
         )
         try:
@@ -90,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     for record in records:
         console.print(
             f"{record.implementation} {record.model}: {record.status} ({record.reason})",
-            highlight=False, soft_wrap=True,
+            highlight=False,
+            soft_wrap=True,
         )
     return 1 if failed or not all(record.ready for record in records) else 0
