@@ -15,6 +15,7 @@ from whisperbench.audio import SAMPLE_RATE
 from whisperbench.devices import dtype_name, memory_info, resolve_dtype, synchronize
 from whisperbench.implementations.base import (
     ModelInfo,
+    Segment,
     TranscriptionResult,
     WhisperImplementation,
 )
@@ -95,6 +96,14 @@ def decide_quantization(requested: str, device: str, bitsandbytes_installed: boo
     return QuantizationDecision("4bit", None)
 
 
+def segments_of(output: dict[str, Any]) -> list[Segment]:
+    """The pipeline's timestamped chunks as segments."""
+    return [
+        Segment(start=chunk["timestamp"][0], end=chunk["timestamp"][1], text=chunk["text"])
+        for chunk in output.get("chunks") or []
+    ]
+
+
 class TransformersReference(WhisperImplementation):
     """The plain insanely-fast-whisper recipe, kept as the yardstick for our own implementation:
     ``pipe(audio, chunk_length_s=30, batch_size=24)`` on an fp16 SDPA pipeline, nothing else."""
@@ -164,7 +173,10 @@ class TransformersReference(WhisperImplementation):
         )
 
     def _generate_kwargs(self, info: ModelInfo) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"num_beams": self.options.beam_size}
+        # Timestamp mode, as insanely-fast-whisper runs it: without timestamps, Whisper often
+        # ends a window that starts mid-sentence after one word (seen here on half the windows
+        # of the long reference clip with tiny.en).
+        kwargs: dict[str, Any] = {"num_beams": self.options.beam_size, "return_timestamps": True}
         if not info.english_only:
             kwargs["task"] = "transcribe"
             if self.options.language:
@@ -179,11 +191,14 @@ class TransformersReference(WhisperImplementation):
             {"raw": audio, "sampling_rate": SAMPLE_RATE},
             batch_size=self.batch_size,
             chunk_length_s=self.chunk_length_s,
+            return_timestamps=True,
             generate_kwargs=self._generate_kwargs(info),
         )
         synchronize(self.device)
-        language = "english" if info.english_only else self.options.language
-        return TranscriptionResult(text=str(output["text"]).strip(), language=language)
+        language = "en" if info.english_only else self.options.language
+        return TranscriptionResult(
+            text=str(output["text"]).strip(), language=language, segments=segments_of(output)
+        )
 
     def get_params(self) -> dict[str, Any]:
         info = self.require_loaded()
@@ -278,9 +293,11 @@ class TransformersPipeline(TransformersReference):
             for row, window in enumerate(group)
         ]
         synchronize(self.device)
-        text = self.pipe.postprocess(outputs)["text"]
+        merged = self.pipe.postprocess(outputs, return_timestamps=True)
         self.detected_language = language
-        return TranscriptionResult(text=str(text).strip(), language=language)
+        return TranscriptionResult(
+            text=str(merged["text"]).strip(), language=language, segments=segments_of(merged)
+        )
 
     def get_params(self) -> dict[str, Any]:
         params = super().get_params()
