@@ -56,6 +56,8 @@ class ReportSettings:
     window: int = DEFAULT_WINDOW
     time_checks: tuple[TimeCheck, ...] = ()
     wer_points: float | None = DEFAULT_WER_POINTS
+    kinds: tuple[str, ...] = ("transcribe",)
+    """The kinds of case whose regressions are marked (model loads are noisy)."""
 
 
 @dataclass(frozen=True)
@@ -307,11 +309,15 @@ def case_histories(runs: Sequence[Run], settings: ReportSettings) -> list[CaseHi
     out = []
     for key in keys:
         points = tuple((run, case) for run in runs if (case := run.case(key)) is not None)
-        findings = series_regressions(
-            [case for _, case in points],
-            window=settings.window,
-            time_checks=settings.time_checks,
-            wer_points=settings.wer_points,
+        findings = (
+            series_regressions(
+                [case for _, case in points],
+                window=settings.window,
+                time_checks=settings.time_checks,
+                wer_points=settings.wer_points,
+            )
+            if key.kind in settings.kinds
+            else [[] for _ in points]
         )
         out.append(CaseHistory(key, points, tuple(tuple(f) for f in findings)))
     return out

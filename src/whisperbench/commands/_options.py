@@ -47,7 +47,7 @@ def add_thresholds(parser: argparse.ArgumentParser) -> None:
             "time regression limit, as pytest-benchmark's --benchmark-compare-fail: "
             "median:10%% (percent slower) or mean:0.5 (seconds slower); FIELD is one of "
             f"min, max, mean, median, stddev, iqr; repeatable; 'none' turns it off "
-            f"(default: {DEFAULT_TIME_CHECK})"
+            f"(default: {DEFAULT_TIME_CHECK.replace('%', '%%')})"
         ),
     )
     parser.add_argument(
@@ -60,6 +60,16 @@ def add_thresholds(parser: argparse.ArgumentParser) -> None:
             f"(default: {DEFAULT_WER_POINTS:g})"
         ),
     )
+    parser.add_argument(
+        "--include-load",
+        action="store_true",
+        help="judge model load times too (one round each and disk-cache dependent: noisy)",
+    )
+
+
+def kinds(args: argparse.Namespace) -> tuple[str, ...]:
+    """The kinds of case that the limits judge."""
+    return ("transcribe", "load") if args.include_load else ("transcribe",)
 
 
 def time_checks(args: argparse.Namespace) -> tuple[TimeCheck, ...]:

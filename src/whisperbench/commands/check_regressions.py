@@ -39,11 +39,6 @@ def register(subparsers: Any) -> None:
         "or the only one in the storage)",
     )
     _options.add_thresholds(parser)
-    parser.add_argument(
-        "--include-load",
-        action="store_true",
-        help="check model load times too (one round each and disk-cache dependent: noisy)",
-    )
     parser.set_defaults(func=run)
 
 
@@ -118,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     runs = history.for_machine(machine)
     checks = _options.time_checks(args)
     wer = _options.wer_points(args)
-    kinds = ("transcribe", "load") if args.include_load else ("transcribe",)
+    kinds = _options.kinds(args)
     report = check_newest(runs, window=args.window, time_checks=checks, wer_points=wer, kinds=kinds)
     if report is None:
         print(

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         window=args.window,
         time_checks=_options.time_checks(args),
         wer_points=_options.wer_points(args),
+        kinds=_options.kinds(args),
     )
     files = write_report(history, Path(args.output), settings)
     print(f"{len(history.runs)} run(s) from {len(history.machines)} machine(s)")
