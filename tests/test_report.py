@@ -113,6 +113,12 @@ def test_broken_and_foreign_history_files_are_reported_and_skipped(
     foreign_path = storage / runs.machine / "0009_foreign.json"
     foreign_path.write_text(json.dumps(foreign))
     (storage / runs.machine / "0010_empty.json").write_text("")
+    # a run of which one benchmark lacks extra_info: the run stays, that benchmark goes
+    partial = json.loads(runs.same.read_text())
+    partial["benchmarks"][0]["extra_info"] = {}
+    partial["datetime"] = "2000-01-01T00:00:00+00:00"  # oldest: the newest results stay
+    partial_path = storage / runs.machine / "0011_partial.json"
+    partial_path.write_text(json.dumps(partial))
     # a run from another machine: kept, under its own heading
     (other,) = runs.into(storage, runs.same, machine="Darwin-CPython-3.12-64bit")
 
@@ -125,8 +131,10 @@ def test_broken_and_foreign_history_files_are_reported_and_skipped(
     assert any(str(foreign_path) in line and "no whisperbench results" in line for line in lines)
     assert any("0010_empty.json" in line and "empty file" in line for line in lines)
 
+    assert f"{partial_path}: 1 benchmark(s) left out: " in err
+
     md = (out / "summary.md").read_text()
-    assert "3 run(s) from 2 machine(s)" in md
+    assert "4 run(s) from 2 machine(s)" in md
     assert f"## {runs.machine}: " in md
     assert "## Darwin-CPython-3.12-64bit: " in md
     assert "## Skipped history files" in md
@@ -136,9 +144,11 @@ def test_broken_and_foreign_history_files_are_reported_and_skipped(
 
     history = load_history(storage)
     assert [run.path.name for run in history.for_machine(runs.machine)] == [
+        partial_path.name,
         runs.baseline.name,
         runs.same.name,
     ]
+    assert len(history.for_machine(runs.machine)[0].cases) == len(partial["benchmarks"]) - 1
 
 
 def test_report_without_storage_is_an_error(
