@@ -15,6 +15,7 @@ from whisperbench.implementations import (
     available_names,
     parse_implementation_list,
 )
+from whisperbench.implementations.synthetic import DEFAULT_SYNTHETIC_TOKENS
 from whisperbench.models import DEFAULT_MODEL, get_model, parse_model_list
 from whisperbench.suite import (
     DEFAULT_CLIPS,
@@ -74,6 +75,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=1,
         help="untimed runs on the same input before timing; the first is recorded as cold time (default 1)",
     )
+    group.addoption(
+        "--synthetic",
+        action="store_true",
+        default=False,
+        help="speed only: random weights of each size's real architecture (IDs end in -synthetic; no WER)",
+    )
+    group.addoption(
+        "--synthetic-tokens",
+        type=int,
+        default=DEFAULT_SYNTHETIC_TOKENS,
+        help=f"tokens decoded per window with --synthetic (default {DEFAULT_SYNTHETIC_TOKENS})",
+    )
     group.addoption("--offline", action="store_true", default=False, help="never try the network")
     group.addoption("--cache-dir", default=None, help="Hugging Face cache folder (default: HF_HUB_CACHE)")
 
@@ -96,6 +109,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         cache_dir=Path(cache_dir) if cache_dir else None,
         offline=True,  # the suite never downloads: a missing model skips with the fix command
         vad=get("vad"),
+        synthetic_tokens=get("synthetic_tokens") if get("synthetic") else None,
     )
     return SuiteConfig(
         models=tuple(parse_model_list(get("models"))),

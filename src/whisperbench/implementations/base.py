@@ -74,6 +74,8 @@ class WhisperImplementation(ABC):
     package: ClassVar[str]
     """The distribution whose version is reported with results."""
     supported_devices: ClassVar[tuple[DeviceName, ...]] = ("cuda", "mps", "cpu")
+    supports_synthetic: ClassVar[bool] = False
+    """Whether ``ImplementationOptions.synthetic_tokens`` (random weights) is honoured."""
 
     def __init__(self, options: ImplementationOptions | None = None) -> None:
         self.options = options or ImplementationOptions()

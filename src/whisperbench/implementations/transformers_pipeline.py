@@ -19,7 +19,7 @@ from whisperbench.implementations.base import (
     TranscriptionResult,
     WhisperImplementation,
 )
-from whisperbench.implementations.synthetic import synthetic_model, tokenizer_donor
+from whisperbench.implementations.synthetic import TOKENIZER_DONOR, synthetic_model
 from whisperbench.implementations.windows import Window, log_mel, plan_windows, window_batch
 from whisperbench.models import Architecture, get_model
 
@@ -111,6 +111,7 @@ class TransformersReference(WhisperImplementation):
     name = "transformers-reference"
     family = "transformers"
     package = "transformers"
+    supports_synthetic = True
     recipe_batch_size = 24
 
     pipe: Any = None
@@ -122,7 +123,7 @@ class TransformersReference(WhisperImplementation):
         """Synthetic runs read only the tokenizer and generation config, from a donor size."""
         if not self.options.synthetic_tokens:
             return info
-        return self.get_model_info(tokenizer_donor(info.size))
+        return self.get_model_info(TOKENIZER_DONOR)
 
     def _load(self, info: ModelInfo, snapshot: Path) -> None:
         self.pipe = self._build_pipeline(info, snapshot)
@@ -172,12 +173,17 @@ class TransformersReference(WhisperImplementation):
             model_kwargs=model_kwargs,
         )
 
+    def english_prompt(self, info: ModelInfo) -> bool:
+        """English-only models, and synthetic runs (they borrow tiny.en's tokenizer), decode
+        without language and task tokens."""
+        return info.english_only or bool(self.options.synthetic_tokens)
+
     def _generate_kwargs(self, info: ModelInfo) -> dict[str, Any]:
         # Timestamp mode, as insanely-fast-whisper runs it: without timestamps, Whisper often
         # ends a window that starts mid-sentence after one word (seen here on half the windows
         # of the long reference clip with tiny.en).
         kwargs: dict[str, Any] = {"num_beams": self.options.beam_size, "return_timestamps": True}
-        if not info.english_only:
+        if not self.english_prompt(info):
             kwargs["task"] = "transcribe"
             if self.options.language:
                 kwargs["language"] = self.options.language
@@ -195,7 +201,7 @@ class TransformersReference(WhisperImplementation):
             generate_kwargs=self._generate_kwargs(info),
         )
         synchronize(self.device)
-        language = "en" if info.english_only else self.options.language
+        language = "en" if self.english_prompt(info) else self.options.language
         return TranscriptionResult(
             text=str(output["text"]).strip(), language=language, segments=segments_of(output)
         )
@@ -218,7 +224,7 @@ class TransformersReference(WhisperImplementation):
             "batch_size": self.batch_size,
             "chunk_length_s": self.chunk_length_s,
             "beam_size": self.options.beam_size,
-            "task": None if info.english_only else "transcribe",
+            "task": None if self.english_prompt(info) else "transcribe",
             "language": self.options.language,
             "vad": False,
         }
@@ -258,7 +264,7 @@ class TransformersPipeline(TransformersReference):
         """English-only models speak English; otherwise the given language, or the one that
         the model detects on the first window (then forced on every window, so that one
         window cannot switch language mid-recording)."""
-        if info.english_only:
+        if self.english_prompt(info):
             return "en"
         if self.options.language:
             return self.options.language
@@ -284,7 +290,7 @@ class TransformersPipeline(TransformersReference):
             features = features.to(model.dtype)
             if begin == 0:
                 language = self._language(info, features)
-                if not info.english_only:
+                if not self.english_prompt(info):
                     kwargs["language"] = language
             pending.append((group, model.generate(input_features=features, **kwargs)))
         outputs = [
