@@ -305,6 +305,7 @@ def measure_transcription(
         "peak_rss_mb": metrics.process_peak_rss_bytes() / MiB,
         "peak_device_mb": _device_peak_mb(impl),
         "params": impl.get_params(),
+        "phases_s": final.timings,
     }
     if clip.reference is not None and not impl.options.synthetic_tokens:
         errors = metrics.word_errors(clip.reference, final.text)

@@ -64,6 +64,9 @@ class TranscriptionResult:
     text: str
     language: str | None
     segments: list[Segment] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per phase (for example features, generate, merge) where an implementation
+    can tell; their sum is at most the wall time of the call."""
 
 
 class WhisperImplementation(ABC):

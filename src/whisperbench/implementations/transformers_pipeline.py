@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from whisperbench.audio import SAMPLE_RATE
-from whisperbench.devices import dtype_name, memory_info, resolve_dtype, synchronize
+from whisperbench.devices import PhaseClock, dtype_name, memory_info, resolve_dtype, synchronize
 from whisperbench.implementations.base import (
     ModelInfo,
     Segment,
@@ -20,7 +20,7 @@ from whisperbench.implementations.base import (
     WhisperImplementation,
 )
 from whisperbench.implementations.synthetic import TOKENIZER_DONOR, synthetic_model
-from whisperbench.implementations.windows import Window, log_mel, plan_windows, window_batch
+from whisperbench.implementations.windows import log_mel, plan_windows, window_batch
 from whisperbench.models import Architecture, get_model
 
 GiB = 2**30
@@ -280,29 +280,34 @@ class TransformersPipeline(TransformersReference):
         chunk = int(self.chunk_length_s * SAMPLE_RATE)
         stride = chunk // 6
         windows = plan_windows(len(audio), chunk, stride, stride)
+        clock = PhaseClock(self.device)
         wave = torch.from_numpy(np.ascontiguousarray(audio)).to(model.device)
         kwargs = self._generate_kwargs(info)
-        pending: list[tuple[list[Window], torch.Tensor]] = []
-        language: str | None = None
-        for begin in range(0, len(windows), self.batch_size):
-            group = windows[begin : begin + self.batch_size]
-            features = log_mel(window_batch(wave, group, extractor.n_samples), extractor.mel_filters)
-            features = features.to(model.dtype)
-            if begin == 0:
-                language = self._language(info, features)
-                if not self.english_prompt(info):
-                    kwargs["language"] = language
-            pending.append((group, model.generate(input_features=features, **kwargs)))
-        outputs = [
-            {"tokens": tokens[row : row + 1].cpu(), "stride": window.stride}
-            for group, tokens in pending
-            for row, window in enumerate(group)
+        batches = [windows[i : i + self.batch_size] for i in range(0, len(windows), self.batch_size)]
+        features = [
+            log_mel(window_batch(wave, group, extractor.n_samples), extractor.mel_filters).to(model.dtype)
+            for group in batches
         ]
-        synchronize(self.device)
+        clock.lap("features")
+        language = self._language(info, features[0])
+        if not self.english_prompt(info):
+            kwargs["language"] = language
+        clock.lap("language")
+        tokens = [model.generate(input_features=batch, **kwargs) for batch in features]
+        clock.lap("generate")
+        outputs = [
+            {"tokens": row.unsqueeze(0), "stride": window.stride}
+            for group, batch_tokens in zip(batches, tokens, strict=True)
+            for window, row in zip(group, batch_tokens.cpu(), strict=True)
+        ]
         merged = self.pipe.postprocess(outputs, return_timestamps=True)
+        clock.lap("merge")
         self.detected_language = language
         return TranscriptionResult(
-            text=str(merged["text"]).strip(), language=language, segments=segments_of(merged)
+            text=str(merged["text"]).strip(),
+            language=language,
+            segments=segments_of(merged),
+            timings=clock.laps,
         )
 
     def get_params(self) -> dict[str, Any]:

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Record the CUDA runs kept under reports/gpu/ (run on a GPU machine from the repo root).
+#
+# Needs: tiny.en in the HF cache at $HF_HUB_CACHE (whisperbench import-model), and the
+# python packages of the project. Writes pytest-benchmark JSON and logs to $OUT.
+#   OUT=/tmp/gpu-out HF_HUB_CACHE=/tmp/hub bash scripts/gpu_record.sh
+set -uo pipefail
+OUT=${OUT:?set OUT to a folder for the results}
+CLIPS=/tmp/whisperbench-clips
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+python3 scripts/repeat_clip.py long 2 "$CLIPS" || exit 1
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
+bench() {  # name, then pytest arguments
+  local name=$1; shift
+  echo "== $name: pytest $*" | tee -a "$OUT/commands.txt"
+  python3 -m pytest -p no:cacheprovider -q --device cuda --cache-dir "$HF_HUB_CACHE" \
+    --benchmark-storage "file://$OUT/bench" --benchmark-autosave --benchmark-name short \
+    --benchmark-columns median,min,max,rounds "$@" 2>&1 | tail -n 40 | tee "$OUT/$name.log"
+}
+# 1. the default suite on real tiny.en: every reference clip, ours against the plain recipe
+bench suite benchmarks/ --models tiny.en --implementations transformers,transformers-reference
+# 2. long-form (658 s), real tiny.en; ours at its own batch and at the recipe's batch 24
+bench long-tiny benchmarks/test_transcribe.py --models tiny.en --audio "$CLIPS/long-x2.flac" \
+  --implementations transformers,transformers-reference
+bench long-tiny-b24 benchmarks/test_transcribe.py --models tiny.en --audio "$CLIPS/long-x2.flac" \
+  --implementations transformers --batch-size 24
+# 3. long-form, synthetic large-v3 (random weights, 96 tokens per window)
+bench long-large-v3 benchmarks/test_transcribe.py --models large-v3 --synthetic --audio "$CLIPS/long-x2.flac" \
+  --implementations transformers,transformers-reference
+bench long-large-v3-b24 benchmarks/test_transcribe.py --models large-v3 --synthetic --audio "$CLIPS/long-x2.flac" \
+  --implementations transformers --batch-size 24
