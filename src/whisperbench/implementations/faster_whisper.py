@@ -4,9 +4,11 @@ Audio up to one 30 s window goes through ``WhisperModel.transcribe``; longer aud
 ``BatchedInferencePipeline``, several windows per decoder call. Without VAD the batched pipeline
 refuses audio over 30 s unless it is given ``clip_timestamps``, so it gets windows of at most
 30 s covering the whole clip, each cut at a quiet point (``quiet_windows``). Decoding is the
-same on both paths, and the same as the transformers implementation: greedy (or
-``beam_size``), one temperature (0, no fallback), no conditioning on the previous window's
-text, no timestamp tokens.
+same on both paths: greedy (or ``beam_size``), one temperature (0, no fallback), no
+conditioning on the previous window's text (as in the transformers implementation), and no
+timestamp tokens. The transformers implementation does predict timestamps: it needs them to
+merge its overlapping windows. Ours do not overlap, and with quiet cuts the text-only decoding
+is the more accurate one (tiny.en, 329 s clip: WER 0.10 without timestamps, 0.18 with).
 
 ``faster_whisper`` (and with it ctranslate2) is imported only when a model loads, so this module
 imports, and the registry reports why it cannot run, where the package is missing.
@@ -56,6 +58,7 @@ CONDITION_ON_PREVIOUS_TEXT = False
 """False on both paths: the batched pipeline cannot condition (it forces False), and the
 transformers pipeline's chunked decoding does not either, so every configuration decodes alike."""
 WITHOUT_TIMESTAMPS = True
+"""Text tokens only (the batched pipeline's default); reported as ``timestamps: False``."""
 QUIET_SEARCH_S = 5.0
 """Long-form windows end at the quietest point of their last 5 s (see ``quiet_windows``)."""
 QUIET_FRAME_S = 0.1
