@@ -31,6 +31,8 @@ class ImplementationOptions:
     offline: bool = False
     vad: bool = False
     language: str | None = None
+    cuda_graphs: bool = True
+    """Replay each decoding step as a CUDA graph where the implementation can."""
     synthetic_tokens: int | None = None
     """Random weights of the real architecture, decoding exactly this many tokens per window
     (speed only; implementations that cannot do this say so)."""

@@ -19,8 +19,20 @@ from whisperbench.implementations.base import (
     TranscriptionResult,
     WhisperImplementation,
 )
+from whisperbench.implementations.greedy import (
+    DecodeRules,
+    StaticGreedyDecoder,
+    decode_windows,
+    prompt_ids,
+)
 from whisperbench.implementations.synthetic import TOKENIZER_DONOR, synthetic_model
-from whisperbench.implementations.windows import log_mel, plan_windows, window_batch
+from whisperbench.implementations.windows import (
+    HOP_LENGTH,
+    Window,
+    log_mel,
+    plan_windows,
+    window_batch,
+)
 from whisperbench.models import Architecture, get_model
 
 GiB = 2**30
@@ -231,6 +243,7 @@ class TransformersReference(WhisperImplementation):
 
     def cleanup(self) -> None:
         self.pipe = None
+        self.decoders = {}
         super().cleanup()
 
 
@@ -242,8 +255,10 @@ class TransformersPipeline(TransformersReference):
 
     name = "transformers"
     detected_language: str | None = None
+    windows_in_call: int = 0
 
     def _load(self, info: ModelInfo, snapshot: Path) -> None:
+        self.decoders: dict[tuple[int, str | None], StaticGreedyDecoder] = {}
         self.pipe = self._build_pipeline(info, snapshot)
         self.chunk_length_s = chunk_length_for(self.device)
         dtype = self.pipe.model.dtype
@@ -259,6 +274,40 @@ class TransformersPipeline(TransformersReference):
         if not self.options.synthetic_tokens:
             kwargs["max_new_tokens"] = max_new_tokens_for(self.chunk_length_s)
         return kwargs
+
+    def _decode(
+        self, info: ModelInfo, features: torch.Tensor, windows: list[Window], kwargs: dict[str, Any]
+    ) -> list[list[int]]:
+        """Timestamped tokens for one batch of windows: our static greedy decoder, or
+        ``generate`` for beam search (which the static decoder does not do)."""
+        model = self.pipe.model
+        if self.options.beam_size != 1:
+            return model.generate(input_features=features, **kwargs).tolist()  # type: ignore[no-any-return]
+        return decode_windows(
+            self._decoder(info, min(self.batch_size, self.windows_in_call), kwargs),
+            lambda batch: model.model.encoder(batch).last_hidden_state,
+            features,
+            [window.length // HOP_LENGTH for window in windows],
+        )
+
+    def _decoder(self, info: ModelInfo, rows: int, kwargs: dict[str, Any]) -> StaticGreedyDecoder:
+        """One decoder (buffers, CUDA graph) per batch shape and language, built on first use."""
+        language = None if self.english_prompt(info) else kwargs.get("language")
+        key = (rows, language)
+        if key not in self.decoders:
+            model = self.pipe.model
+            config = model.generation_config
+            self.decoders.clear()  # keep one set of static buffers, not one per clip length
+            self.decoders[key] = StaticGreedyDecoder(
+                model,
+                batch=rows,
+                prompt=prompt_ids(config, language, None if language is None else "transcribe"),
+                max_new_tokens=kwargs["max_new_tokens"],
+                rules=DecodeRules.from_generation_config(config),
+                min_new_tokens=kwargs.get("min_new_tokens", 0),
+                use_cuda_graph=self.device == "cuda" and self.options.cuda_graphs,
+            )
+        return self.decoders[key]
 
     def _language(self, info: ModelInfo, first_window: torch.Tensor) -> str | None:
         """English-only models speak English; otherwise the given language, or the one that
@@ -293,12 +342,15 @@ class TransformersPipeline(TransformersReference):
         if not self.english_prompt(info):
             kwargs["language"] = language
         clock.lap("language")
-        tokens = [model.generate(input_features=batch, **kwargs) for batch in features]
+        self.windows_in_call = len(windows)
+        tokens = [
+            self._decode(info, batch, group, kwargs) for batch, group in zip(features, batches, strict=True)
+        ]
         clock.lap("generate")
         outputs = [
-            {"tokens": row.unsqueeze(0), "stride": window.stride}
+            {"tokens": torch.tensor([row]), "stride": window.stride}
             for group, batch_tokens in zip(batches, tokens, strict=True)
-            for window, row in zip(group, batch_tokens.cpu(), strict=True)
+            for window, row in zip(group, batch_tokens, strict=True)
         ]
         merged = self.pipe.postprocess(outputs, return_timestamps=True)
         clock.lap("merge")
@@ -314,5 +366,10 @@ class TransformersPipeline(TransformersReference):
         params = super().get_params()
         params["max_new_tokens"] = self._generate_kwargs(self.require_loaded()).get("max_new_tokens")
         params["features"] = f"log-mel on {params['device']}, batched"
+        params["decoder"] = (
+            "generate (beam search)"
+            if self.options.beam_size != 1
+            else "static greedy" + (" + CUDA graph" if self.device == "cuda" and self.options.cuda_graphs else "")
+        )
         params["language"] = self.detected_language or self.options.language
         return params
