@@ -15,7 +15,8 @@ bench() {  # name, then pytest arguments
   echo "== $name: pytest $*" | tee -a "$OUT/commands.txt"
   python3 -m pytest -p no:cacheprovider -q --device cuda --cache-dir "$HF_HUB_CACHE" \
     --benchmark-storage "file://$OUT/bench" --benchmark-autosave --benchmark-name short \
-    --benchmark-columns median,min,max,rounds "$@" 2>&1 | tail -n 40 | tee "$OUT/$name.log"
+    --benchmark-columns median,min,max,rounds "$@" > "$OUT/$name.log" 2>&1
+  grep -E "^│|passed|failed|error" "$OUT/$name.log" | tail -n 8
 }
 # 1. the default suite on real tiny.en: every reference clip, ours against the plain recipe
 bench suite benchmarks/ --models tiny.en --implementations transformers,transformers-reference
@@ -29,3 +30,9 @@ bench long-large-v3 benchmarks/test_transcribe.py --models large-v3 --synthetic 
   --implementations transformers,transformers-reference
 bench long-large-v3-b24 benchmarks/test_transcribe.py --models large-v3 --synthetic --audio "$CLIPS/long-x2.flac" \
   --implementations transformers --batch-size 24
+# 4. what the CUDA graphs bring: ours, eager steps
+bench long-tiny-eager benchmarks/test_transcribe.py --models tiny.en --audio "$CLIPS/long-x2.flac" \
+  --implementations transformers --no-cuda-graphs
+bench long-large-v3-eager benchmarks/test_transcribe.py --models large-v3 --synthetic --audio "$CLIPS/long-x2.flac" \
+  --implementations transformers --no-cuda-graphs
+tar -C "$OUT" -czf /tmp/gpu-results.tgz . && rm -rf "${OUT:?}"/* && mv /tmp/gpu-results.tgz "$OUT/"

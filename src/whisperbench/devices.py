@@ -94,6 +94,13 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
+def initialize(device: str) -> None:
+    """Create the device's context now (CUDA takes seconds), so that no timed load pays for it."""
+    if device in ("cuda", "mps"):
+        torch.zeros(1, device=device)
+        synchronize(device)
+
+
 def synchronize(device: str) -> None:
     """Wait for queued GPU work, so that a clock read afterwards covers it."""
     if device == "cuda":

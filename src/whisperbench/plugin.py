@@ -67,6 +67,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--beam-size", type=int, default=1, help="beam size for every implementation (default 1: greedy)")
     group.addoption("--dtype", default=None, help="override the dtype / compute type (default: per device)")
     group.addoption("--quantization", default="none", help="none or 4bit (4bit needs CUDA + bitsandbytes)")
+    group.addoption(
+        "--no-cuda-graphs",
+        action="store_true",
+        default=False,
+        help="decode step by step without replaying CUDA graphs (to measure what they bring)",
+    )
     group.addoption("--vad", action="store_true", default=False, help="voice-activity filtering where supported")
     group.addoption("--rounds", type=int, default=3, help="timed rounds per case (default 3)")
     group.addoption(
@@ -109,6 +115,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         cache_dir=Path(cache_dir) if cache_dir else None,
         offline=True,  # the suite never downloads: a missing model skips with the fix command
         vad=get("vad"),
+        cuda_graphs=not get("no_cuda_graphs"),
         synthetic_tokens=get("synthetic_tokens") if get("synthetic") else None,
     )
     return SuiteConfig(
@@ -162,6 +169,7 @@ def model_pool(request: pytest.FixtureRequest, suite_config: SuiteConfig) -> Any
     def on_loaded(impl: Any) -> None:
         config.hook.pytest_whisperbench_model_loaded(implementation=impl, config=config)
 
+    devices.initialize(devices.resolve_device(suite_config.options.device))
     pool = ModelPool(suite_config, notify=notify, on_loaded=on_loaded)
     yield pool
     pool.close()
