@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from whisperbench.suite import LoadCase, ModelPool, Skip, measure_load
-
 import pytest
 
+from whisperbench.suite import LoadCase, ModelPool, Skip, measure_load
 
-def test_load(benchmark: Any, model_pool: ModelPool, load_case: LoadCase, record_result: Any) -> None:
+
+def test_load(
+    benchmark: Any, model_pool: ModelPool, load_case: LoadCase, record_result: Any
+) -> None:
     benchmark.group = "load"
     try:
         info = measure_load(benchmark, model_pool, load_case)

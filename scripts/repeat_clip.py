@@ -1,6 +1,6 @@
 """Write a reference clip repeated N times (audio and transcript), for long-form speed runs.
 
-    python scripts/repeat_clip.py long 2 /tmp/clips   # -> /tmp/clips/long-x2.flac + .txt (658 s)
+python scripts/repeat_clip.py long 2 /tmp/clips   # -> /tmp/clips/long-x2.flac + .txt (658 s)
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ def main(name: str, times: int, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{name}-x{times}.flac"
     sf.write(target, np.tile(clip.samples, times), SAMPLE_RATE, subtype="PCM_16")
-    target.with_suffix(".txt").write_text(" ".join([clip.reference] * times) + "\n", encoding="utf-8")
+    target.with_suffix(".txt").write_text(
+        " ".join([clip.reference] * times) + "\n", encoding="utf-8"
+    )
     print(f"{target}: {times * clip.duration_s:.1f} s")
     return target
 

@@ -17,8 +17,8 @@ from whisperbench.devices import (
 )
 from whisperbench.errors import DeviceUnavailableError
 from whisperbench.implementations.transformers_pipeline import (
-    chunk_length_for,
     choose_batch_size,
+    chunk_length_for,
     decide_quantization,
 )
 from whisperbench.models import get_model
@@ -106,5 +106,7 @@ def test_cpu_probes_on_this_machine() -> None:
     assert 0 < info.free_bytes <= info.total_bytes
     facts = machine_facts()
     assert facts["cuda_available"] is False
-    assert facts["versions"]["torch"] == torch.__version__.split("+")[0] or facts["versions"]["torch"]
+    assert (
+        facts["versions"]["torch"] == torch.__version__.split("+")[0] or facts["versions"]["torch"]
+    )
     assert facts["ram_gb"] > 0

@@ -6,8 +6,17 @@ from whisperbench.errors import UnknownModelError
 from whisperbench.models import FAMILIES, MODELS, get_model, parse_model_list
 
 EXPECTED_SIZES = [
-    "tiny", "tiny.en", "base", "base.en", "small", "small.en",
-    "medium", "medium.en", "large", "large-v2", "large-v3",
+    "tiny",
+    "tiny.en",
+    "base",
+    "base.en",
+    "small",
+    "small.en",
+    "medium",
+    "medium.en",
+    "large",
+    "large-v2",
+    "large-v3",
 ]
 
 
@@ -26,7 +35,9 @@ def test_every_size_resolves_in_every_family(size: str) -> None:
 
 def test_large_is_v3_turbo() -> None:
     assert get_model("large").repo_id("transformers") == "openai/whisper-large-v3-turbo"
-    assert get_model("large").repo_id("ctranslate2") == "mobiuslabsgmbh/faster-whisper-large-v3-turbo"
+    assert (
+        get_model("large").repo_id("ctranslate2") == "mobiuslabsgmbh/faster-whisper-large-v3-turbo"
+    )
     assert get_model("large-v3").repo_id("transformers") == "openai/whisper-large-v3"
     assert get_model("tiny.en").repo_id("ctranslate2") == "Systran/faster-whisper-tiny.en"
 

@@ -1,4 +1,5 @@
-"""Audio in: any file soundfile reads -> 16 kHz mono float32, plus the reference transcript beside it."""
+"""Audio in: any file soundfile reads -> 16 kHz mono float32, plus the reference transcript
+beside it."""
 
 from __future__ import annotations
 

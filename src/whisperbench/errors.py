@@ -16,7 +16,8 @@ class UnknownImplementationError(WhisperBenchError, ValueError):
 
 
 class ImplementationUnavailableError(WhisperBenchError, RuntimeError):
-    """An implementation that is known but cannot run here (a missing package, an unsupported device)."""
+    """An implementation that is known but cannot run here (a missing package, an unsupported
+    device)."""
 
 
 class DeviceUnavailableError(WhisperBenchError, RuntimeError):

@@ -35,7 +35,8 @@ class Architecture:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model size: its repos per implementation family and how long a verifying load may take."""
+    """One model size: its repos per implementation family and how long a verifying load may
+    take."""
 
     name: str
     repos: dict[Family, str]
@@ -69,10 +70,14 @@ _V3_VOCAB = 51866
 
 
 def _spec(name: str, openai: str, ct2: str, arch: Architecture) -> ModelSpec:
-    return ModelSpec(name=name, repos={"transformers": openai, "ctranslate2": ct2}, architecture=arch)
+    return ModelSpec(
+        name=name, repos={"transformers": openai, "ctranslate2": ct2}, architecture=arch
+    )
 
 
-def _arch(d: int, enc: int, dec: int, heads: int, mels: int = 80, vocab: int = _MULTI_VOCAB) -> Architecture:
+def _arch(
+    d: int, enc: int, dec: int, heads: int, mels: int = 80, vocab: int = _MULTI_VOCAB
+) -> Architecture:
     return Architecture(d, enc, dec, heads, mels, vocab)
 
 
@@ -93,7 +98,9 @@ MODELS: dict[str, ModelSpec] = {
             "Systran/faster-whisper-base.en",
             _arch(512, 6, 6, 8, vocab=_EN_VOCAB),
         ),
-        _spec("small", "openai/whisper-small", "Systran/faster-whisper-small", _arch(768, 12, 12, 12)),
+        _spec(
+            "small", "openai/whisper-small", "Systran/faster-whisper-small", _arch(768, 12, 12, 12)
+        ),
         _spec(
             "small.en",
             "openai/whisper-small.en",
@@ -101,7 +108,10 @@ MODELS: dict[str, ModelSpec] = {
             _arch(768, 12, 12, 12, vocab=_EN_VOCAB),
         ),
         _spec(
-            "medium", "openai/whisper-medium", "Systran/faster-whisper-medium", _arch(1024, 24, 24, 16)
+            "medium",
+            "openai/whisper-medium",
+            "Systran/faster-whisper-medium",
+            _arch(1024, 24, 24, 16),
         ),
         _spec(
             "medium.en",

@@ -21,7 +21,9 @@ ENTRY_POINT_GROUP = "whisperbench.implementations"
 BUILTINS: dict[str, str] = {
     "transformers": "whisperbench.implementations.transformers_pipeline:TransformersPipeline",
     "faster-whisper": "whisperbench.implementations.faster_whisper:FasterWhisper",
-    "transformers-reference": "whisperbench.implementations.transformers_pipeline:TransformersReference",
+    "transformers-reference": (
+        "whisperbench.implementations.transformers_pipeline:TransformersReference"
+    ),
 }
 
 __all__ = [
