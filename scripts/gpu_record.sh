@@ -9,6 +9,7 @@ OUT=${OUT:?set OUT to a folder for the results}
 CLIPS=/tmp/whisperbench-clips
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 python3 scripts/repeat_clip.py long 2 "$CLIPS" || exit 1
+echo "commit ${WHISPERBENCH_COMMIT:-unknown}" | tee "$OUT/commands.txt"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 bench() {  # name, then pytest arguments
   local name=$1; shift
@@ -30,9 +31,7 @@ bench long-large-v3 benchmarks/test_transcribe.py --models large-v3 --synthetic 
   --implementations transformers,transformers-reference
 bench long-large-v3-b24 benchmarks/test_transcribe.py --models large-v3 --synthetic --audio "$CLIPS/long-x2.flac" \
   --implementations transformers --batch-size 24
-# 4. what the CUDA graphs bring: ours, eager steps
-bench long-tiny-eager benchmarks/test_transcribe.py --models tiny.en --audio "$CLIPS/long-x2.flac" \
-  --implementations transformers --no-cuda-graphs
-bench long-large-v3-eager benchmarks/test_transcribe.py --models large-v3 --synthetic --audio "$CLIPS/long-x2.flac" \
-  --implementations transformers --no-cuda-graphs
+# 4. large (= large-v3-turbo: 4 decoder layers), synthetic
+bench long-large-turbo benchmarks/test_transcribe.py --models large --synthetic --audio "$CLIPS/long-x2.flac" \
+  --implementations transformers,transformers-reference
 tar -C "$OUT" -czf /tmp/gpu-results.tgz . && rm -rf "${OUT:?}"/* && mv /tmp/gpu-results.tgz "$OUT/"

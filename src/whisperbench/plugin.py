@@ -162,8 +162,16 @@ def model_pool(request: pytest.FixtureRequest, suite_config: SuiteConfig) -> Any
     config = request.config
     reporter = config.pluginmanager.get_plugin("terminalreporter")
 
+    capture = config.pluginmanager.get_plugin("capturemanager")
+
     def notify(message: str) -> None:
-        if reporter is not None:
+        """A line the user sees at once, even while pytest captures the test's output."""
+        if reporter is None:
+            return
+        if capture is None:
+            reporter.write_line(message)
+            return
+        with capture.global_and_fixture_disabled():
             reporter.write_line(message)
 
     def on_loaded(impl: Any) -> None:

@@ -73,6 +73,7 @@ class StaticGreedyDecoder:
         rules: DecodeRules,
         min_new_tokens: int = 0,
         use_cuda_graph: bool | None = None,
+        timestamps: bool = True,
     ) -> None:
         self.model = model
         self.decoder = model.model.decoder
@@ -80,7 +81,8 @@ class StaticGreedyDecoder:
         config = model.config
         device, dtype = model.device, model.dtype
         self.batch = batch
-        self.prompt = prompt
+        self.timestamps = timestamps
+        self.prompt = prompt if timestamps else [*prompt, rules.no_timestamps]
         self.max_new = max_new_tokens
         self.rules = rules
         self.heads = config.decoder_attention_heads
@@ -107,11 +109,15 @@ class StaticGreedyDecoder:
         self.before_timestamps = vocab_ids < rules.timestamp_begin
         self.suppress = torch.zeros(vocab, device=device, dtype=torch.bool)
         self.suppress[list(rules.suppress_tokens) + [rules.no_timestamps]] = True
+        if not timestamps:
+            self.suppress |= self.is_timestamp
         self.begin_forbidden = torch.zeros(vocab, device=device, dtype=torch.bool)
         self.begin_forbidden[list(rules.begin_suppress_tokens)] = True
-        self.begin_forbidden |= self.before_timestamps
-        if rules.max_initial_timestamp_index is not None:
-            self.begin_forbidden |= vocab_ids > rules.timestamp_begin + rules.max_initial_timestamp_index
+        if timestamps:  # the first token is the opening timestamp, no later than the limit
+            self.begin_forbidden |= self.before_timestamps
+            if rules.max_initial_timestamp_index is not None:
+                last_allowed = rules.timestamp_begin + rules.max_initial_timestamp_index
+                self.begin_forbidden |= vocab_ids > last_allowed
         self.min_new = min_new_tokens
         self.graph: torch.cuda.CUDAGraph | None = None
         self.use_cuda_graph = device.type == "cuda" if use_cuda_graph is None else use_cuda_graph
@@ -145,14 +151,27 @@ class StaticGreedyDecoder:
         return self.model.proj_out(decoder.layer_norm(x))[:, 0].float()
 
     def _choose(self, logits: torch.Tensor) -> None:
-        """The timestamp rules of ``WhisperTimeStampLogitsProcessor``, for all rows at once,
-        then the greedy choice; advances every buffer by one position."""
+        """Suppressed tokens, the minimum length, the timestamp rules, then the greedy choice,
+        for all rows at once; advances every buffer by one position."""
         rules, n = self.rules, self.generated
-        first = n == 0
         logits = logits.masked_fill(self.suppress, NEG_INF)
-        logits = logits.masked_fill(first & self.begin_forbidden, NEG_INF)
+        logits = logits.masked_fill((n == 0) & self.begin_forbidden, NEG_INF)
         if self.min_new:
             logits[:, rules.eos] = torch.where(n < self.min_new, NEG_INF, logits[:, rules.eos])
+        if self.timestamps:
+            logits = self._timestamp_rules(logits)
+        chosen = logits.argmax(dim=-1)
+        chosen = torch.where(self.finished, rules.eos, chosen)
+        self.finished |= chosen == rules.eos
+        self.history.index_copy_(1, n.clamp(max=self.max_new - 1), chosen.unsqueeze(1))
+        self.tokens.copy_(chosen)
+        self.position += 1
+        self.generated += 1
+
+    def _timestamp_rules(self, logits: torch.Tensor) -> torch.Tensor:
+        """``WhisperTimeStampLogitsProcessor``, vectorised: timestamps come in pairs, never go
+        back, and win when their total probability beats the best text token."""
+        rules, n = self.rules, self.generated
         last = self.history.index_select(1, (n - 1).clamp(min=0)).squeeze(1)
         penultimate = self.history.index_select(1, (n - 2).clamp(min=0)).squeeze(1)
         last_is_ts = (n >= 1) & (last >= rules.timestamp_begin)
@@ -169,14 +188,7 @@ class StaticGreedyDecoder:
         timestamp_mass = logprobs[:, rules.timestamp_begin :].logsumexp(dim=-1)
         best_text = logprobs[:, : rules.timestamp_begin].amax(dim=-1)
         force_timestamp = (timestamp_mass > best_text).unsqueeze(1) & self.before_timestamps
-        logits = logits.masked_fill(force_timestamp, NEG_INF)
-        chosen = logits.argmax(dim=-1)
-        chosen = torch.where(self.finished, rules.eos, chosen)
-        self.finished |= chosen == rules.eos
-        self.history.index_copy_(1, n.clamp(max=self.max_new - 1), chosen.unsqueeze(1))
-        self.tokens.copy_(chosen)
-        self.position += 1
-        self.generated += 1
+        return logits.masked_fill(force_timestamp, NEG_INF)
 
     def _step(self) -> None:
         self._choose(self._logits())

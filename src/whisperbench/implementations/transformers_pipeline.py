@@ -185,16 +185,24 @@ class TransformersReference(WhisperImplementation):
             model_kwargs=model_kwargs,
         )
 
+    @property
+    def timestamps(self) -> bool:
+        """Timestamp mode, as insanely-fast-whisper runs it: without timestamps, Whisper often
+        ends a window that starts mid-sentence after one word (seen here on half the windows
+        of the long reference clip with tiny.en). Synthetic runs decode text tokens only: one
+        pass of exactly the asked-for number of tokens per window."""
+        return not self.options.synthetic_tokens
+
     def english_prompt(self, info: ModelInfo) -> bool:
         """English-only models, and synthetic runs (they borrow tiny.en's tokenizer), decode
         without language and task tokens."""
         return info.english_only or bool(self.options.synthetic_tokens)
 
     def _generate_kwargs(self, info: ModelInfo) -> dict[str, Any]:
-        # Timestamp mode, as insanely-fast-whisper runs it: without timestamps, Whisper often
-        # ends a window that starts mid-sentence after one word (seen here on half the windows
-        # of the long reference clip with tiny.en).
-        kwargs: dict[str, Any] = {"num_beams": self.options.beam_size, "return_timestamps": True}
+        kwargs: dict[str, Any] = {
+            "num_beams": self.options.beam_size,
+            "return_timestamps": self.timestamps,
+        }
         if not self.english_prompt(info):
             kwargs["task"] = "transcribe"
             if self.options.language:
@@ -209,7 +217,7 @@ class TransformersReference(WhisperImplementation):
             {"raw": audio, "sampling_rate": SAMPLE_RATE},
             batch_size=self.batch_size,
             chunk_length_s=self.chunk_length_s,
-            return_timestamps=True,
+            return_timestamps=self.timestamps,
             generate_kwargs=self._generate_kwargs(info),
         )
         synchronize(self.device)
@@ -306,6 +314,7 @@ class TransformersPipeline(TransformersReference):
                 rules=DecodeRules.from_generation_config(config),
                 min_new_tokens=kwargs.get("min_new_tokens", 0),
                 use_cuda_graph=self.device == "cuda" and self.options.cuda_graphs,
+                timestamps=self.timestamps,
             )
         return self.decoders[key]
 
@@ -352,7 +361,7 @@ class TransformersPipeline(TransformersReference):
             for group, batch_tokens in zip(batches, tokens, strict=True)
             for window, row in zip(group, batch_tokens, strict=True)
         ]
-        merged = self.pipe.postprocess(outputs, return_timestamps=True)
+        merged = self.pipe.postprocess(outputs, return_timestamps=self.timestamps)
         clock.lap("merge")
         self.detected_language = language
         return TranscriptionResult(
