@@ -1,5 +1,6 @@
 """Real saved runs of the benchmark suite, made once per test session and shared by
-``test_report.py`` and ``test_regressions.py``.
+``test_report.py``, ``test_regressions.py`` and ``test_suite.py`` (which also starts runs of
+its own through ``run_benchmarks``).
 
 Three runs of ``pytest benchmarks/`` (tiny.en, CPU, the short clip, one torch thread, one
 round timed in CPU time) into one pytest-benchmark storage: two of the same code, then one made
@@ -48,48 +49,76 @@ class SuiteRuns:
         return [Path(shutil.copy2(run, folder / run.name)) for run in runs]
 
 
-def run_suite(storage: Path, cache_dir: Path, **inject: str) -> Path:
-    """One real run of the suite, saved into ``storage``; returns the new file."""
-    before = set(storage.glob("*/*.json"))
-    env = {
+SUITE_OPTIONS = (
+    "-p",
+    "regression_injection",
+    "-p",
+    "no:cacheprovider",
+    "--models=tiny.en",
+    "--implementations=transformers",
+    "--clips=short",
+    "--device=cpu",
+    "--rounds=1",
+    "--warmup-rounds=1",
+    "--benchmark-timer=time.process_time",
+    "-q",
+)
+"""The runs' defaults: tiny.en through ``transformers`` on the short clip, one round timed in
+CPU time. Options given after them win (pytest keeps the last value of an option)."""
+
+
+def suite_env(**inject: str) -> dict[str, str]:
+    """The environment of a suite run: offline, one thread, ``tests/`` importable (for the
+    test-only plugins), plus ``inject`` (for example ``regression_injection``'s variables)."""
+    return {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
         "HF_HUB_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
-        # one thread, timed in CPU time (below): two runs of the same code then agree within a
-        # few percent while other work shares the machine (wall-clock times of two threads on
-        # this busy 2-core machine swung 3x between runs)
+        # one thread, timed in CPU time (SUITE_OPTIONS): two runs of the same code then agree
+        # within a few percent while other work shares the machine (wall-clock times of two
+        # threads on this busy 2-core machine swung 3x between runs)
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         **inject,
     }
+
+
+def run_benchmarks(
+    cache_dir: Path, *options: str, timeout: float = 600, **inject: str
+) -> subprocess.CompletedProcess[str]:
+    """``python -m pytest benchmarks/`` with ``SUITE_OPTIONS``, ``--cache-dir`` and then
+    ``options``, in the repository; the finished process, whatever its exit status."""
     command = [
         sys.executable,
         "-m",
         "pytest",
         "benchmarks/",
-        "-p",
-        "regression_injection",
-        "-p",
-        "no:cacheprovider",
-        "--models=tiny.en",
-        "--implementations=transformers",
-        "--clips=short",
-        "--device=cpu",
-        "--rounds=1",
-        "--warmup-rounds=1",
+        *SUITE_OPTIONS,
         f"--cache-dir={cache_dir}",
-        f"--benchmark-storage=file://{storage}",
-        "--benchmark-autosave",
-        "--benchmark-timer=time.process_time",
-        "-q",
+        *options,
     ]
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        command, cwd=REPO, env=suite_env(**inject), capture_output=True, text=True, timeout=timeout
+    )
+
+
+def saved_runs(storage: Path) -> set[Path]:
+    """The run files in a pytest-benchmark storage folder."""
+    return set(storage.glob("*/*.json"))
+
+
+def run_suite(storage: Path, cache_dir: Path, **inject: str) -> Path:
+    """One real run of the suite, saved into ``storage``; returns the new file."""
+    before = saved_runs(storage)
+    done = run_benchmarks(
+        cache_dir, f"--benchmark-storage=file://{storage}", "--benchmark-autosave", **inject
+    )
     if done.returncode != 0:
         pytest.fail(
             f"the benchmark suite failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
         )
-    new = sorted(set(storage.glob("*/*.json")) - before)
+    new = sorted(saved_runs(storage) - before)
     assert len(new) == 1, f"expected one saved run, found {new}:\n{done.stdout}"
     return new[0]
 
@@ -99,14 +128,29 @@ def transcribe_median(path: Path) -> float:
     return max(case.median_s for case in run.cases if case.key.kind == "transcribe")
 
 
+_STORAGE: dict[Path, Path] = {}
+_BASELINE: dict[Path, Path] = {}
 _MADE: dict[Path, SuiteRuns] = {}
+
+
+def _storage(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if cache_dir not in _STORAGE:
+        _STORAGE[cache_dir] = tmp_path_factory.mktemp("suite-runs")
+    return _STORAGE[cache_dir]
+
+
+def baseline_run(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first of the three runs (of the code as it is), made on first use in this session."""
+    if cache_dir not in _BASELINE:
+        _BASELINE[cache_dir] = run_suite(_storage(cache_dir, tmp_path_factory), cache_dir)
+    return _BASELINE[cache_dir]
 
 
 def suite_runs(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> SuiteRuns:
     """The three runs, made on first use in this session."""
     if cache_dir not in _MADE:
-        storage = tmp_path_factory.mktemp("suite-runs")
-        baseline = run_suite(storage, cache_dir)
+        storage = _storage(cache_dir, tmp_path_factory)
+        baseline = baseline_run(cache_dir, tmp_path_factory)
         same = run_suite(storage, cache_dir)
         slowdown_s = round(max(transcribe_median(baseline), transcribe_median(same)) + 0.3, 2)
         worse = run_suite(
