@@ -160,7 +160,9 @@ class ModelPool:
         """A fresh load (replacing any earlier one), timed; ``prepared``: the cache was checked."""
         key = (implementation, size)
         self.unload(implementation, size)
-        self.failures.pop(key, None)
+        # Marked failed before the attempt: a timeout may strike anywhere, even in a handler,
+        # and an unmarked model would be loaded again, with no limit, by every later case.
+        self.failures[key] = "the load did not finish (interrupted, for example by its time limit)"
         try:
             if not prepared:
                 self.prepare(implementation, size)
@@ -170,16 +172,18 @@ class ModelPool:
             impl.load_model(size)
             devices.synchronize(impl.device)
             load_s = time.perf_counter() - start
+            self.on_loaded(impl)
         except Skip:
+            self.failures.pop(key, None)
             raise
-        except BaseException as exc:  # a pytest-timeout Failed is a BaseException too
+        except Exception as exc:
             self.failures[key] = f"{type(exc).__name__}: {exc}".strip()
             raise
-        self.on_loaded(impl)
         record = LoadedModel(
             impl, size, self.config.model_label(size), load_s, metrics.process_peak_rss_bytes() / MiB
         )
         self.loaded[key] = record
+        self.failures.pop(key, None)
         return record
 
     def get(self, implementation: str, size: str) -> LoadedModel:
