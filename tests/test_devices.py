@@ -110,3 +110,9 @@ def test_cpu_probes_on_this_machine() -> None:
         facts["versions"]["torch"] == torch.__version__.split("+")[0] or facts["versions"]["torch"]
     )
     assert facts["ram_gb"] > 0
+
+
+def test_int8_only_on_the_cpu() -> None:
+    assert decide_quantization("int8", "cpu", False).applied == "int8"
+    on_gpu = decide_quantization("int8", "cuda", True)
+    assert on_gpu.applied == "none" and "CPU only" in (on_gpu.reason or "")
