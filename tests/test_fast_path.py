@@ -53,12 +53,17 @@ def processor(tiny_folder: Path) -> Any:
 
 @pytest.fixture(scope="module")
 def model(tiny_folder: Path) -> Any:
-    return WhisperForConditionalGeneration.from_pretrained(tiny_folder, attn_implementation="sdpa").eval()
+    return WhisperForConditionalGeneration.from_pretrained(
+        tiny_folder, attn_implementation="sdpa"
+    ).eval()
 
 
 def test_windows_are_the_pipelines(processor: Any) -> None:
     audio = load_clip(fixture_clip_path("long")).samples
-    theirs = [item["stride"] for item in chunk_iter(audio, processor.feature_extractor, CHUNK, STRIDE, STRIDE)]
+    theirs = [
+        item["stride"]
+        for item in chunk_iter(audio, processor.feature_extractor, CHUNK, STRIDE, STRIDE)
+    ]
     ours = [window.stride for window in plan_windows(len(audio), CHUNK, STRIDE, STRIDE)]
     assert ours == theirs
     assert len(ours) == 16
@@ -67,9 +72,14 @@ def test_windows_are_the_pipelines(processor: Any) -> None:
 def test_log_mel_is_the_feature_extractors(processor: Any) -> None:
     audio = load_clip(fixture_clip_path("medium")).samples
     windows = plan_windows(len(audio), CHUNK, STRIDE, STRIDE)
-    ours = log_mel(window_batch(torch.from_numpy(audio), windows, CHUNK), processor.feature_extractor.mel_filters)
+    ours = log_mel(
+        window_batch(torch.from_numpy(audio), windows, CHUNK),
+        processor.feature_extractor.mel_filters,
+    )
     chunks = [audio[w.start : w.start + w.length] for w in windows]
-    theirs = processor.feature_extractor(chunks, sampling_rate=SAMPLE_RATE, return_tensors="np").input_features
+    theirs = processor.feature_extractor(
+        chunks, sampling_rate=SAMPLE_RATE, return_tensors="np"
+    ).input_features
     assert ours.shape == theirs.shape
     np.testing.assert_allclose(ours.numpy(), theirs, atol=2e-4)
 
@@ -78,18 +88,29 @@ def test_greedy_decoder_gives_generates_tokens(model: Any, processor: Any) -> No
     """Three windows of the medium clip: every text token equal to ``generate``'s."""
     audio = load_clip(fixture_clip_path("medium")).samples
     windows = plan_windows(len(audio), CHUNK, STRIDE, STRIDE)
-    features = log_mel(window_batch(torch.from_numpy(audio), windows, CHUNK), processor.feature_extractor.mel_filters)
+    features = log_mel(
+        window_batch(torch.from_numpy(audio), windows, CHUNK),
+        processor.feature_extractor.mel_filters,
+    )
     frames = [w.length // HOP_LENGTH for w in windows]
     mask = torch.zeros((len(windows), features.shape[-1]), dtype=torch.long)
     for row, count in enumerate(frames):
         mask[row, :count] = 1
     config = model.generation_config
     decoder = StaticGreedyDecoder(
-        model, len(windows), prompt_ids(config, None, None), 210, DecodeRules.from_generation_config(config)
+        model,
+        len(windows),
+        prompt_ids(config, None, None),
+        210,
+        DecodeRules.from_generation_config(config),
     )
     with torch.inference_mode():
-        expected = model.generate(features, attention_mask=mask, return_timestamps=True, max_new_tokens=210)
-        ours = decode_windows(decoder, lambda batch: model.model.encoder(batch).last_hidden_state, features, frames)
+        expected = model.generate(
+            features, attention_mask=mask, return_timestamps=True, max_new_tokens=210
+        )
+        ours = decode_windows(
+            decoder, lambda batch: model.model.encoder(batch).last_hidden_state, features, frames
+        )
     eos = config.eos_token_id
     for theirs_row, ours_row in zip(expected.tolist(), ours, strict=True):
         text_theirs = [t for t in theirs_row if t < eos]
@@ -99,13 +120,22 @@ def test_greedy_decoder_gives_generates_tokens(model: Any, processor: Any) -> No
 
 
 def test_seek_rules() -> None:
-    rules = DecodeRules(eos=50256, timestamp_begin=50363, no_timestamps=50362,
-                        max_initial_timestamp_index=50, suppress_tokens=(), begin_suppress_tokens=())
+    rules = DecodeRules(
+        eos=50256,
+        timestamp_begin=50363,
+        no_timestamps=50362,
+        max_initial_timestamp_index=50,
+        suppress_tokens=(),
+        begin_suppress_tokens=(),
+    )
     ts = rules.timestamp_begin
     # a lone closing timestamp: the window is done
     assert split_at_seek([ts, 100, 101, ts + 40, 50256], rules) == ([ts, 100, 101, ts + 40], None)
     # a closed segment and an unfinished tail: keep the segment, continue from its end
-    assert split_at_seek([ts, 100, ts + 40, ts + 40, 102, 50256], rules) == ([ts, 100, ts + 40, ts + 40], 40)
+    assert split_at_seek([ts, 100, ts + 40, ts + 40, 102, 50256], rules) == (
+        [ts, 100, ts + 40, ts + 40],
+        40,
+    )
     # no closed segment at all: keep everything
     assert split_at_seek([ts, 100, 101, 102], rules) == ([ts, 100, 101, 102], None)
 
@@ -113,7 +143,9 @@ def test_seek_rules() -> None:
 def test_int8_on_cpu_is_applied_reported_and_accurate(offline_hub_cache: Path) -> None:
     impl = create(
         "transformers",
-        ImplementationOptions(device="cpu", cache_dir=offline_hub_cache, offline=True, quantization="int8"),
+        ImplementationOptions(
+            device="cpu", cache_dir=offline_hub_cache, offline=True, quantization="int8"
+        ),
     )
     impl.load_model("tiny.en")
     clip = load_clip(fixture_clip_path("short"))

@@ -1,4 +1,5 @@
-"""Pick the device (cuda, mps, cpu) and dtype, synchronise it, probe its memory, describe the machine.
+"""Pick the device (cuda, mps, cpu) and dtype, synchronise it, probe its memory, describe
+the machine.
 
 The decisions are pure functions of what is present (``DevicePresence``), so the MPS and
 CUDA branches are unit-tested on any machine; only ``DevicePresence.detect`` asks torch.
@@ -187,7 +188,9 @@ def _nvidia_driver() -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
+    return (
+        out.stdout.strip().splitlines()[0] if out.returncode == 0 and out.stdout.strip() else None
+    )
 
 
 def _package_version(name: str) -> str | None:

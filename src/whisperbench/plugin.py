@@ -48,10 +48,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--implementations",
         default="available",
-        help="comma-separated implementations, 'all', or 'available' (default: every one that can run here)",
+        help="comma-separated implementations, 'all', or 'available' "
+        "(default: every one that can run here)",
     )
     group.addoption(
-        "--device", default="auto", choices=devices.DEVICE_CHOICES, help="auto (cuda, mps, cpu), or one of them"
+        "--device",
+        default="auto",
+        choices=devices.DEVICE_CHOICES,
+        help="auto (cuda, mps, cpu), or one of them",
     )
     group.addoption(
         "--audio",
@@ -61,31 +65,47 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--clips",
         default=",".join(DEFAULT_CLIPS),
-        help=f"reference clips to use when --audio is not given (default: {','.join(DEFAULT_CLIPS)})",
+        help="reference clips to use when --audio is not given "
+        f"(default: {','.join(DEFAULT_CLIPS)})",
     )
-    group.addoption("--batch-size", type=int, default=None, help="batch size (default: from free memory)")
-    group.addoption("--beam-size", type=int, default=1, help="beam size for every implementation (default 1: greedy)")
-    group.addoption("--dtype", default=None, help="override the dtype / compute type (default: per device)")
-    group.addoption("--quantization", default="none", help="none or 4bit (4bit needs CUDA + bitsandbytes)")
+    group.addoption(
+        "--batch-size", type=int, default=None, help="batch size (default: from free memory)"
+    )
+    group.addoption(
+        "--beam-size",
+        type=int,
+        default=1,
+        help="beam size for every implementation (default 1: greedy)",
+    )
+    group.addoption(
+        "--dtype", default=None, help="override the dtype / compute type (default: per device)"
+    )
+    group.addoption(
+        "--quantization", default="none", help="none or 4bit (4bit needs CUDA + bitsandbytes)"
+    )
     group.addoption(
         "--no-cuda-graphs",
         action="store_true",
         default=False,
         help="decode step by step without replaying CUDA graphs (to measure what they bring)",
     )
-    group.addoption("--vad", action="store_true", default=False, help="voice-activity filtering where supported")
+    group.addoption(
+        "--vad", action="store_true", default=False, help="voice-activity filtering where supported"
+    )
     group.addoption("--rounds", type=int, default=3, help="timed rounds per case (default 3)")
     group.addoption(
         "--warmup-rounds",
         type=int,
         default=1,
-        help="untimed runs on the same input before timing; the first is recorded as cold time (default 1)",
+        help="untimed runs on the same input before timing; "
+        "the first is recorded as cold time (default 1)",
     )
     group.addoption(
         "--synthetic",
         action="store_true",
         default=False,
-        help="speed only: random weights of each size's real architecture (IDs end in -synthetic; no WER)",
+        help="speed only: random weights of each size's real architecture "
+        "(IDs end in -synthetic; no WER)",
     )
     group.addoption(
         "--synthetic-tokens",
@@ -94,13 +114,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"tokens decoded per window with --synthetic (default {DEFAULT_SYNTHETIC_TOKENS})",
     )
     group.addoption("--offline", action="store_true", default=False, help="never try the network")
-    group.addoption("--cache-dir", default=None, help="Hugging Face cache folder (default: HF_HUB_CACHE)")
+    group.addoption(
+        "--cache-dir", default=None, help="Hugging Face cache folder (default: HF_HUB_CACHE)"
+    )
 
 
 def _suite_config(config: pytest.Config) -> SuiteConfig:
     get = config.getoption
     implementations = (
-        available_names() if get("implementations") == "available" else parse_implementation_list(get("implementations"))
+        available_names()
+        if get("implementations") == "available"
+        else parse_implementation_list(get("implementations"))
     )
     clips = audio_clips(get("audio")) if get("audio") else fixture_clips(get("clips").split(","))
     if get("rounds") < 1:
@@ -142,7 +166,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(
             "load_case",
             [
-                pytest.param(case, id=case.id, marks=pytest.mark.timeout(get_model(case.size).verify_timeout_s))
+                pytest.param(
+                    case,
+                    id=case.id,
+                    marks=pytest.mark.timeout(get_model(case.size).verify_timeout_s),
+                )
                 for case in load_cases(suite)
             ],
         )
@@ -199,7 +227,9 @@ def record_result(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
+def pytest_benchmark_update_machine_info(
+    config: pytest.Config, machine_info: dict[str, Any]
+) -> None:
     machine_info["whisperbench"] = devices.machine_facts()
 
 
@@ -212,9 +242,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     from whisperbench.tables import results_table
 
     buffer = io.StringIO()
-    Console(file=buffer, width=max(100, terminalreporter._tw.fullwidth), force_terminal=False).print(
-        results_table(results)
-    )
+    Console(
+        file=buffer, width=max(100, terminalreporter._tw.fullwidth), force_terminal=False
+    ).print(results_table(results))
     terminalreporter.write_sep("-", "whisperbench results")
     terminalreporter.write(buffer.getvalue())
 

@@ -33,7 +33,6 @@ class SuiteConfig:
     rounds: int = 3
     warmup_rounds: int = 1
 
-
     @property
     def synthetic(self) -> bool:
         return bool(self.options.synthetic_tokens)
@@ -82,7 +81,9 @@ def audio_clips(path: str) -> tuple[Path, ...]:
 
 
 def load_cases(config: SuiteConfig) -> list[LoadCase]:
-    return [LoadCase(i, m, config.model_label(m)) for i in config.implementations for m in config.models]
+    return [
+        LoadCase(i, m, config.model_label(m)) for i in config.implementations for m in config.models
+    ]
 
 
 def transcribe_cases(config: SuiteConfig) -> list[TranscribeCase]:
@@ -180,7 +181,11 @@ class ModelPool:
             self.failures[key] = f"{type(exc).__name__}: {exc}".strip()
             raise
         record = LoadedModel(
-            impl, size, self.config.model_label(size), load_s, metrics.process_peak_rss_bytes() / MiB
+            impl,
+            size,
+            self.config.model_label(size),
+            load_s,
+            metrics.process_peak_rss_bytes() / MiB,
         )
         self.loaded[key] = record
         self.failures.pop(key, None)
@@ -225,7 +230,9 @@ class BenchmarkFixture(Protocol):
     extra_info: dict[str, Any]
     stats: Any
 
-    def pedantic(self, target: Callable[..., Any], *, rounds: int, warmup_rounds: int, iterations: int) -> Any: ...
+    def pedantic(
+        self, target: Callable[..., Any], *, rounds: int, warmup_rounds: int, iterations: int
+    ) -> Any: ...
 
 
 def median_seconds(benchmark: BenchmarkFixture, fallback: float) -> float:

@@ -108,7 +108,7 @@ class StaticGreedyDecoder:
         self.is_text = vocab_ids < rules.eos
         self.before_timestamps = vocab_ids < rules.timestamp_begin
         self.suppress = torch.zeros(vocab, device=device, dtype=torch.bool)
-        self.suppress[list(rules.suppress_tokens) + [rules.no_timestamps]] = True
+        self.suppress[[*rules.suppress_tokens, rules.no_timestamps]] = True
         if not timestamps:
             self.suppress |= self.is_timestamp
         self.begin_forbidden = torch.zeros(vocab, device=device, dtype=torch.bool)
@@ -124,10 +124,17 @@ class StaticGreedyDecoder:
 
     # -- one step, on fixed buffers -------------------------------------------------------------
 
-    def _attend(self, attn: Any, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Any) -> torch.Tensor:
-        q = (attn.q_proj(x) * attn.scaling).view(self.batch, 1, self.heads, self.head_dim).transpose(1, 2)
+    def _attend(
+        self, attn: Any, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Any
+    ) -> torch.Tensor:
+        q = (
+            (attn.q_proj(x) * attn.scaling)
+            .view(self.batch, 1, self.heads, self.head_dim)
+            .transpose(1, 2)
+        )
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=1.0)
-        return attn.out_proj(out.transpose(1, 2).reshape(self.batch, 1, -1))
+        projected: torch.Tensor = attn.out_proj(out.transpose(1, 2).reshape(self.batch, 1, -1))
+        return projected
 
     def _logits(self) -> torch.Tensor:
         """Feed ``self.tokens`` at ``self.position``: write the keys and values, return logits."""
@@ -148,7 +155,8 @@ class StaticGreedyDecoder:
             x = x + self._attend(layer.encoder_attn, h, self.cross_k[i], self.cross_v[i], None)
             h = layer.final_layer_norm(x)
             x = x + layer.fc2(layer.activation_fn(layer.fc1(h)))
-        return self.model.proj_out(decoder.layer_norm(x))[:, 0].float()
+        logits: torch.Tensor = self.model.proj_out(decoder.layer_norm(x))[:, 0].float()
+        return logits
 
     def _choose(self, logits: torch.Tensor) -> None:
         """Suppressed tokens, the minimum length, the timestamp rules, then the greedy choice,
@@ -177,7 +185,9 @@ class StaticGreedyDecoder:
         last_is_ts = (n >= 1) & (last >= rules.timestamp_begin)
         penultimate_is_ts = (n < 2) | (penultimate >= rules.timestamp_begin)
         pair_open = last_is_ts & ~penultimate_is_ts
-        logits = logits.masked_fill((last_is_ts & penultimate_is_ts).unsqueeze(1) & self.is_timestamp, NEG_INF)
+        logits = logits.masked_fill(
+            (last_is_ts & penultimate_is_ts).unsqueeze(1) & self.is_timestamp, NEG_INF
+        )
         logits = logits.masked_fill(pair_open.unsqueeze(1) & self.is_text, NEG_INF)
         timestamps = torch.where(self.history >= rules.timestamp_begin, self.history, -1)
         latest = timestamps.amax(dim=1)
@@ -213,8 +223,11 @@ class StaticGreedyDecoder:
 
     def _capture(self) -> torch.cuda.CUDAGraph:
         """Record one step as a CUDA graph (after warm-up steps on a side stream)."""
-        saved = [t.clone() for t in (self.tokens, self.position, self.generated, self.history, self.finished)]
-        stream = torch.cuda.Stream()
+        saved = [
+            t.clone()
+            for t in (self.tokens, self.position, self.generated, self.history, self.finished)
+        ]
+        stream = torch.cuda.Stream()  # type: ignore[no-untyped-call]
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream):
             for _ in range(2):
@@ -224,7 +237,9 @@ class StaticGreedyDecoder:
         with torch.cuda.graph(graph):
             self._step()
         for buffer, value in zip(
-            (self.tokens, self.position, self.generated, self.history, self.finished), saved, strict=True
+            (self.tokens, self.position, self.generated, self.history, self.finished),
+            saved,
+            strict=True,
         ):
             buffer.copy_(value)
         for cache in (*self.self_k, *self.self_v):  # the warm-up wrote positions past the prompt
@@ -322,4 +337,4 @@ def decode_windows(
                 seeks[row] = seek
                 still_active.append(row)
         active = still_active
-    return [row + [rules.eos] for row in tokens]
+    return [[*row, rules.eos] for row in tokens]

@@ -41,7 +41,7 @@ def synthetic_config(size: str) -> Any:
         decoder_ffn_dim=arch.ffn_dim,
         max_source_positions=1500,
         max_target_positions=448,
-        attn_implementation="sdpa",
+        attn_implementation="sdpa",  # type: ignore[call-arg]  # a PretrainedConfig keyword
     )
 
 
@@ -51,7 +51,7 @@ def synthetic_model(size: str, dtype: torch.dtype, device: str, donor_snapshot: 
 
     torch.manual_seed(0)
     with torch.device(device):
-        model = WhisperForConditionalGeneration(synthetic_config(size))
+        model: Any = WhisperForConditionalGeneration(synthetic_config(size))
     model = model.to(dtype).eval()
     model.generation_config = GenerationConfig.from_pretrained(donor_snapshot)
     model.config.name_or_path = synthetic_label(size)

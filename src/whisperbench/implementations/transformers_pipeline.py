@@ -72,7 +72,8 @@ def choose_batch_size(device: str, free_bytes: int, arch: Architecture, dtype_by
     """Batch size from the device and its free memory.
 
     cpu: a fixed 8 (on 2 cores tiny.en on the long clip ran at RTFx 14.8 with 1, 20.6 with 4
-    and 23.7 with 8: batching spreads the per-step cost of the vocabulary projection). mps: 10-16 by unified memory, as the seed measured on Macs.
+    and 23.7 with 8: batching spreads the per-step cost of the vocabulary projection).
+    mps: 10-16 by unified memory, as the seed measured on Macs.
     cuda: as many windows as fit in half the free memory, between 8 and 64.
     """
     if device == "cpu":
@@ -92,27 +93,36 @@ class QuantizationDecision:
     reason: str | None
 
 
-def decide_quantization(requested: str, device: str, bitsandbytes_installed: bool) -> QuantizationDecision:
+def decide_quantization(
+    requested: str, device: str, bitsandbytes_installed: bool
+) -> QuantizationDecision:
     """4-bit weights need CUDA and bitsandbytes; int8 (torch's dynamic quantisation of the
     decoder layers' linear layers) runs on the CPU only. Anywhere else the request is dropped,
     and the decision says why."""
     if requested not in QUANTIZATIONS:
-        raise ValueError(f"unknown quantization {requested!r}; choose one of {', '.join(QUANTIZATIONS)}")
+        raise ValueError(
+            f"unknown quantization {requested!r}; choose one of {', '.join(QUANTIZATIONS)}"
+        )
     if requested == "none":
         return QuantizationDecision("none", None)
     if requested == "int8":
         if device == "cpu":
             return QuantizationDecision("int8", None)
         return QuantizationDecision(
-            "none", f"int8 requested but dynamic int8 quantisation runs on the CPU only; running unquantised on {device}"
+            "none",
+            "int8 requested but dynamic int8 quantisation runs on the CPU only; "
+            f"running unquantised on {device}",
         )
     if device != "cuda":
         return QuantizationDecision(
-            "none", f"4-bit requested but bitsandbytes 4-bit needs CUDA; running unquantised on {device}"
+            "none",
+            f"4-bit requested but bitsandbytes 4-bit needs CUDA; running unquantised on {device}",
         )
     if not bitsandbytes_installed:
         return QuantizationDecision(
-            "none", "4-bit requested but bitsandbytes is not installed (pip install whisperbench[quantization])"
+            "none",
+            "4-bit requested but bitsandbytes is not installed "
+            "(pip install whisperbench[quantization])",
         )
     return QuantizationDecision("4bit", None)
 
@@ -121,7 +131,7 @@ def quantize_int8(model: Any) -> None:
     """Dynamic int8 for the decoder layers' linear layers. The encoder and the vocabulary
     projection stay in float: quantising them too was 1.5x faster on tiny.en but raised WER on
     the long reference clip from 10.5% to 22.9%; the decoder layers alone cost 0.2 points."""
-    model.model.decoder.layers = torch.ao.quantization.quantize_dynamic(
+    model.model.decoder.layers = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
         model.model.decoder.layers, {torch.nn.Linear}, dtype=torch.qint8
     )
 
@@ -188,7 +198,7 @@ class TransformersReference(WhisperImplementation):
         if self.quantization.applied == "4bit":
             from transformers import BitsAndBytesConfig
 
-            model_kwargs["quantization_config"] = BitsAndBytesConfig(
+            model_kwargs["quantization_config"] = BitsAndBytesConfig(  # type: ignore[no-untyped-call]
                 load_in_4bit=True, bnb_4bit_compute_dtype=dtype
             )
             model_kwargs["device_map"] = {"": 0}
@@ -201,7 +211,9 @@ class TransformersReference(WhisperImplementation):
                 "automatic-speech-recognition",
                 model=synthetic_model(info.size, dtype, self.device, str(snapshot)),
                 tokenizer=str(snapshot),
-                feature_extractor=WhisperFeatureExtractor(feature_size=arch.num_mel_bins),
+                feature_extractor=WhisperFeatureExtractor(  # type: ignore[no-untyped-call]
+                    feature_size=arch.num_mel_bins
+                ),
                 dtype=dtype,
                 device=self.device,
             )
@@ -282,7 +294,6 @@ class TransformersReference(WhisperImplementation):
 
     def cleanup(self) -> None:
         self.pipe = None
-        self.decoders = {}
         super().cleanup()
 
 
@@ -293,11 +304,12 @@ class TransformersPipeline(TransformersReference):
     round-trip, and merged once at the end by the pipeline's own postprocess."""
 
     name = "transformers"
+    decoders: dict[tuple[int, str | None], StaticGreedyDecoder]
     detected_language: str | None = None
     windows_in_call: int = 0
 
     def _load(self, info: ModelInfo, snapshot: Path) -> None:
-        self.decoders: dict[tuple[int, str | None], StaticGreedyDecoder] = {}
+        self.decoders = {}
         self.pipe = self._build_pipeline(info, snapshot)
         self.chunk_length_s = chunk_length_for(self.device)
         dtype = self.pipe.model.dtype
@@ -372,9 +384,13 @@ class TransformersPipeline(TransformersReference):
         clock = PhaseClock(self.device)
         wave = torch.from_numpy(np.ascontiguousarray(audio)).to(model.device)
         kwargs = self._generate_kwargs(info)
-        batches = [windows[i : i + self.batch_size] for i in range(0, len(windows), self.batch_size)]
+        batches = [
+            windows[i : i + self.batch_size] for i in range(0, len(windows), self.batch_size)
+        ]
         features = [
-            log_mel(window_batch(wave, group, extractor.n_samples), extractor.mel_filters).to(model.dtype)
+            log_mel(window_batch(wave, group, extractor.n_samples), extractor.mel_filters).to(
+                model.dtype
+            )
             for group in batches
         ]
         clock.lap("features")
@@ -384,7 +400,8 @@ class TransformersPipeline(TransformersReference):
         clock.lap("language")
         self.windows_in_call = len(windows)
         tokens = [
-            self._decode(info, batch, group, kwargs) for batch, group in zip(features, batches, strict=True)
+            self._decode(info, batch, group, kwargs)
+            for batch, group in zip(features, batches, strict=True)
         ]
         clock.lap("generate")
         outputs = [
@@ -402,14 +419,21 @@ class TransformersPipeline(TransformersReference):
             timings=clock.laps,
         )
 
+    def cleanup(self) -> None:
+        self.decoders.clear()  # static buffers and CUDA graphs hold device memory
+        super().cleanup()
+
     def get_params(self) -> dict[str, Any]:
         params = super().get_params()
-        params["max_new_tokens"] = self._generate_kwargs(self.require_loaded()).get("max_new_tokens")
+        params["max_new_tokens"] = self._generate_kwargs(self.require_loaded()).get(
+            "max_new_tokens"
+        )
         params["features"] = f"log-mel on {params['device']}, batched"
         params["decoder"] = (
             "generate (beam search)"
             if self.options.beam_size != 1
-            else "static greedy" + (" + CUDA graph" if self.device == "cuda" and self.options.cuda_graphs else "")
+            else "static greedy"
+            + (" + CUDA graph" if self.device == "cuda" and self.options.cuda_graphs else "")
         )
         params["language"] = self.detected_language or self.options.language
         return params
