@@ -12,7 +12,7 @@ import pytest
 from whisperbench import devices, hookspecs
 from whisperbench.implementations import (
     ImplementationOptions,
-    available_names,
+    default_names,
     parse_implementation_list,
 )
 from whisperbench.implementations.synthetic import DEFAULT_SYNTHETIC_TOKENS
@@ -48,8 +48,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--implementations",
         default="available",
-        help="comma-separated implementations, 'all', or 'available' "
-        "(default: every one that can run here)",
+        help="comma-separated implementations, 'all', or 'available' (default: every one that "
+        "can run here, but the transformers-reference yardstick, which runs when named)",
     )
     group.addoption(
         "--device",
@@ -122,7 +122,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _suite_config(config: pytest.Config) -> SuiteConfig:
     get = config.getoption
     implementations = (
-        available_names()
+        default_names()
         if get("implementations") == "available"
         else parse_implementation_list(get("implementations"))
     )
@@ -243,7 +243,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 
     buffer = io.StringIO()
     Console(
-        file=buffer, width=max(100, terminalreporter._tw.fullwidth), force_terminal=False
+        file=buffer, width=max(150, terminalreporter._tw.fullwidth), force_terminal=False
     ).print(results_table(results))
     terminalreporter.write_sep("-", "whisperbench results")
     terminalreporter.write(buffer.getvalue())

@@ -17,7 +17,10 @@ from whisperbench.implementations import get_implementation as implementation_cl
 from whisperbench.implementations.synthetic import TOKENIZER_DONOR, synthetic_label
 from whisperbench.models import get_model
 
-DEFAULT_CLIPS = ("short", "medium", "long")
+CLIPS = ("short", "medium", "long")
+"""The reference clips: about 10 s, 1 min and 5.5 min."""
+DEFAULT_CLIPS = ("short", "long")
+"""A short clip and a long-form one; ``--clips short,medium,long`` adds the minute."""
 TRANSCRIPT_PREVIEW_CHARS = 200
 MiB = 2**20
 
@@ -70,7 +73,7 @@ def fixture_clips(names: tuple[str, ...] | list[str]) -> tuple[Path, ...]:
     for name, path in zip(names, paths, strict=True):
         if not path.is_file():
             raise FileNotFoundError(
-                f"clip {name!r} is not one of the reference clips ({', '.join(DEFAULT_CLIPS)}); "
+                f"clip {name!r} is not one of the reference clips ({', '.join(CLIPS)}); "
                 "use --audio PATH for your own files"
             )
     return paths

@@ -36,6 +36,7 @@ __all__ = [
     "availability",
     "available_names",
     "create",
+    "default_names",
     "get_implementation",
     "parse_implementation_list",
     "registered_names",
@@ -97,6 +98,12 @@ def availability() -> list[Availability]:
 
 def available_names() -> list[str]:
     return [item.name for item in availability() if item.available]
+
+
+def default_names() -> list[str]:
+    """What the suite runs when no implementation is named: every available one but the
+    yardsticks (``transformers-reference``), which run when named."""
+    return [name for name in available_names() if not get_implementation(name).yardstick]
 
 
 def parse_implementation_list(value: str) -> list[str]:

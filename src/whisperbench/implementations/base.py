@@ -79,6 +79,8 @@ class WhisperImplementation(ABC):
     package: ClassVar[str]
     """The distribution whose version is reported with results."""
     supported_devices: ClassVar[tuple[DeviceName, ...]] = ("cuda", "mps", "cpu")
+    yardstick: ClassVar[bool] = False
+    """A reference kept to compare against (run when named, not by default)."""
     supports_synthetic: ClassVar[bool] = False
     """Whether ``ImplementationOptions.synthetic_tokens`` (random weights) is honoured."""
 

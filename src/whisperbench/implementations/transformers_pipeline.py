@@ -162,6 +162,7 @@ class TransformersReference(WhisperImplementation):
     family = "transformers"
     package = "transformers"
     supports_synthetic = True
+    yardstick = True
     recipe_batch_size = 24
 
     pipe: Any = None
@@ -304,6 +305,7 @@ class TransformersPipeline(TransformersReference):
     round-trip, and merged once at the end by the pipeline's own postprocess."""
 
     name = "transformers"
+    yardstick = False
     decoders: dict[tuple[int, str | None], StaticGreedyDecoder]
     detected_language: str | None = None
     windows_in_call: int = 0
