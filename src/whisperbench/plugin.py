@@ -4,6 +4,7 @@ load timeouts (pytest-timeout), machine facts for saved runs, and a results tabl
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--dtype", default=None, help="override the dtype / compute type (default: per device)"
     )
     group.addoption(
-        "--quantization", default="none", help="none or 4bit (4bit needs CUDA + bitsandbytes)"
+        "--quantization",
+        default="none",
+        help="none, 4bit (CUDA + bitsandbytes) or int8 (dynamic, CPU); what really ran is reported",
     )
     group.addoption(
         "--no-cuda-graphs",
@@ -113,7 +116,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=DEFAULT_SYNTHETIC_TOKENS,
         help=f"tokens decoded per window with --synthetic (default {DEFAULT_SYNTHETIC_TOKENS})",
     )
-    group.addoption("--offline", action="store_true", default=False, help="never try the network")
+    group.addoption(
+        "--offline",
+        action="store_true",
+        default=False,
+        help="no Hugging Face Hub request at all (sets HF_HUB_OFFLINE for the session)",
+    )
     group.addoption(
         "--cache-dir", default=None, help="Hugging Face cache folder (default: HF_HUB_CACHE)"
     )
@@ -158,6 +166,17 @@ def pytest_configure(config: pytest.Config) -> None:
     except (ValueError, FileNotFoundError) as exc:
         raise pytest.UsageError(str(exc)) from exc
     config.stash[RESULTS_KEY] = []
+    if config.getoption("offline"):
+        go_offline()
+
+
+def go_offline() -> None:
+    """No Hub request from anything in this process (tokenizer or config look-ups included):
+    huggingface_hub reads HF_HUB_OFFLINE at import, so its constant is set as well."""
+    from huggingface_hub import constants
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    constants.HF_HUB_OFFLINE = True
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
