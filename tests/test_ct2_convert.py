@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,17 +25,6 @@ from whisperbench.offline_models import INSTALL_HINT, bundled_sizes, bundled_sou
 pytestmark = pytest.mark.slow
 SIZES = ("tiny.en", "base")
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "short.flac"
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """One intra-op thread: on a shared 2-core machine, two spinning threads run 4-20x slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _needs(size: str) -> None:

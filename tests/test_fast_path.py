@@ -4,7 +4,6 @@ the same log-mel features as the feature extractor, and the same greedy timestam
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +28,6 @@ from whisperbench.implementations.windows import HOP_LENGTH, log_mel, plan_windo
 from whisperbench.metrics import wer
 
 CHUNK, STRIDE = 30 * SAMPLE_RATE, 5 * SAMPLE_RATE
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,17 +25,6 @@ from whisperbench.offline_models import bundled_source, ensure_bundled_model
 pytestmark = pytest.mark.slow
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "short.flac"
 Records = dict[tuple[str, Family], ImportedModel]
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """One intra-op thread: on a shared 2-core machine, two spinning threads run 4-20x slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _tiny_transformers_folder(path: Path, value: float = 0.0) -> Path:

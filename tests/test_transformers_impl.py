@@ -43,17 +43,6 @@ needs_faster_whisper = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread() -> Iterator[None]:
-    """One intra-op thread: on a shared 2-core machine, two spinning threads run 4-20x slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _options(cache: Path, **extra: object) -> ImplementationOptions:
     return ImplementationOptions(device="cpu", cache_dir=cache, offline=True, **extra)  # type: ignore[arg-type]
 

@@ -22,6 +22,7 @@ from whisperbench.cache import (
     resolve_cache_dir,
     status_counts,
 )
+from whisperbench.commands._cache_options import add_cache_dir, add_model_selection
 from whisperbench.download_size import estimate_download
 from whisperbench.implementations import parse_implementation_list
 from whisperbench.models import parse_model_list
@@ -46,16 +47,7 @@ def register(subparsers: Any) -> None:
         "incomplete, missing, error (fails to load) or timeout (load exceeded its limit). "
         "Exit code 0 when all are ready, 1 otherwise.",
     )
-    parser.add_argument(
-        "--model",
-        default=DEFAULT_MODEL,
-        help=f"a size, a comma-separated list, or 'all' (default: {DEFAULT_MODEL})",
-    )
-    parser.add_argument(
-        "--implementations",
-        default="all",
-        help="comma-separated implementation names, or 'all' registered ones (default: all)",
-    )
+    add_model_selection(parser, DEFAULT_MODEL)
     parser.add_argument(
         "--verify-method",
         choices=("load", "cache-only"),
@@ -70,12 +62,7 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help="override the model map's load limit (15 s, 30 s for large)",
     )
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        help="Hugging Face hub cache (default: HF_HUB_CACHE, else HF_HOME/hub)",
-    )
+    add_cache_dir(parser)
     parser.add_argument("--json", action="store_true", help="print the records as JSON (for CI)")
     parser.add_argument(
         "--verbose",

@@ -7,12 +7,12 @@ Offline (HF_HUB_OFFLINE, or the hub cannot be reached) it says so in one line, n
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from whisperbench.cache import inspect_many, resolve_cache_dir
+from whisperbench.commands._cache_options import add_cache_dir, add_model_selection
 from whisperbench.download_size import is_network_error, offline_mode
 from whisperbench.hub import download_snapshot
 from whisperbench.implementations import get_implementation, parse_implementation_list
@@ -28,22 +28,8 @@ def register(subparsers: Any) -> None:
         description="Download each model's files for each implementation's family into the "
         "Hugging Face cache, resuming a half-finished download.",
     )
-    parser.add_argument(
-        "--model",
-        default=DEFAULT_MODEL,
-        help=f"a size, a comma-separated list, or 'all' (default: {DEFAULT_MODEL})",
-    )
-    parser.add_argument(
-        "--implementations",
-        default="all",
-        help="comma-separated implementation names, or 'all' registered ones (default: all)",
-    )
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        help="Hugging Face hub cache (default: HF_HUB_CACHE, else HF_HOME/hub)",
-    )
+    add_model_selection(parser, DEFAULT_MODEL)
+    add_cache_dir(parser)
     parser.set_defaults(func=run)
 
 

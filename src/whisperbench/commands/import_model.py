@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from whisperbench.commands._cache_options import add_cache_dir
 from whisperbench.errors import ModelImportError
 from whisperbench.hub_import import ImportedModel, import_model
 from whisperbench.models import FAMILIES, Family
@@ -48,12 +49,7 @@ def register(subparsers: Any) -> None:
         default="all",
         help="with --bundled: which family's repo to fill (default: all)",
     )
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        help="Hugging Face hub cache (default: HF_HUB_CACHE, else HF_HOME/hub)",
-    )
+    add_cache_dir(parser)
     parser.set_defaults(func=run)
 
 
