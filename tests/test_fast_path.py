@@ -146,3 +146,23 @@ def test_int8_on_cpu_is_applied_reported_and_accurate(offline_hub_cache: Path) -
     assert params["quantization"] == INT8_SCOPE
     assert params["quantization_note"] is None
     impl.cleanup()
+
+
+def test_multilingual_base_detects_english_once_and_transcribes(offline_hub_cache: Path) -> None:
+    impl = create(
+        "transformers",
+        ImplementationOptions(device="cpu", cache_dir=offline_hub_cache, offline=True),
+    )
+    impl.load_model("base")
+    clip = load_clip(fixture_clip_path("short"))
+    assert clip.reference is not None
+    result = impl.transcribe(clip.samples)
+    assert result.language == "en"
+    assert wer(clip.reference, result.text) <= 0.25
+    params = impl.get_params()
+    assert (params["task"], params["language"], params["decoder"]) == (
+        "transcribe",
+        "en",
+        "static greedy",
+    )
+    impl.cleanup()

