@@ -301,14 +301,14 @@ class TransformersReference(WhisperImplementation):
 class TransformersPipeline(TransformersReference):
     """Our "insanely fast" implementation: the same loaded pipeline (model, tokenizer, feature
     extractor, token merging), but the windows are cut and turned into log-mel features on the
-    device in one batch, decoded in batches sized to free memory with no per-chunk host
-    round-trip, and merged once at the end by the pipeline's own postprocess."""
+    device in one batch, decoded in batches sized to free memory by the static greedy decoder
+    (``greedy.py``: one CUDA graph per step on CUDA), and merged once at the end by the
+    pipeline's own postprocess."""
 
     name = "transformers"
     yardstick = False
     decoders: dict[tuple[int, str | None], StaticGreedyDecoder]
     detected_language: str | None = None
-    windows_in_call: int = 0
 
     def _load(self, info: ModelInfo, snapshot: Path) -> None:
         self.decoders = {}
@@ -329,15 +329,21 @@ class TransformersPipeline(TransformersReference):
         return kwargs
 
     def _decode(
-        self, info: ModelInfo, features: torch.Tensor, windows: list[Window], kwargs: dict[str, Any]
+        self,
+        info: ModelInfo,
+        features: torch.Tensor,
+        windows: list[Window],
+        decoder_rows: int,
+        kwargs: dict[str, Any],
     ) -> list[list[int]]:
-        """Timestamped tokens for one batch of windows: our static greedy decoder, or
-        ``generate`` for beam search (which the static decoder does not do)."""
+        """Timestamped tokens for one batch of windows: our static greedy decoder (built for
+        ``decoder_rows`` windows, so that every batch of a call shares it), or ``generate``
+        for beam search (which the static decoder does not do)."""
         model = self.pipe.model
         if self.options.beam_size != 1:
             return model.generate(input_features=features, **kwargs).tolist()  # type: ignore[no-any-return]
         return decode_windows(
-            self._decoder(info, min(self.batch_size, self.windows_in_call), kwargs),
+            self._decoder(info, decoder_rows, kwargs),
             lambda batch: model.model.encoder(batch).last_hidden_state,
             features,
             [window.length // HOP_LENGTH for window in windows],
@@ -400,9 +406,9 @@ class TransformersPipeline(TransformersReference):
         if not self.english_prompt(info):
             kwargs["language"] = language
         clock.lap("language")
-        self.windows_in_call = len(windows)
+        decoder_rows = min(self.batch_size, len(windows))
         tokens = [
-            self._decode(info, batch, group, kwargs)
+            self._decode(info, batch, group, decoder_rows, kwargs)
             for batch, group in zip(features, batches, strict=True)
         ]
         clock.lap("generate")
