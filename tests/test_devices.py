@@ -116,3 +116,22 @@ def test_int8_only_on_the_cpu() -> None:
     assert decide_quantization("int8", "cpu", False).applied == "int8"
     on_gpu = decide_quantization("int8", "cuda", True)
     assert on_gpu.applied == "none" and "CPU only" in (on_gpu.reason or "")
+
+
+def test_an_allocation_failure_names_the_work_the_batch_and_the_fix() -> None:
+    from whisperbench.devices import explain_out_of_memory
+    from whisperbench.errors import DeviceOutOfMemoryError
+
+    work = explain_out_of_memory("transformers large-v3 on long", "cpu", 8)
+    with pytest.raises(DeviceOutOfMemoryError) as err, work:
+        torch.empty(2**50, dtype=torch.uint8)  # a real allocation this machine refuses
+    message = str(err.value)
+    assert "transformers large-v3 on long ran out of cpu memory at batch size 8" in message
+    assert "Fix: --batch-size 4 or a smaller model" in message
+
+
+def test_other_runtime_errors_pass_through() -> None:
+    from whisperbench.devices import explain_out_of_memory
+
+    with pytest.raises(RuntimeError, match="shape"), explain_out_of_memory("x", "cpu", 8):
+        torch.zeros(2, 3) @ torch.zeros(2, 3)

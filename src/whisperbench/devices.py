@@ -11,13 +11,15 @@ import os
 import platform
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import psutil
 import torch
 
-from whisperbench.errors import DeviceUnavailableError
+from whisperbench.errors import DeviceOutOfMemoryError, DeviceUnavailableError
 
 DeviceName = Literal["cuda", "mps", "cpu"]
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
@@ -143,6 +145,33 @@ def memory_info(device: str) -> MemoryInfo:
         used = int(torch.mps.driver_allocated_memory())
         return MemoryInfo(max(0, min(total - used, int(vm.available))), total)
     return MemoryInfo(int(vm.available), int(vm.total))
+
+
+_OUT_OF_MEMORY_MARKS = ("out of memory", "can't allocate memory", "not enough memory")
+
+
+@contextmanager
+def explain_out_of_memory(what: str, device: str, batch_size: int | None) -> Iterator[None]:
+    """Turn an allocation failure into an error that names the work, the device, the batch
+    size and the fix; the device's cached blocks are released so that later work can run."""
+    try:
+        yield
+    except (torch.OutOfMemoryError, RuntimeError) as exc:
+        if not isinstance(exc, torch.OutOfMemoryError) and not any(
+            mark in str(exc) for mark in _OUT_OF_MEMORY_MARKS
+        ):
+            raise
+        empty_cache(device)
+        smaller = (
+            f"--batch-size {max(1, batch_size // 2)}" if batch_size and batch_size > 1 else None
+        )
+        fix = " or ".join(
+            filter(None, (smaller, "a smaller model", "--device cpu" if device != "cpu" else None))
+        )
+        raise DeviceOutOfMemoryError(
+            f"{what} ran out of {device} memory at batch size {batch_size}: "
+            f"{str(exc).splitlines()[0][:300]}. Fix: {fix}"
+        ) from exc
 
 
 def reset_peak_memory(device: str) -> None:

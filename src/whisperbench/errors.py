@@ -32,5 +32,9 @@ class ModelImportError(WhisperBenchError, ValueError):
     """A local model folder that cannot be imported into a Hugging Face cache."""
 
 
+class DeviceOutOfMemoryError(WhisperBenchError, MemoryError):
+    """A load or a transcription that ran out of device (or host) memory."""
+
+
 class HistoryError(WhisperBenchError, ValueError):
     """A saved benchmark run that cannot be read."""

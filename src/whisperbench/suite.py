@@ -173,7 +173,10 @@ class ModelPool:
             impl = create(implementation, self.config.options)
             devices.reset_peak_memory(impl.device)
             start = time.perf_counter()
-            impl.load_model(size)
+            with devices.explain_out_of_memory(
+                f"loading {implementation} {size}", impl.device, None
+            ):
+                impl.load_model(size)
             devices.synchronize(impl.device)
             load_s = time.perf_counter() - start
             self.on_loaded(impl)
@@ -288,16 +291,21 @@ def measure_transcription(
     """Cold run (the first warm-up round, recorded apart), further warm-ups on the same input,
     then ``rounds`` timed runs; returns and stores ``extra_info``."""
     impl = loaded.implementation
+    batch_size = getattr(impl, "batch_size", None)
+    what = f"{impl.name} {loaded.label} on {clip.name}"
     devices.reset_peak_memory(impl.device)
-    start = time.perf_counter()
-    result = impl.transcribe(clip.samples)  # transcribe() synchronises the device
-    cold_s = time.perf_counter() - start
-    results = [result]
+    with devices.explain_out_of_memory(what, impl.device, batch_size):
+        start = time.perf_counter()
+        result = impl.transcribe(clip.samples)  # transcribe() synchronises the device
+        cold_s = time.perf_counter() - start
+        results = [result]
 
-    def timed() -> None:
-        results.append(impl.transcribe(clip.samples))
+        def timed() -> None:
+            results.append(impl.transcribe(clip.samples))
 
-    benchmark.pedantic(timed, rounds=rounds, warmup_rounds=max(0, warmup_rounds - 1), iterations=1)
+        benchmark.pedantic(
+            timed, rounds=rounds, warmup_rounds=max(0, warmup_rounds - 1), iterations=1
+        )
     median_s = median_seconds(benchmark, cold_s)
     final = results[-1]
     info: dict[str, Any] = {
