@@ -253,12 +253,6 @@ def load_history(storage: str | Path | None = None, extra_files: Sequence[Path] 
     return history
 
 
-def load_files(paths: Iterable[Path]) -> History:
-    history = History(storage=None)
-    _add_files(history, list(paths), None)
-    return history
-
-
 def _add_files(history: History, files: Sequence[Path], root: Path | None) -> None:
     seen: set[Path] = set()
     for path in files:
