@@ -14,7 +14,6 @@ from transformers import WhisperForConditionalGeneration, WhisperProcessor
 from transformers.pipelines.automatic_speech_recognition import chunk_iter
 
 from whisperbench.audio import SAMPLE_RATE, fixture_clip_path, load_clip
-from whisperbench.hub import cached_snapshot
 from whisperbench.implementations import ImplementationOptions, create
 from whisperbench.implementations.greedy import (
     DecodeRules,
@@ -26,15 +25,15 @@ from whisperbench.implementations.greedy import (
 from whisperbench.implementations.transformers_pipeline import INT8_SCOPE
 from whisperbench.implementations.windows import HOP_LENGTH, log_mel, plan_windows, window_batch
 from whisperbench.metrics import wer
+from whisperbench.suite import load_model
+from whisperbench.weights import provide
 
 CHUNK, STRIDE = 30 * SAMPLE_RATE, 5 * SAMPLE_RATE
 
 
 @pytest.fixture(scope="module")
 def tiny_folder(offline_hub_cache: Path) -> Path:
-    folder = cached_snapshot("openai/whisper-tiny.en", "transformers", offline_hub_cache)
-    assert folder is not None
-    return folder
+    return provide("tiny.en", "transformers", cache_dir=offline_hub_cache)
 
 
 @pytest.fixture(scope="module")
@@ -134,11 +133,9 @@ def test_seek_rules() -> None:
 def test_int8_on_cpu_is_applied_reported_and_accurate(offline_hub_cache: Path) -> None:
     impl = create(
         "transformers",
-        ImplementationOptions(
-            device="cpu", cache_dir=offline_hub_cache, offline=True, quantization="int8"
-        ),
+        ImplementationOptions(device="cpu", quantization="int8"),
     )
-    impl.load_model("tiny.en")
+    load_model(impl, "tiny.en", cache_dir=offline_hub_cache)
     clip = load_clip(fixture_clip_path("short"))
     assert clip.reference is not None
     assert wer(clip.reference, impl.transcribe(clip.samples).text) <= 0.25
@@ -151,9 +148,9 @@ def test_int8_on_cpu_is_applied_reported_and_accurate(offline_hub_cache: Path) -
 def test_multilingual_base_detects_english_once_and_transcribes(offline_hub_cache: Path) -> None:
     impl = create(
         "transformers",
-        ImplementationOptions(device="cpu", cache_dir=offline_hub_cache, offline=True),
+        ImplementationOptions(device="cpu"),
     )
-    impl.load_model("base")
+    load_model(impl, "base", cache_dir=offline_hub_cache)
     clip = load_clip(fixture_clip_path("short"))
     assert clip.reference is not None
     result = impl.transcribe(clip.samples)

@@ -28,6 +28,10 @@ class AudioError(WhisperBenchError, ValueError):
     """An audio file that cannot be used: missing, empty, corrupt or not audio."""
 
 
+class UnknownFormatError(WhisperBenchError, ValueError):
+    """A weight format that no declaration in ``weights.formats`` describes."""
+
+
 class ModelImportError(WhisperBenchError, ValueError):
     """A local model folder that cannot be imported into a Hugging Face cache."""
 

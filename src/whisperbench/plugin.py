@@ -4,7 +4,6 @@ load timeouts (pytest-timeout), machine facts for saved runs, and a results tabl
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from whisperbench.suite import (
     load_cases,
     transcribe_cases,
 )
+from whisperbench.weights import go_offline
 
 CONFIG_KEY = pytest.StashKey[SuiteConfig]()
 RESULTS_KEY = pytest.StashKey[list[dict[str, Any]]]()
@@ -144,8 +144,6 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         batch_size=get("batch_size"),
         beam_size=get("beam_size"),
         quantization=get("quantization"),
-        cache_dir=Path(cache_dir) if cache_dir else None,
-        offline=True,  # the suite never downloads: a missing model skips with the fix command
         vad=get("vad"),
         cuda_graphs=not get("no_cuda_graphs"),
         synthetic_tokens=get("synthetic_tokens") if get("synthetic") else None,
@@ -157,6 +155,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         options=options,
         rounds=get("rounds"),
         warmup_rounds=get("warmup_rounds"),
+        cache_dir=Path(cache_dir) if cache_dir else None,
     )
 
 
@@ -168,15 +167,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RESULTS_KEY] = []
     if config.getoption("offline"):
         go_offline()
-
-
-def go_offline() -> None:
-    """No Hub request from anything in this process (tokenizer or config look-ups included):
-    huggingface_hub reads HF_HUB_OFFLINE at import, so its constant is set as well."""
-    from huggingface_hub import constants
-
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    constants.HF_HUB_OFFLINE = True
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

