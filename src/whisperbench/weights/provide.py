@@ -160,7 +160,25 @@ def verify_status(
         path = Path(status.snapshot_path)
     else:
         path = provide(status.model, status.format, cache_dir=cache_dir)
-    return verify_folder(status, path, timeout_s=timeout_s)
+    default_limit = get_model(status.model).verify_timeout_s
+    limit_s = timeout_s if timeout_s is not None else default_limit
+    result = verify_folder(path, status.format, limit_s)
+    status.verify_method = "load"
+    status.limit_s = limit_s
+    status.load_s = result.load_s
+    if result.outcome == "ok":
+        status.reason = result.message
+    elif result.outcome == "timeout":
+        status.status = "timeout"
+        status.reason = result.message + (
+            f" (the model map's limit for {status.model})"
+            if limit_s == default_limit
+            else " (limit overridden)"
+        )
+    else:
+        status.status = "error"
+        status.reason = f"loading failed: {result.message}"
+    return status
 
 
 def inspect(

@@ -7,8 +7,7 @@ format's own loader (``formats.WeightFormat.verify_loader``: transformers' ``fro
 CTranslate2's ``Whisper``), offline and on the CPU, with no implementation involved, and reports
 on stdout with one protocol line before loading and one after. The parent (``run_verify_load``)
 starts the clock when the child says it is loading, so interpreter start-up and imports do not
-eat into the model's limit. ``verify_folder`` turns the outcome into a ``WeightsStatus``, once per
-process for the same files.
+eat into the model's limit. ``verify_folder`` runs it once per process for the same files.
 """
 
 from __future__ import annotations
@@ -27,9 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
-
-from whisperbench.models import get_model
-from whisperbench.weights.inspection import WeightsStatus
 
 PROTOCOL_PREFIX = "WHISPERBENCH_VERIFY "
 STARTUP_TIMEOUT_S = 60.0
@@ -194,32 +190,11 @@ def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(items)
 
 
-def verify_folder(
-    status: WeightsStatus, path: Path, *, timeout_s: float | None = None
-) -> WeightsStatus:
-    """``status`` (complete) after loading ``path`` in a child process killed at ``timeout_s``
-    (default: the model map's limit for the size): still complete, ``error`` or ``timeout``.
-    The same files in the same format are loaded once per process."""
-    default_limit = get_model(status.model).verify_timeout_s
-    limit_s = timeout_s if timeout_s is not None else default_limit
-    key = (status.format, str(path.resolve()), _fingerprint(path), limit_s)
+def verify_folder(path: Path, weights_format: str, limit_s: float) -> VerifyResult:
+    """``run_verify_load``, once per process for the same files, format and limit."""
+    key = (weights_format, str(path.resolve()), _fingerprint(path), limit_s)
     result = _VERIFIED.get(key)
     if result is None:
-        result = run_verify_load(path, status.format, limit_s)
+        result = run_verify_load(path, weights_format, limit_s)
         _VERIFIED[key] = result
-    status.verify_method = "load"
-    status.limit_s = limit_s
-    status.load_s = result.load_s
-    if result.outcome == "ok":
-        status.reason = result.message
-    elif result.outcome == "timeout":
-        status.status = "timeout"
-        status.reason = result.message + (
-            f" (the model map's limit for {status.model})"
-            if limit_s == default_limit
-            else " (limit overridden)"
-        )
-    else:
-        status.status = "error"
-        status.reason = f"loading failed: {result.message}"
-    return status
+    return result
