@@ -63,7 +63,7 @@ def test_absent_repo_is_missing_with_the_fix(offline_hub_cache: Path, tmp_path: 
     assert nowhere.fix is not None and "import-model --bundled tiny.en --cache-dir" in nowhere.fix
 
 
-def test_cache_dir_comes_from_the_environment_at_call_time(
+def test_the_environments_cache_is_inspected_when_none_is_given(
     offline_hub_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HF_HUB_CACHE", str(offline_hub_cache))

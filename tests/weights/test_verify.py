@@ -3,6 +3,7 @@ the real imported weights, damaged copies, and a load that hangs."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 from pathlib import Path
@@ -15,9 +16,15 @@ from whisperbench.weights import inspect
 from whisperbench.weights.verify import run_verify_load
 
 pytestmark = pytest.mark.slow
+needs_ctranslate2 = pytest.mark.skipif(
+    importlib.util.find_spec("ctranslate2") is None,
+    reason='the ctranslate2 loader needs ctranslate2: pip install "whisperbench[faster-whisper]"',
+)
 
 
-@pytest.mark.parametrize("weights_format", ["transformers", "ctranslate2"])
+@pytest.mark.parametrize(
+    "weights_format", ["transformers", pytest.param("ctranslate2", marks=needs_ctranslate2)]
+)
 def test_each_format_loads_with_its_own_loader(
     offline_hub_cache: Path, weights_format: str
 ) -> None:
@@ -46,6 +53,7 @@ def test_truncated_weights_fail_to_load_with_the_loaders_message(
     assert "\n" not in record.reason
 
 
+@needs_ctranslate2
 def test_load_verification_succeeds_once_per_session(offline_hub_cache: Path) -> None:
     first = inspect("base", "ctranslate2", cache_dir=offline_hub_cache, verify_method="load")
     assert first.status == "complete", first.reason
@@ -55,6 +63,7 @@ def test_load_verification_succeeds_once_per_session(offline_hub_cache: Path) ->
     assert again.to_dict() == first.to_dict()
 
 
+@needs_ctranslate2
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes (POSIX)")
 def test_a_hanging_load_is_killed_at_the_limit(offline_hub_cache: Path, tmp_path: Path) -> None:
     cache = copy_repos(offline_hub_cache, tmp_path / "hub", TINY_CT2)

