@@ -83,6 +83,12 @@ class WhisperImplementation(ABC):
     """A reference kept to compare against (run when named, not by default)."""
     supports_synthetic: ClassVar[bool] = False
     """Whether ``ImplementationOptions.synthetic_tokens`` (random weights) is honoured."""
+    needs_weights: ClassVar[bool] = True
+    """False for an engine that loads no model files (the ``fake`` one): the suite then skips
+    the cache checks and imports before its load."""
+
+    batch_size: int | None = None
+    """Windows (or utterances) decoded per batch, once loaded; None where it does not apply."""
 
     def __init__(self, options: ImplementationOptions | None = None) -> None:
         self.options = options or ImplementationOptions()
@@ -141,7 +147,10 @@ class WhisperImplementation(ABC):
 
     @abstractmethod
     def get_params(self) -> dict[str, Any]:
-        """The settings really in use, read off the loaded model where possible."""
+        """The settings really in use, read off the loaded model where possible. The keys every
+        engine shares are typed by ``results.Params`` (device, dtype, quantization,
+        quantization_note, batch_size, chunk_length_s, beam_size, decoder, attention, task,
+        language, vad, threads, model, repo_id); any other key is kept and shown as it is."""
 
     def cleanup(self) -> None:
         """Release the model and the memory it holds."""
