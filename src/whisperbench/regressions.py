@@ -131,7 +131,8 @@ class MetricLimit:
 
     def judge(self, current: CaseResult, history: Sequence[CaseResult]) -> Finding | None:
         value = current.value(self.metric)
-        base = metric_baseline(self.metric, history)
+        measured = [r for r in history if r.value(self.metric) is not None]
+        base = metric_baseline(self.metric, measured)
         worse = self.metric.worsening(base, value)
         limit = self.limit / 100 if self.metric.change == "relative" else self.limit
         if worse is None or worse <= limit + 1e-9:
@@ -140,7 +141,7 @@ class MetricLimit:
             current.key,
             self.what,
             f"{self.metric.name} {value_with_unit(self.metric, value)} "
-            f"vs {value_with_unit(self.metric, base)} (median of {len(history)} run(s)): "
+            f"vs {value_with_unit(self.metric, base)} (median of {len(measured)} run(s)): "
             f"{change_text(self.metric, self.metric.change_between(base, value))}, "
             f"over {self.limit:g}",
         )

@@ -34,10 +34,11 @@ record's ``extra`` and is read from there.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any, ClassVar, Literal, TypeVar
+
+from pytest_benchmark.stats import Stats
 
 from whisperbench import metrics
 from whisperbench.errors import ResultError
@@ -150,24 +151,13 @@ class Timing:
 
     @classmethod
     def of_rounds(cls, seconds: Iterable[float]) -> Timing:
-        """From the seconds of each round, as pytest-benchmark computes its statistics."""
-        data = sorted(seconds)
-        if not data:
+        """From the seconds of each round, by pytest-benchmark's own statistics."""
+        stats = Stats()  # type: ignore[no-untyped-call]
+        for value in seconds:
+            stats.update(value)  # type: ignore[no-untyped-call]
+        if not stats.rounds:
             raise ValueError("no rounds to time")
-        if len(data) >= 2:
-            q1, _, q3 = statistics.quantiles(data, n=4, method="inclusive")
-            stddev, iqr = statistics.stdev(data), q3 - q1
-        else:
-            stddev = iqr = 0.0
-        return cls(
-            median_s=statistics.median(data),
-            min_s=data[0],
-            max_s=data[-1],
-            mean_s=statistics.fmean(data),
-            stddev_s=stddev,
-            iqr_s=iqr,
-            rounds=len(data),
-        )
+        return cls.from_stats(stats.as_dict())  # type: ignore[no-untyped-call]
 
     @property
     def spread_s(self) -> float | None:

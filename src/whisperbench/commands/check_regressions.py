@@ -77,7 +77,9 @@ def report_table(report: CheckReport) -> Table:
     columns += ["Runs", "Result"]
     for name in columns:
         table.add_column(
-            name, justify="left" if name in ("Case", "Result") else "right", no_wrap=name == "Case"
+            name,
+            justify="left" if name in ("Case", "Result") else "right",
+            no_wrap=name in ("Case", "Result"),
         )
     for case in report.cases:
         cells = [

@@ -50,6 +50,11 @@ def _transcriptions(runs: Sequence[Run], *fields: str) -> list[CaseResult]:
 
 
 def rtfx_plot(runs: Sequence[Run]) -> str | None:
+    fig = rtfx_figure(runs)
+    return None if fig is None else png(fig)
+
+
+def rtfx_figure(runs: Sequence[Run]) -> Figure | None:
     """Horizontal bars on a log scale: RTFx of each model (rows) per implementation (colours),
     one panel per clip."""
     rtfx = metric("rtfx")
@@ -64,25 +69,30 @@ def rtfx_plot(runs: Sequence[Run]) -> str | None:
         (c.key.clip or "", c.key.model, series_label(c.key, configs)): c.value(rtfx) or 0.0
         for c in cases
     }
-    bars_per_panel = len(models) * len(series)
+    panels = [
+        (clip, [m for m in models if any((clip, m, name) in values for name in series)])
+        for clip in clips
+    ]
+    rows = [len(panel_models) * len(series) for _, panel_models in panels]
     fig = Figure(
-        figsize=(8.0, 1.4 + len(clips) * (0.6 + BAR_HEIGHT_IN * bars_per_panel)),
-        layout="constrained",
+        figsize=(8.0, 1.4 + sum(0.6 + BAR_HEIGHT_IN * n for n in rows)), layout="constrained"
     )
-    axes = fig.subplots(len(clips), 1, squeeze=False, sharex=True)[:, 0]
+    axes = fig.subplots(
+        len(panels), 1, squeeze=False, sharex=True, gridspec_kw={"height_ratios": rows}
+    )[:, 0]
     height = 0.8 / len(series)
-    colours = [f"C{i % 10}" for i in range(len(series))]
-    for ax, clip in zip(axes, clips, strict=True):
+    colours = {name: f"C{i % 10}" for i, name in enumerate(series)}
+    for ax, (clip, panel_models) in zip(axes, panels, strict=True):
         for s_index, name in enumerate(series):
             ys, xs = [], []
-            for m_index, model in enumerate(models):
+            for m_index, model in enumerate(panel_models):
                 value = values.get((clip, model, name))
                 if value:
                     ys.append(m_index + (s_index - (len(series) - 1) / 2) * height)
                     xs.append(value)
-            bars = ax.barh(ys, xs, height=height * 0.9, color=colours[s_index], label=name)
+            bars = ax.barh(ys, xs, height=height * 0.9, color=colours[name], label=name)
             ax.bar_label(bars, labels=[f"{x:.1f}" for x in xs], fontsize=7, padding=3)
-        ax.set_yticks(range(len(models)), models, fontsize=8)
+        ax.set_yticks(range(len(panel_models)), panel_models, fontsize=8)
         ax.invert_yaxis()
         ax.set_xscale("log")
         ax.set_title(f"clip: {clip}", fontsize=9, loc="left")
@@ -90,13 +100,24 @@ def rtfx_plot(runs: Sequence[Run]) -> str | None:
     low, high = min(values.values()), max(values.values())
     axes[-1].set_xlim(low / 2, high * 4)  # room for the labels at the bars' ends
     axes[-1].set_xlabel("RTFx, log scale (audio seconds per second; higher is faster)")
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(series), 3), fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()  # every series, even if empty
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncols=min(len(series), 3),
+        fontsize=8,
+    )
     fig.suptitle("RTFx by model and implementation (newest run of each case)", fontsize=10)
-    return png(fig)
+    return fig
 
 
 def wer_rtfx_plot(runs: Sequence[Run]) -> str | None:
+    fig = wer_rtfx_figure(runs)
+    return None if fig is None else png(fig)
+
+
+def wer_rtfx_figure(runs: Sequence[Run]) -> Figure | None:
     """Scatter: WER against RTFx (log scale), a marker per implementation, each point named
     model/clip."""
     rtfx, wer = metric("rtfx"), metric("wer")
@@ -128,10 +149,14 @@ def wer_rtfx_plot(runs: Sequence[Run]) -> str | None:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="best")
     ax.set_title("Accuracy against speed (newest run of each case)", fontsize=10)
-    return png(fig)
+    return fig
 
 
 def history_plot(item: CaseHistory) -> str:
+    return png(history_figure(item))
+
+
+def history_figure(item: CaseHistory) -> Figure:
     """Median time per run (bars: min to max of the rounds), then a panel per judged metric the
     case has (WER, repeated n-grams); runs the regression rule flags are marked in red, changes
     of configuration by a dashed line and what changed."""
@@ -172,7 +197,7 @@ def history_plot(item: CaseHistory) -> str:
     labels = [f"{run.run_id}\n{run.short_commit}" for run, _ in item.points]
     axes[-1].set_xticks(xs, labels, fontsize=7)
     fig.suptitle(item.key.label, fontsize=10)
-    return png(fig)
+    return fig
 
 
 def _mark(ax: Any, xs: list[int], ys: list[float], item: CaseHistory, what: str) -> None:
