@@ -22,6 +22,9 @@ from whisperbench.regressions import (
 from whisperbench.results import Metric, judged
 
 NONE = "none"
+LOG_WIDTH = 240
+"""Columns of the tables when the output is not a terminal: wide enough for compare's table
+(a case label and three columns per metric) on one line per case."""
 
 
 def add_storage(parser: argparse.ArgumentParser) -> None:
@@ -140,5 +143,5 @@ def console() -> Console:
     """Rich output; wide when not a terminal (CI logs, pipes), and plain lines never wrap."""
     out = Console(highlight=False, soft_wrap=True)
     if not out.is_terminal:
-        out = Console(highlight=False, soft_wrap=True, width=max(out.width, 200))
+        out = Console(highlight=False, soft_wrap=True, width=max(out.width, LOG_WIDTH))
     return out
