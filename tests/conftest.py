@@ -181,3 +181,9 @@ class StandInBenchmark:
             "extra_info": self.extra_info,
             "stats": self.stats.stats.as_dict(),
         }
+
+
+@pytest.fixture
+def stand_in_benchmark() -> type[StandInBenchmark]:
+    """``stand_in_benchmark()`` (or ``(disabled=True)``): a fresh ``StandInBenchmark``."""
+    return StandInBenchmark

@@ -580,6 +580,11 @@ def judged(declared: Iterable[Metric] | None = None) -> tuple[Metric, ...]:
     return tuple(m for m in (METRICS if declared is None else declared) if m.judge is not None)
 
 
+def exported(declared: Iterable[Metric] | None = None) -> tuple[Metric, ...]:
+    """The metrics written for github-action-benchmark."""
+    return tuple(m for m in (METRICS if declared is None else declared) if m.export)
+
+
 def metric(name: str, declared: Iterable[Metric] | None = None) -> Metric:
     """A declared metric by its field."""
     for candidate in METRICS if declared is None else declared:

@@ -11,6 +11,7 @@ import pytest
 
 from whisperbench.history import load_history
 from whisperbench.report import json_export
+from whisperbench.results import exported
 
 if TYPE_CHECKING:
     from conftest import VariantStorage
@@ -42,7 +43,7 @@ def test_each_direction_has_its_file_and_metrics(variants: VariantStorage) -> No
 
 
 def test_the_exported_metrics_are_the_declared_ones() -> None:
-    assert [m.field for m in json_export.exported()] == ["rtfx", "wer", "repeated_ngrams"]
+    assert [m.field for m in exported()] == ["rtfx", "wer", "repeated_ngrams"]
 
 
 def test_nothing_to_export_is_an_empty_list(gpu_storage: Path) -> None:

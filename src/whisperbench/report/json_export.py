@@ -15,15 +15,11 @@ from typing import Any
 
 from whisperbench.history import History
 from whisperbench.report.select import latest_results
-from whisperbench.results import METRICS, SPEED_PARAMS, Metric
+from whisperbench.results import SPEED_PARAMS, exported
 
 BIGGER_NAME = "benchmark-bigger-is-better.json"
 SMALLER_NAME = "benchmark-smaller-is-better.json"
 TOOLS = {BIGGER_NAME: "customBiggerIsBetter", SMALLER_NAME: "customSmallerIsBetter"}
-
-
-def exported() -> tuple[Metric, ...]:
-    return tuple(m for m in METRICS if m.export)
 
 
 def entries(history: History, bigger_is_better: bool) -> list[dict[str, Any]]:
