@@ -1,5 +1,6 @@
 """Fixtures for every test module here.
 
+- every test that uses real weights (``offline_hub_cache`` and the like) is marked ``slow``;
 - ``_one_torch_thread``: one intra-op thread for every module;
 - the recorded runs: the 23 pytest-benchmark JSON files committed under ``reports/`` (real runs
   of the suite on 2 CPU cores and on an H100), read as they are: ``recorded_files``,
@@ -35,6 +36,19 @@ CPU_STORAGE = REPORTS / "cpu" / "runs-7ee3082"
 RECORDED_FILES = tuple(sorted(REPORTS.rglob("*.json")))
 """Every run recorded under reports/ (23 when these tests were written)."""
 MACHINE = "Linux-CPython-3.11-64bit"
+
+
+REAL_WEIGHTS_FIXTURES = frozenset({"offline_hub_cache", "offline_models", "offline_hub_env"})
+"""Fixtures that import real Whisper weights (``fixtures/model_cache.py``): a test that uses
+one, directly or through another fixture, loads a real model and belongs to the slow tier."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs real weights is marked ``slow``, wherever it is written, so that
+    ``pytest -m "not slow"`` keeps only the fast tier."""
+    for item in items:
+        if REAL_WEIGHTS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True, scope="module")
