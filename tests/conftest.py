@@ -153,6 +153,30 @@ class VariantStorage:
         return path
 
 
+def write_broken_copies(run: Path, folder: Path) -> dict[str, Path]:
+    """Copies of a saved run into ``folder`` as they go wrong in a storage: cut in half (an
+    interrupted write), empty, and foreign (a pytest-benchmark run without whisperbench's
+    extra_info); by kind."""
+    text = run.read_text(encoding="utf-8")
+    foreign = json.loads(text)
+    for bench in foreign["benchmarks"]:
+        bench["extra_info"] = {}
+    copies = {
+        "truncated": (folder / "0002_truncated.json", text[: len(text) // 2]),
+        "empty": (folder / "0003_empty.json", ""),
+        "foreign": (folder / "0004_foreign.json", json.dumps(foreign)),
+    }
+    for path, content in copies.values():
+        path.write_text(content, encoding="utf-8")
+    return {kind: path for kind, (path, _) in copies.items()}
+
+
+@pytest.fixture
+def broken_copies() -> Callable[[Path, Path], dict[str, Path]]:
+    """``broken_copies(run, folder)``: see ``write_broken_copies``."""
+    return write_broken_copies
+
+
 @pytest.fixture
 def variants(tmp_path: Path) -> VariantStorage:
     return VariantStorage(tmp_path / "variants")

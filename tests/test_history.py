@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,18 +63,13 @@ def test_cpu_history_keeps_the_machine_folder_and_commit(cpu_storage: Path) -> N
 
 
 def test_broken_and_foreign_files_are_skipped_one_line_each(
-    storage_of: Callable[..., Path], cpu_storage: Path
+    storage_of: Callable[..., Path], cpu_storage: Path, broken_copies: Any
 ) -> None:
     (recorded,) = cpu_storage.glob("*/*.json")
     storage = storage_of(recorded)
     folder = next(storage.iterdir())
     text = recorded.read_text(encoding="utf-8")
-    (folder / "0002_truncated.json").write_text(text[: len(text) // 2])
-    (folder / "0003_empty.json").write_text("")
-    foreign = json.loads(text)
-    for bench in foreign["benchmarks"]:
-        bench["extra_info"] = {}
-    (folder / "0004_foreign.json").write_text(json.dumps(foreign))
+    broken_copies(recorded, folder)
     (folder / "0005_list.json").write_text("[]")
     partial = json.loads(text)
     partial["benchmarks"][0]["extra_info"] = {"kind": "load"}

@@ -4,6 +4,7 @@ plugin's extra parameters and unknown keys are kept; the metric declarations hol
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import fields
 from pathlib import Path
@@ -118,7 +119,7 @@ def test_params_keep_a_plugins_extra_keys_and_values_of_another_type() -> None:
     assert params.batch_size is None
     assert params.threads == 2
     assert params.get("wraps") == "faster-whisper"
-    assert params.get("batch_size") is None
+    assert params.get("batch_size") == "auto"  # shown and compared as reported
     mapping = params.to_mapping()
     assert mapping["batch_size"] == "auto"
     assert mapping["wraps"] == "faster-whisper"
@@ -162,15 +163,11 @@ def test_config_changes_name_each_speed_parameter_that_changed() -> None:
     assert config_changes(before, before) == ()
     other = Params(device="cuda", dtype="float16", batch_size=64, language="de")
     assert config_changes(before, other) == ("decoder static greedy -> none",)
-    assert set(SPEED_PARAMS) == {
-        "device",
-        "dtype",
-        "quantization",
-        "batch_size",
-        "beam_size",
-        "chunk_length_s",
-        "decoder",
-    }
+    language = Params(device="cuda", dtype="float16", batch_size=64, decoder="static greedy")
+    assert config_changes(before, dataclasses.replace(language, language="de")) == ()
+    for name in SPEED_PARAMS:  # engine, model and clip are the case itself (history.CaseKey)
+        changed = Params.from_mapping({**before.to_mapping(), name: "other"})
+        assert config_changes(before, changed) == (f"{name} {before.get(name) or 'none'} -> other",)
 
 
 def test_timing_of_rounds_matches_pytest_benchmarks_stats() -> None:

@@ -13,7 +13,7 @@ import base64
 import json
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from bench_runs import TIME_LIMIT, SuiteRuns, suite_runs
@@ -247,17 +247,13 @@ def test_regressions_of_the_newest_run_are_listed(variants: VariantStorage, tmp_
 
 
 def test_broken_and_foreign_history_files_are_reported_and_skipped(
-    variants: VariantStorage, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    variants: VariantStorage,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    broken_copies: Any,
 ) -> None:
     good = variants.add("0001")
-    folder = good.parent
-    text = good.read_text()
-    (folder / "0002_truncated.json").write_text(text[: len(text) // 2])
-    (folder / "0003_empty.json").write_text("")
-    foreign = json.loads(text)
-    for bench in foreign["benchmarks"]:
-        bench["extra_info"] = {}
-    (folder / "0004_foreign.json").write_text(json.dumps(foreign))
+    broken_copies(good, good.parent)
     variants.add("0005", machine="Darwin-CPython-3.12-64bit")
     out = tmp_path / "html"
     assert (
