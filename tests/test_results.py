@@ -161,6 +161,8 @@ def test_config_changes_name_each_speed_parameter_that_changed() -> None:
     after = Params(device="cuda", dtype="float16", batch_size=24, decoder="static greedy")
     assert config_changes(before, after) == ("batch_size 64 -> 24",)
     assert config_changes(before, before) == ()
+    assert config_changes(Params(chunk_length_s=30), Params(chunk_length_s=30.0)) == ()
+    assert config_changes(Params(quantization=None), Params(quantization="none")) == ()
     other = Params(device="cuda", dtype="float16", batch_size=64, language="de")
     assert config_changes(before, other) == ("decoder static greedy -> none",)
     language = Params(device="cuda", dtype="float16", batch_size=64, decoder="static greedy")

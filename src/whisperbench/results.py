@@ -110,11 +110,12 @@ all of these (and the engine, the model and the clip) are the same."""
 
 def config_changes(before: Params, after: Params) -> tuple[str, ...]:
     """What changed in the speed parameters, e.g. ``("batch_size 64 -> 24",)``."""
-    return tuple(
-        f"{name} {_shown(before.get(name))} -> {_shown(after.get(name))}"
-        for name in SPEED_PARAMS
-        if before.get(name) != after.get(name)
-    )
+    changes = []
+    for name in SPEED_PARAMS:
+        old, new = before.get(name), after.get(name)
+        if old != new and _shown(old) != _shown(new):  # 30 and 30.0, None and "none" agree
+            changes.append(f"{name} {_shown(old)} -> {_shown(new)}")
+    return tuple(changes)
 
 
 def _shown(value: Any) -> str:

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from whisperbench.report import formatting
-from whisperbench.results import SESSION, Measured, metric, shown_in
+from whisperbench.results import SESSION, Measured, TranscribeResult, metric, shown_in
 
 PARAM_COLUMNS: tuple[tuple[str, str], ...] = (
     ("device", "Device"),
@@ -52,11 +52,8 @@ def repetition_warnings(rows: Sequence[tuple[str, Measured]]) -> list[str]:
     for name, measured in rows:
         count = measured.value(repeats)
         if count:
-            against = (
-                "not in the reference"
-                if getattr(measured.result, "reference", None)
-                else "no reference to check against"
-            )
+            referenced = isinstance(measured.result, TranscribeResult) and measured.result.reference
+            against = "not in the reference" if referenced else "no reference to check against"
             lines.append(
                 f"whisperbench: warning: {case_label(name)}: the transcript repeats "
                 f"{count:.0f} word 8-gram(s) ({against}): repeated or hallucinated text?"

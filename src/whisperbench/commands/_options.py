@@ -71,7 +71,7 @@ def add_thresholds(parser: argparse.ArgumentParser) -> None:
             default=judgement.default,
             type=_limit_arg,
             metavar=judgement.metavar,
-            help=f"{judgement.help} (default: {default})",
+            help=f"{judgement.help} (default: {default})".replace("%", "%%"),
         )
     parser.add_argument(
         "--include-load",
