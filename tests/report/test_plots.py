@@ -5,13 +5,14 @@ changes of configuration marked."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import itertools
 from pathlib import Path
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from whisperbench.history import load_history
+from whisperbench.history import CaseKey, load_history
 from whisperbench.regressions import Limits
 from whisperbench.report import plots
 from whisperbench.report.select import case_histories
@@ -94,3 +95,31 @@ def test_no_data_gives_no_plot(gpu_storage: Path) -> None:
     loads_only = [r for r in runs if all(c.key.kind == "load" for c in r.cases)]
     assert plots.rtfx_plot(loads_only) is None
     assert plots.wer_rtfx_plot(loads_only) is None
+
+
+def test_rtfx_labels_stay_apart_with_many_engines_and_sizes(cpu_storage: Path) -> None:
+    """Six engines x five sizes x two clips, RTFx from 5 to 4000: every bar still has its own
+    row and its label, and none overlaps another."""
+    (run,) = load_history(cpu_storage).runs
+    template = next(c for c in run.cases if c.key.kind == "transcribe")
+    cases = []
+    for e_index, engine in enumerate(["ours", "recipe", "fw", "cpp", "mlx", "openai"]):
+        for s_index, size in enumerate(["tiny", "base", "small", "medium", "large-v3"]):
+            for clip in ("short", "long"):
+                record = dataclasses.replace(
+                    template.result,
+                    implementation=engine,
+                    model=size,
+                    clip=clip,
+                    rtfx=5.0 * 1.9 ** (e_index + s_index),
+                )
+                cases.append(dataclasses.replace(template, key=CaseKey.of(record), result=record))
+    fig = plots.rtfx_figure([dataclasses.replace(run, cases=tuple(cases))])
+    assert fig is not None
+    renderer = drawn(fig)
+    for ax in fig.axes:
+        assert len(ax.patches) == 30 and len(ax.texts) == 30
+        assert overlapping([t.get_window_extent(renderer) for t in ax.texts]) == []
+        ticks = [t.get_window_extent(renderer) for t in ax.get_yticklabels() if t.get_text()]
+        assert len(ticks) == 5 and overlapping(ticks) == []
+    assert len(fig.legends[0].get_texts()) == 6
