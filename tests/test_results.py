@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
+from whisperbench import results
 from whisperbench.errors import ResultError
 from whisperbench.results import (
     METRICS,
     SPEED_PARAMS,
+    CaseRecord,
     LoadResult,
     Params,
     Timing,
@@ -230,3 +233,42 @@ def test_repeated_ngrams_is_computed_for_real_text_and_not_for_synthetic_weights
     record = TranscribeResult(implementation="x", model="y", clip="c")
     assert with_values(record, computed_values(seen)).repeated_ngrams == 3
     assert with_values(record, {"not_declared": 1.5}).extra == {"not_declared": 1.5}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorpusResult(CaseRecord):
+    """Issue 13's corpus case, as it could be declared: a third kind of record."""
+
+    kind: ClassVar[str] = "corpus"
+    dataset: str
+    utterances: int | None = None
+    audio_s: float | None = None
+    rtfx: float | None = None
+    wer: float | None = None
+    word_errors: WordErrorCounts | None = None
+    wer_quantiles: Mapping[str, float] = field(default_factory=dict)
+    worst_utterances: tuple[str, ...] = ()
+    repeated_ngrams: int | None = None
+
+
+def test_a_third_kind_of_record_fits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(results.RESULT_KINDS, "corpus", CorpusResult)  # type: ignore[arg-type]
+    record = CorpusResult(
+        implementation="transformers",
+        model="tiny.en",
+        dataset="librispeech-test-clean",
+        utterances=2620,
+        audio_s=19452.5,
+        rtfx=310.0,
+        wer=0.056,
+        word_errors=WordErrorCounts(1500, 300, 150, 52576),
+        wer_quantiles={"p50": 0.04, "p90": 0.12},
+        worst_utterances=("1089-134686-0000", "1188-133604-0012"),
+        repeated_ngrams=2,
+        params=Params(device="cuda", batch_size=64),
+    )
+    saved = json.loads(json.dumps(to_extra_info(record)))
+    assert saved["kind"] == "corpus" and saved["worst_utterances"][0] == "1089-134686-0000"
+    assert from_extra_info(saved) == record
+    wer = dataclasses.replace(metric("wer"), kinds=("transcribe", "corpus"))
+    assert wer.value(None, record) == 0.056

@@ -11,8 +11,10 @@ does not declare (a plugin's extra parameters, a metric without a typed field) a
 
 A third kind of record (issue 13's corpus case: utterances, corpus WER with S/D/I totals,
 RTFx, per-utterance WER quantiles, worst utterances, repeated n-gram totals) is one more
-``CaseRecord`` subclass with its own ``kind``, listed in ``RESULT_KINDS``; the metrics it shares
-with the others (``wer``, ``rtfx``, ``repeated_ngrams``) are then read by the same declarations.
+``CaseRecord`` subclass with its own ``kind``, listed in ``RESULT_KINDS``: its fields are JSON
+scalars, ``WordErrorCounts``, mappings of numbers or tuples of names, which the two functions
+already read and write (``tests/test_results.py`` declares one). The metrics it shares with the
+others (``wer``, ``rtfx``, ``repeated_ngrams``) then list its kind in ``Metric.kinds``.
 
 **Metrics.** Every metric is declared once, in ``METRICS``: its field, label, unit and format,
 its direction (bigger or smaller is better), how a change is measured (relative %, points,
@@ -305,6 +307,8 @@ def to_extra_info(result: CaseRecord) -> dict[str, Any]:
             value = value.to_mapping()
         elif isinstance(value, Mapping):
             value = dict(value)
+        elif isinstance(value, tuple):
+            value = list(value)
         out[f.name] = value
     out.update(result.extra)
     return out
@@ -316,34 +320,59 @@ def from_extra_info(data: Any) -> Result:
     if not isinstance(data, Mapping) or data.get("kind") not in RESULT_KINDS:
         raise ResultError(f"no whisperbench extra_info (kind {'/'.join(RESULT_KINDS)})")
     cls = RESULT_KINDS[str(data["kind"])]
-    declared = _field_types(cls)
     body = {key: value for key, value in data.items() if key != "kind"}
     nested: dict[str, Any] = {}
-    # A nested value that cannot be read stays in ``body``, and so in ``extra``, as it was.
-    if "params" in declared and (body.get("params") is None or isinstance(body["params"], Mapping)):
-        nested["params"] = Params.from_mapping(body.pop("params", None))
-    if "word_errors" in declared:
-        if body.get("word_errors") is None:
-            body.pop("word_errors", None)
-        elif isinstance(body["word_errors"], Mapping):
-            try:
-                nested["word_errors"] = WordErrorCounts.from_mapping(body["word_errors"])
-                del body["word_errors"]
-            except ResultError:
-                pass
-    phases = body.get("phases_s")
-    if (
-        "phases_s" in declared
-        and isinstance(phases, Mapping)
-        and all(_is_number(v) for v in phases.values())
-    ):
-        nested["phases_s"] = {str(k): float(v) for k, v in phases.items()}
-        del body["phases_s"]
+    for name, type_text in _field_types(cls).items():
+        decode = _NESTED.get(type_text)
+        if decode is None or name not in body:
+            continue
+        try:
+            nested[name] = decode(body[name])
+        except (ResultError, TypeError, ValueError):
+            continue  # kept in ``body``, and so in ``extra``, as it was
+        del body[name]
     typed, extra = _split(cls, body)
     missing = [name for name in _required(cls) if name not in typed]
     if missing:
         raise ResultError(f"extra_info lacks {', '.join(missing)}")
     return cls(**typed, **nested, extra=extra)
+
+
+def _params(value: Any) -> Params:
+    if value is not None and not isinstance(value, Mapping):
+        raise TypeError("params is not a mapping")
+    return Params.from_mapping(value)
+
+
+def _word_errors(value: Any) -> WordErrorCounts | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise TypeError("word_errors is not a mapping")
+    return WordErrorCounts.from_mapping(value)
+
+
+def _seconds(value: Any) -> dict[str, float]:
+    if not isinstance(value, Mapping) or not all(_is_number(v) for v in value.values()):
+        raise TypeError("not a mapping of seconds")
+    return {str(k): float(v) for k, v in value.items()}
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise TypeError("not a list of strings")
+    return tuple(value)
+
+
+_NESTED: dict[str, Callable[[Any], Any]] = {
+    "Params": _params,
+    "WordErrorCounts|None": _word_errors,
+    "Mapping[str,float]": _seconds,
+    "tuple[str,...]": _texts,
+}
+"""How a saved value becomes a record's field that is not a plain JSON scalar, by the field's
+annotation: the parameters, word-error counts (a corpus record's S/D/I totals too), mappings of
+numbers (seconds per phase, WER quantiles) and lists of names (the worst utterances)."""
 
 
 # --- metrics ------------------------------------------------------------------------------------
