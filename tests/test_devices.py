@@ -18,7 +18,6 @@ from whisperbench.devices import (
 from whisperbench.errors import DeviceUnavailableError
 from whisperbench.implementations.transformers_pipeline import (
     choose_batch_size,
-    chunk_length_for,
     decide_quantization,
 )
 from whisperbench.models import get_model
@@ -61,12 +60,6 @@ def test_dtypes() -> None:
     assert resolve_dtype("cpu", "bf16") == torch.bfloat16
     with pytest.raises(ValueError, match="unknown dtype"):
         resolve_dtype("cpu", "int3")
-
-
-def test_chunk_length_is_20_on_mps_and_30_elsewhere() -> None:
-    assert chunk_length_for("mps") == 20
-    assert chunk_length_for("cuda") == 30
-    assert chunk_length_for("cpu") == 30
 
 
 def test_mps_batch_size_follows_unified_memory_like_the_seed() -> None:

@@ -1,33 +1,26 @@
-"""The fast transformers path against transformers itself: the same windows as the pipeline,
-the same log-mel features as the feature extractor, and the same greedy timestamped tokens as
-``generate`` (real tiny.en, CPU); plus the int8 option."""
+"""The fast transformers path against transformers itself: the same greedy text tokens as
+``generate`` on quiet-cut windows, per-window token limits (real tiny.en, CPU); plus the int8
+option and a multilingual model."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
 from transformers import WhisperForConditionalGeneration, WhisperProcessor
-from transformers.pipelines.automatic_speech_recognition import chunk_iter
 
-from whisperbench.audio import SAMPLE_RATE, fixture_clip_path, load_clip
+from whisperbench.audio import fixture_clip_path, load_clip
 from whisperbench.hub import cached_snapshot
 from whisperbench.implementations import ImplementationOptions, create
-from whisperbench.implementations.greedy import (
-    DecodeRules,
-    StaticGreedyDecoder,
-    decode_windows,
-    prompt_ids,
-    split_at_seek,
-)
-from whisperbench.implementations.transformers_pipeline import INT8_SCOPE
-from whisperbench.implementations.windows import HOP_LENGTH, log_mel, plan_windows, window_batch
+from whisperbench.implementations.greedy import DecodeRules, StaticGreedyDecoder, prompt_ids
+from whisperbench.implementations.transformers_pipeline import INT8_SCOPE, max_new_tokens_for
+from whisperbench.implementations.windows import log_mel, quiet_windows, window_batch
 from whisperbench.metrics import wer
 
-CHUNK, STRIDE = 30 * SAMPLE_RATE, 5 * SAMPLE_RATE
+pytestmark = pytest.mark.slow
+MAX_NEW = 210
 
 
 @pytest.fixture(scope="module")
@@ -49,86 +42,64 @@ def model(tiny_folder: Path) -> Any:
     ).eval()
 
 
-def test_windows_are_the_pipelines(processor: Any) -> None:
-    audio = load_clip(fixture_clip_path("long")).samples
-    theirs = [
-        item["stride"]
-        for item in chunk_iter(audio, processor.feature_extractor, CHUNK, STRIDE, STRIDE)
-    ]
-    ours = [window.stride for window in plan_windows(len(audio), CHUNK, STRIDE, STRIDE)]
-    assert ours == theirs
-    assert len(ours) == 16
-
-
-def test_log_mel_is_the_feature_extractors(processor: Any) -> None:
+@pytest.fixture(scope="module")
+def medium_features(processor: Any) -> torch.Tensor:
+    """The medium clip (56 s) as two quiet-cut windows of log-mel features."""
     audio = load_clip(fixture_clip_path("medium")).samples
-    windows = plan_windows(len(audio), CHUNK, STRIDE, STRIDE)
-    ours = log_mel(
-        window_batch(torch.from_numpy(audio), windows, CHUNK),
-        processor.feature_extractor.mel_filters,
+    windows = quiet_windows(audio)
+    assert len(windows) == 2
+    extractor = processor.feature_extractor
+    return log_mel(
+        window_batch(torch.from_numpy(audio), windows, extractor.n_samples),
+        extractor.mel_filters,
     )
-    chunks = [audio[w.start : w.start + w.length] for w in windows]
-    theirs = processor.feature_extractor(
-        chunks, sampling_rate=SAMPLE_RATE, return_tensors="np"
-    ).input_features
-    assert ours.shape == theirs.shape
-    np.testing.assert_allclose(ours.numpy(), theirs, atol=2e-4)
 
 
-def test_greedy_decoder_gives_generates_tokens(model: Any, processor: Any) -> None:
-    """Three windows of the medium clip: every text token equal to ``generate``'s."""
-    audio = load_clip(fixture_clip_path("medium")).samples
-    windows = plan_windows(len(audio), CHUNK, STRIDE, STRIDE)
-    features = log_mel(
-        window_batch(torch.from_numpy(audio), windows, CHUNK),
-        processor.feature_extractor.mel_filters,
-    )
-    frames = [w.length // HOP_LENGTH for w in windows]
-    mask = torch.zeros((len(windows), features.shape[-1]), dtype=torch.long)
-    for row, count in enumerate(frames):
-        mask[row, :count] = 1
+def _decoder(model: Any, rows: int) -> StaticGreedyDecoder:
     config = model.generation_config
-    decoder = StaticGreedyDecoder(
+    return StaticGreedyDecoder(
         model,
-        len(windows),
+        rows,
         prompt_ids(config, None, None),
-        210,
+        MAX_NEW,
         DecodeRules.from_generation_config(config),
     )
+
+
+def _text(row: list[int], eos: int) -> list[int]:
+    return [t for t in row if t < eos]
+
+
+def test_greedy_decoder_gives_generates_tokens(model: Any, medium_features: torch.Tensor) -> None:
+    """Every text token equal to ``generate``'s (greedy, ``<|notimestamps|>``)."""
+    eos = model.generation_config.eos_token_id
     with torch.inference_mode():
         expected = model.generate(
-            features, attention_mask=mask, return_timestamps=True, max_new_tokens=210
+            medium_features, return_timestamps=False, max_new_tokens=MAX_NEW, num_beams=1
         )
-        ours = decode_windows(
-            decoder, lambda batch: model.model.encoder(batch).last_hidden_state, features, frames
-        )
-    eos = config.eos_token_id
+        encoded = model.model.encoder(medium_features).last_hidden_state
+        ours = _decoder(model, len(medium_features)).decode(encoded).tolist()
     for theirs_row, ours_row in zip(expected.tolist(), ours, strict=True):
-        text_theirs = [t for t in theirs_row if t < eos]
-        text_ours = [t for t in ours_row if t < eos]
-        assert text_ours == text_theirs
-        assert len(text_ours) > 40
+        assert _text(ours_row, eos) == _text(theirs_row, eos)
+        assert len(_text(ours_row, eos)) > 40
 
 
-def test_seek_rules() -> None:
-    rules = DecodeRules(
-        eos=50256,
-        timestamp_begin=50363,
-        no_timestamps=50362,
-        max_initial_timestamp_index=50,
-        suppress_tokens=(),
-        begin_suppress_tokens=(),
-    )
-    ts = rules.timestamp_begin
-    # a lone closing timestamp: the window is done
-    assert split_at_seek([ts, 100, 101, ts + 40, 50256], rules) == ([ts, 100, 101, ts + 40], None)
-    # a closed segment and an unfinished tail: keep the segment, continue from its end
-    assert split_at_seek([ts, 100, ts + 40, ts + 40, 102, 50256], rules) == (
-        [ts, 100, ts + 40, ts + 40],
-        40,
-    )
-    # no closed segment at all: keep everything
-    assert split_at_seek([ts, 100, 101, 102], rules) == ([ts, 100, 101, 102], None)
+def test_each_row_stops_at_its_own_limit(model: Any, medium_features: torch.Tensor) -> None:
+    """A row's limit cuts only that row, after exactly that many tokens."""
+    eos = model.generation_config.eos_token_id
+    decoder = _decoder(model, len(medium_features))
+    with torch.inference_mode():
+        encoded = model.model.encoder(medium_features).last_hidden_state
+        free = decoder.decode(encoded).tolist()
+        limited = decoder.decode(encoded, [5, MAX_NEW]).tolist()
+    assert _text(limited[0], eos) == _text(free[0], eos)[:5]
+    assert _text(limited[1], eos) == _text(free[1], eos)
+
+
+def test_token_budget_follows_window_length() -> None:
+    assert max_new_tokens_for(30) == 210
+    assert max_new_tokens_for(10) == 70
+    assert max_new_tokens_for(0.5) == 16  # a word or two still fits
 
 
 def test_int8_on_cpu_is_applied_reported_and_accurate(offline_hub_cache: Path) -> None:

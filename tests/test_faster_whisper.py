@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from whisperbench.audio import SAMPLE_RATE, AudioClip, fixture_clip_path, load_clip
@@ -27,9 +25,9 @@ from whisperbench.implementations.faster_whisper import (
     cpu_thread_count,
     ct2_device_request,
     quantization_of,
-    quiet_windows,
     resolve_compute_type,
 )
+from whisperbench.implementations.windows import quiet_windows
 from whisperbench.metrics import wer
 
 SHORT_WER_MAX = 0.25
@@ -121,31 +119,6 @@ def test_cpu_threads_default_to_usable_cpus_unless_set() -> None:
     assert cpu_thread_count({"OMP_NUM_THREADS": "0"}) == usable
 
 
-def _noise_with_gaps(seconds: float, gaps: list[float]) -> np.ndarray:
-    audio = np.random.default_rng(0).normal(0, 0.1, int(seconds * SAMPLE_RATE)).astype(np.float32)
-    for at in gaps:
-        audio[int(at * SAMPLE_RATE) : int((at + 0.3) * SAMPLE_RATE)] = 0.0
-    return audio
-
-
-def test_quiet_windows_cut_in_silence_and_cover_everything() -> None:
-    audio = _noise_with_gaps(70.0, gaps=[27.0, 53.0])
-    windows = quiet_windows(audio)
-    assert windows[0]["start"] == 0.0
-    assert windows[-1]["end"] == pytest.approx(70.0)
-    for before, after in itertools.pairwise(windows):
-        assert before["end"] == after["start"]  # no gap, no overlap
-    assert all(w["end"] - w["start"] <= 30.0 for w in windows)
-    assert 27.0 <= windows[0]["end"] <= 27.3
-    assert 53.0 <= windows[1]["end"] <= 53.3
-
-
-def test_quiet_windows_short_audio_and_no_stub_tail() -> None:
-    assert quiet_windows(_noise_with_gaps(12.0, gaps=[])) == [{"start": 0.0, "end": 12.0}]
-    windows = quiet_windows(_noise_with_gaps(30.2, gaps=[29.8]))
-    assert windows[-1]["end"] - windows[-1]["start"] >= 1.0
-
-
 def test_unavailable_without_the_package_says_how_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -230,7 +203,7 @@ def test_long_form_runs_batched_over_quiet_windows(faster_tiny: WhisperImplement
     windows = quiet_windows(clip.samples)
     # Without timestamp tokens the batched pipeline gives one segment per window.
     assert [(s.start, s.end) for s in result.segments] == [
-        pytest.approx((w["start"], w["end"]), abs=0.01) for w in windows
+        pytest.approx((w.start / SAMPLE_RATE, w.end / SAMPLE_RATE), abs=0.01) for w in windows
     ]
     assert wer(clip.reference, result.text) <= MEDIUM_WER_MAX, result.text
 

@@ -30,8 +30,9 @@ from whisperbench.results import (
     with_values,
 )
 
-CLIPS = ("short", "medium", "long")
-"""The reference clips: about 10 s, 1 min and 5.5 min."""
+CLIPS = ("short", "medium", "long", "seams", "spontaneous")
+"""The reference clips: about 10 s, 1 min and 5.5 min of read speech; 55 s with pauses at the
+window seams and 52 s of rambling speech with fillers and a long pause (long-form traps)."""
 DEFAULT_CLIPS = ("short", "long")
 """A short clip and a long-form one; ``--clips short,medium,long`` adds the minute."""
 TRANSCRIPT_PREVIEW_CHARS = 200

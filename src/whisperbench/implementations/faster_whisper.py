@@ -3,12 +3,11 @@
 Audio up to one 30 s window goes through ``WhisperModel.transcribe``; longer audio through
 ``BatchedInferencePipeline``, several windows per decoder call. Without VAD the batched pipeline
 refuses audio over 30 s unless it is given ``clip_timestamps``, so it gets windows of at most
-30 s covering the whole clip, each cut at a quiet point (``quiet_windows``). Decoding is the
-same on both paths: greedy (or ``beam_size``), one temperature (0, no fallback), no
-conditioning on the previous window's text (as in the transformers implementation), and no
-timestamp tokens. The transformers implementation does predict timestamps: it needs them to
-merge its overlapping windows. Ours do not overlap, and with quiet cuts the text-only decoding
-is the more accurate one (tiny.en, 329 s clip: WER 0.10 without timestamps, 0.18 with).
+30 s covering the whole clip, each cut at a quiet point (``windows.quiet_windows``, the same
+windows as our transformers implementation). Decoding is the same on both paths: greedy (or
+``beam_size``), one temperature (0, no fallback), no conditioning on the previous window's text
+(as in the transformers implementation), and no timestamp tokens: with quiet cuts the text-only
+decoding is the more accurate one (tiny.en, 329 s clip: WER 0.10 without timestamps, 0.18 with).
 
 ``faster_whisper`` (and with it ctranslate2) is imported only when a model loads, so this module
 imports, and the registry reports why it cannot run, where the package is missing.
@@ -35,6 +34,7 @@ from whisperbench.implementations.base import (
     TranscriptionResult,
     WhisperImplementation,
 )
+from whisperbench.implementations.windows import quiet_windows
 
 CHUNK_LENGTH_S = 30
 """Whisper's window; audio longer than this takes the batched path."""
@@ -59,10 +59,6 @@ CONDITION_ON_PREVIOUS_TEXT = False
 transformers pipeline's chunked decoding does not either, so every configuration decodes alike."""
 WITHOUT_TIMESTAMPS = True
 """Text tokens only (the batched pipeline's default); reported as ``timestamps: False``."""
-QUIET_SEARCH_S = 5.0
-"""Long-form windows end at the quietest point of their last 5 s (see ``quiet_windows``)."""
-QUIET_FRAME_S = 0.1
-MIN_TAIL_S = 1.0
 INSTALL_HINT = "pip install 'whisperbench[faster-whisper]'  (or: pip install faster-whisper)"
 CUDA_HINT = (
     "ctranslate2's PyPI wheels need the CUDA 12 libraries (libcublas.so.12, cuDNN 9): "
@@ -109,45 +105,6 @@ def quantization_of(compute_type: str) -> str:
     if compute_type.startswith("int8"):
         return "int8"
     return "int16" if compute_type == "int16" else "none"
-
-
-def quiet_windows(
-    audio: np.ndarray,
-    chunk_length_s: float = CHUNK_LENGTH_S,
-    search_s: float = QUIET_SEARCH_S,
-    sample_rate: int = SAMPLE_RATE,
-) -> list[dict[str, float]]:
-    """Consecutive windows of at most ``chunk_length_s`` covering all of ``audio``, each cut
-    at the quietest ``QUIET_FRAME_S`` stretch in its last ``search_s`` seconds (in seconds, as
-    the batched pipeline's ``clip_timestamps`` wants them).
-
-    No audio is dropped (that is VAD's job, and VAD is off); only the cut points move, so that
-    no window starts or ends inside a word. Cutting blindly every 30 s does: tiny.en then
-    often decodes a window that starts mid-word as just "The" (WER 0.60 against 0.10 on the
-    329 s reference clip).
-    """
-    n = len(audio)
-    chunk = int(chunk_length_s * sample_rate)
-    search = int(search_s * sample_rate)
-    frame = max(1, int(QUIET_FRAME_S * sample_rate))
-    min_tail = int(MIN_TAIL_S * sample_rate)
-    bounds: list[tuple[int, int]] = []
-    start = 0
-    while n - start > chunk:
-        end = min(start + chunk, n - min_tail)
-        low = max(start + frame, end - search)
-        cut = low + _quietest(audio[low:end], frame) if end - low > frame else end
-        bounds.append((start, cut))
-        start = cut
-    bounds.append((start, n))
-    return [{"start": s / sample_rate, "end": e / sample_rate} for s, e in bounds]
-
-
-def _quietest(region: np.ndarray, frame: int) -> int:
-    """The centre of the ``frame``-sample stretch of ``region`` with the least energy."""
-    energy = np.concatenate(([0.0], np.cumsum(np.square(region, dtype=np.float64))))
-    sums = energy[frame:] - energy[:-frame]
-    return int(np.argmin(sums)) + frame // 2
 
 
 def _device_index(requested: str) -> int:
@@ -245,7 +202,10 @@ class FasterWhisper(WhisperImplementation):
         kwargs = self._decode_kwargs(info)
         if self.is_long_form(audio):
             if not self.options.vad:
-                kwargs["clip_timestamps"] = quiet_windows(audio, self.chunk_length_s)
+                kwargs["clip_timestamps"] = [
+                    {"start": w.start / SAMPLE_RATE, "end": w.end / SAMPLE_RATE}
+                    for w in quiet_windows(audio, self.chunk_length_s)
+                ]
             segments, run_info = self.pipeline.transcribe(
                 audio, batch_size=self.batch_size, **kwargs
             )

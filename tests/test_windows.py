@@ -1,0 +1,81 @@
+"""Long-form windows: quiet cuts that cover the audio without gaps or overlap, and the log-mel
+features of a batch of windows, equal to the feature extractor's."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from whisperbench.audio import SAMPLE_RATE, fixture_clip_path, load_clip
+from whisperbench.implementations.windows import (
+    CHUNK_LENGTH_S,
+    Window,
+    log_mel,
+    quiet_windows,
+    window_batch,
+)
+
+
+def _noise_with_gaps(seconds: float, gaps: list[float]) -> np.ndarray:
+    audio = np.random.default_rng(0).normal(0, 0.1, int(seconds * SAMPLE_RATE)).astype(np.float32)
+    for at in gaps:
+        audio[int(at * SAMPLE_RATE) : int((at + 0.3) * SAMPLE_RATE)] = 0.0
+    return audio
+
+
+def _seconds(window: Window) -> tuple[float, float]:
+    return window.start / SAMPLE_RATE, window.end / SAMPLE_RATE
+
+
+def test_quiet_windows_cut_in_silence_and_cover_everything() -> None:
+    audio = _noise_with_gaps(70.0, gaps=[27.0, 53.0])
+    windows = quiet_windows(audio)
+    assert windows[0].start == 0
+    assert windows[-1].end == len(audio)
+    for before, after in itertools.pairwise(windows):
+        assert before.end == after.start  # no gap, no overlap
+    assert all(w.seconds <= CHUNK_LENGTH_S for w in windows)
+    assert 27.0 <= _seconds(windows[0])[1] <= 27.3
+    assert 53.0 <= _seconds(windows[1])[1] <= 53.3
+
+
+def test_quiet_windows_short_audio_and_no_stub_tail() -> None:
+    audio = _noise_with_gaps(12.0, gaps=[])
+    assert quiet_windows(audio) == [Window(0, len(audio))]
+    windows = quiet_windows(_noise_with_gaps(30.2, gaps=[29.8]))
+    assert windows[-1].seconds >= 1.0
+
+
+def test_quiet_windows_of_speech_end_in_its_pauses() -> None:
+    """The reference clip's cuts fall where espeak is silent, never inside a word."""
+    audio = load_clip(fixture_clip_path("long")).samples
+    windows = quiet_windows(audio)
+    assert len(windows) == 12  # 329 s in windows of 25-30 s
+    frame = SAMPLE_RATE // 20
+    for window in windows[:-1]:
+        around_cut = audio[window.end - frame : window.end + frame]
+        assert float(np.sqrt(np.mean(around_cut**2))) < 0.01
+
+
+@pytest.mark.slow
+def test_log_mel_is_the_feature_extractors(offline_hub_cache: Path) -> None:
+    from transformers import WhisperFeatureExtractor
+
+    from whisperbench.hub import cached_snapshot
+
+    folder = cached_snapshot("openai/whisper-tiny.en", "transformers", offline_hub_cache)
+    extractor: Any = WhisperFeatureExtractor.from_pretrained(folder)
+    audio = load_clip(fixture_clip_path("medium")).samples
+    windows = quiet_windows(audio)
+    ours = log_mel(
+        window_batch(torch.from_numpy(audio), windows, extractor.n_samples), extractor.mel_filters
+    )
+    chunks = [audio[w.start : w.end] for w in windows]
+    theirs = extractor(chunks, sampling_rate=SAMPLE_RATE, return_tensors="np").input_features
+    assert ours.shape == theirs.shape
+    np.testing.assert_allclose(ours.numpy(), theirs, atol=2e-4)
