@@ -17,6 +17,7 @@ from whisperbench.implementations import (
 )
 from whisperbench.implementations.synthetic import DEFAULT_SYNTHETIC_TOKENS
 from whisperbench.models import DEFAULT_MODEL, get_model, parse_model_list
+from whisperbench.results import Measured
 from whisperbench.suite import (
     DEFAULT_CLIPS,
     ClipLibrary,
@@ -32,7 +33,7 @@ from whisperbench.suite import (
 from whisperbench.weights import go_offline
 
 CONFIG_KEY = pytest.StashKey[SuiteConfig]()
-RESULTS_KEY = pytest.StashKey[list[dict[str, Any]]]()
+RESULTS_KEY = pytest.StashKey[list[tuple[str, Measured]]]()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -227,10 +228,10 @@ def clip_library(suite_config: SuiteConfig) -> ClipLibrary:
 
 @pytest.fixture
 def record_result(request: pytest.FixtureRequest) -> Any:
-    """Keeps a case's extra_info for the summary table at the end of the session."""
+    """Keeps a case's measured record for the summary table at the end of the session."""
 
-    def record(info: dict[str, Any]) -> None:
-        request.config.stash[RESULTS_KEY].append({"case": request.node.name, **info})
+    def record(measured: Measured) -> None:
+        request.config.stash[RESULTS_KEY].append((request.node.name, measured))
 
     return record
 
@@ -248,7 +249,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     from rich.console import Console
 
-    from whisperbench.tables import results_table
+    from whisperbench.tables import repetition_warnings, results_table
 
     buffer = io.StringIO()
     Console(
@@ -256,6 +257,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     ).print(results_table(results))
     terminalreporter.write_sep("-", "whisperbench results")
     terminalreporter.write(buffer.getvalue())
+    for line in repetition_warnings(results):
+        terminalreporter.write_line(line, yellow=True)
 
 
 __all__ = ["LoadCase", "TranscribeCase"]

