@@ -131,23 +131,42 @@ def test_unavailable_implementation_is_an_error_record(
     assert list(real.to_dict())[:3] == ["status", "implementation", "model"]
 
 
-def test_hung_load_times_out_and_the_command_returns(
+def test_a_load_past_the_limit_times_out_and_the_command_returns(
+    offline_hub_cache: Path,
+) -> None:
+    """A limit no load can meet: the child is killed at it, and the row says ``timeout``."""
+    if "faster-whisper" not in implementations.available_names():
+        pytest.skip("needs faster-whisper")
+    start = time.monotonic()
+    line = "check-models --model tiny.en --implementations faster-whisper --verify-timeout 0.001"
+    result = _cli(*_argv(line + " --json", offline_hub_cache), timeout=60)
+    elapsed = time.monotonic() - start
+    assert result.returncode == 1, result.stderr
+    (record,), summary = _records(result.stdout)
+    assert record.status == "timeout" and record.limit_s == 0.001
+    assert "0.001 s" in record.reason
+    assert summary["counts"]["timeout"] == 1
+    assert elapsed < 30, f"check-models took {elapsed:.1f} s"
+
+
+def test_a_named_pipe_in_place_of_the_weights_is_an_error_found_without_loading(
     offline_hub_cache: Path, tmp_path: Path
 ) -> None:
+    """Issue 14, case 9: the file is there but cannot be read; no load (which would hang on
+    the pipe until the limit) is tried, and the fix re-imports it."""
     if "faster-whisper" not in implementations.available_names() or not hasattr(os, "mkfifo"):
         pytest.skip("needs faster-whisper and named pipes (POSIX)")
     cache = copy_repos(offline_hub_cache, tmp_path / "hub", TINY_CT2)
     make_fifo(cache, TINY_CT2, "model.bin")
     start = time.monotonic()
-    line = "check-models --model tiny.en --implementations faster-whisper --verify-timeout 1.5"
+    line = "check-models --model tiny.en --implementations faster-whisper --verify-timeout 30"
     result = _cli(*_argv(line + " --json", cache), timeout=60)
-    elapsed = time.monotonic() - start
     assert result.returncode == 1, result.stderr
-    (record,), summary = _records(result.stdout)
-    assert record.status == "timeout" and record.limit_s == 1.5
-    assert "1.5 s" in record.reason
-    assert summary["counts"]["timeout"] == 1
-    assert elapsed < 1.5 + 12, f"check-models took {elapsed:.1f} s"
+    (record,), _ = _records(result.stdout)
+    assert record.status == "error" and record.load_s is None
+    assert "model.bin (a named pipe)" in record.reason and "not a regular file" in record.reason
+    assert record.fix is not None and "import-model --bundled tiny.en" in record.fix
+    assert time.monotonic() - start < 25
 
 
 def _one_offline_line(text: str, why: str) -> None:

@@ -32,6 +32,11 @@ class UnknownFormatError(WhisperBenchError, ValueError):
     """A weight format that no declaration in ``weights.formats`` describes."""
 
 
+class CacheDirError(WhisperBenchError, ValueError):
+    """A model cache folder that cannot serve: a file, under a file, or not writable where
+    something must be written into it."""
+
+
 class ModelImportError(WhisperBenchError, ValueError):
     """A local model folder that cannot be imported into a Hugging Face cache."""
 

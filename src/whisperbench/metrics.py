@@ -2,6 +2,16 @@
 peak memory. Each metric's computation lives here; its field, label, unit and direction are
 declared in ``results.py``.
 
+**Numbers in WER.** Both texts go through the Whisper normaliser (``EnglishTextNormalizer``), as
+on the Open ASR Leaderboard. It writes numbers as digits and joins spelled-out numbers that
+follow each other into one token ("One, two, three" -> ``123``, meant for digit strings such as
+"four one five"), while the same numbers written as digits stay apart ("1, 2, 3" -> ``one 2
+3``): a counting clip would score a WER of 1000%. ``word_errors`` therefore regroups, after
+normalisation, a run of numbers in the transcript that holds the same digits as the run at the
+same place in the reference, into the reference's tokens (``regroup_numbers``). Nothing else
+changes: where the digits differ, or are grouped alike, the texts are compared as the
+Leaderboard compares them, and the reference's word count is always the normaliser's.
+
 jiwer and transformers' normaliser are imported on first use, so that reading saved results
 (the report, compare, check-regressions) does not pay for them.
 """
@@ -12,6 +22,7 @@ import resource
 import sys
 from collections import Counter
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import Any
 
@@ -50,23 +61,76 @@ class WordErrors:
     deletions: int
     insertions: int
     reference_words: int
+    regrouped_numbers: int = 0
+    """Runs of numbers in the transcript regrouped as the reference's (``regroup_numbers``)."""
+
+
+_NUMBER_WORDS = {"one": "1"}
+"""The normaliser writes a lone 1 as "one"; in a run of numbers it stands for the digit."""
+_RUN_MARK = "#"
+"""Marks a run of numbers in ``regroup_numbers`` (the normaliser leaves no ``#`` in a text)."""
+
+
+def _digits(word: str) -> str | None:
+    return word if word.isdigit() else _NUMBER_WORDS.get(word)
+
+
+def _runs(words: list[str]) -> list[tuple[str, list[str]]]:
+    """The words as units: each word alone, but a run of numbers as one unit whose key is
+    ``#`` and its digits."""
+    units: list[tuple[str, list[str]]] = []
+    for word in words:
+        digits = _digits(word)
+        if digits is None:
+            units.append((word, [word]))
+        elif units and units[-1][0].startswith(_RUN_MARK):
+            key, run = units[-1]
+            units[-1] = (key + digits, [*run, word])
+        else:
+            units.append((_RUN_MARK + digits, [word]))
+    return units
+
+
+def regroup_numbers(reference: list[str], hypothesis: list[str]) -> tuple[list[str], int]:
+    """``hypothesis`` (normalised words) with every run of numbers that holds the same digits
+    as the matching run of ``reference`` written as the reference writes it (``123`` against
+    ``one 2 3``), and how many runs were regrouped. Runs match where the two texts agree
+    around them (``difflib``); other words are left as they are."""
+    ref_units, hyp_units = _runs(reference), _runs(hypothesis)
+    matcher = SequenceMatcher(
+        None, [k for k, _ in ref_units], [k for k, _ in hyp_units], autojunk=False
+    )
+    words = [run for _, run in hyp_units]
+    regrouped = 0
+    for tag, i1, _, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            continue
+        for offset in range(j2 - j1):
+            key, ref_run = ref_units[i1 + offset]
+            if key.startswith(_RUN_MARK) and ref_run != words[j1 + offset]:
+                words[j1 + offset] = ref_run
+                regrouped += 1
+    return [word for run in words for word in run], regrouped
 
 
 def word_errors(reference: str, hypothesis: str, language: str | None = "en") -> WordErrors:
-    """WER of ``hypothesis`` against ``reference`` after Whisper normalisation of both."""
+    """WER of ``hypothesis`` against ``reference`` after Whisper normalisation of both, with
+    the transcript's runs of numbers regrouped as the reference's where they hold the same
+    digits (see the module's docstring)."""
     import jiwer
 
-    ref = normalize(reference, language)
-    hyp = normalize(hypothesis, language)
-    if not ref.split():
+    ref = normalize(reference, language).split()
+    if not ref:
         raise ValueError("the reference transcript is empty after normalisation; WER is undefined")
-    out = jiwer.process_words(ref, hyp if hyp.split() else "")
+    hyp, regrouped = regroup_numbers(ref, normalize(hypothesis, language).split())
+    out = jiwer.process_words(" ".join(ref), " ".join(hyp))
     return WordErrors(
         wer=float(out.wer),
         substitutions=out.substitutions,
         deletions=out.deletions,
         insertions=out.insertions,
         reference_words=out.substitutions + out.deletions + out.hits,
+        regrouped_numbers=regrouped,
     )
 
 

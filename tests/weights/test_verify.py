@@ -36,20 +36,36 @@ def test_each_format_loads_with_its_own_loader(
     assert record.reason.startswith("loaded in ")
 
 
-def test_truncated_weights_fail_to_load_with_the_loaders_message(
+def test_truncated_weights_are_found_before_any_load(
     offline_hub_cache: Path, tmp_path: Path
 ) -> None:
+    """The safetensors header says how long the file must be: a truncated copy is incomplete
+    (with the fix) by the cache-only check, and no load is tried."""
     cache = copy_repos(offline_hub_cache, tmp_path / "hub", TINY_TF)
     whole = blob_of(offline_hub_cache, TINY_TF, "model.safetensors")
     with whole.open("rb") as f:
         head = f.read(whole.stat().st_size // 3)
     replace_blob(cache, TINY_TF, "model.safetensors", head)
+    for method in ("cache-only", "load"):
+        record = inspect("tiny.en", "transformers", cache_dir=cache, verify_method=method)  # type: ignore[arg-type]
+        assert record.status == "incomplete", record.reason
+        assert record.verify_method == "cache-only" and record.load_s is None
+        assert f"model.safetensors is truncated: {len(head)} bytes" in record.reason
+        assert f"its header says {whole.stat().st_size}" in record.reason
+        assert record.fix is not None and f"--cache-dir {cache}" in record.fix
+
+
+def test_a_config_that_does_not_parse_fails_to_load_with_the_loaders_message(
+    offline_hub_cache: Path, tmp_path: Path
+) -> None:
+    cache = copy_repos(offline_hub_cache, tmp_path / "hub", TINY_TF)
+    replace_blob(cache, TINY_TF, "config.json", b'{"model_type": "whisper", ')
     assert inspect("tiny.en", "transformers", cache_dir=cache).status == "complete"
     record = inspect("tiny.en", "transformers", cache_dir=cache, verify_method="load")
     assert record.status == "error"
     assert record.verify_method == "load"
     assert record.reason.startswith("loading failed: ")
-    assert "SafetensorError" in record.reason or "safetensors" in record.reason.lower()
+    assert "config.json" in record.reason or "JSON" in record.reason
     assert "\n" not in record.reason
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from whisperbench.implementations import parse_implementation_list
 from whisperbench.models import parse_model_list
-from whisperbench.weights import resolve_cache_dir
+from whisperbench.weights import check_cache_dir, resolve_cache_dir
 
 
 def add_model_selection(parser: argparse.ArgumentParser, default_model: str) -> None:
@@ -48,8 +48,11 @@ class Selection:
         return resolve_cache_dir(self.cache_dir)
 
 
-def selection(args: argparse.Namespace) -> Selection:
-    """The checked sizes, implementations and cache folder that the options name."""
+def selection(args: argparse.Namespace, *, write: bool = False) -> Selection:
+    """The checked sizes, implementations and cache folder that the options name (``write``:
+    the command writes into the cache, so it must be writable); ``CacheDirError`` for a cache
+    folder that cannot serve."""
+    check_cache_dir(args.cache_dir, write=write)
     return Selection(
         sizes=parse_model_list(args.model),
         implementations=parse_implementation_list(args.implementations),

@@ -67,7 +67,7 @@ def _targets(implementations: list[str], sizes: list[str]) -> dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    chosen = selection(args)
+    chosen = selection(args, write=True)
     sizes, implementations, cache_dir = chosen.sizes, chosen.implementations, chosen.cache_dir
     console = Console(stderr=True)
     if hub_offline():

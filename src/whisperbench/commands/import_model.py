@@ -16,7 +16,7 @@ from typing import Any
 from whisperbench.commands._cache_options import add_cache_dir
 from whisperbench.errors import ModelImportError
 from whisperbench.models import REPO_FORMATS
-from whisperbench.weights import ImportedModel, import_bundled, import_model
+from whisperbench.weights import ImportedModel, check_cache_dir, import_bundled, import_model
 
 MB = 1_000_000
 
@@ -54,16 +54,26 @@ def register(subparsers: Any) -> None:
 
 
 def describe(record: ImportedModel) -> str:
-    """What was written, one field a line."""
-    return (
-        f"{record.repo_id}\n"
-        f"  revision  {record.revision}\n"
-        f"  snapshot  {record.snapshot_path}\n"
-        f"  size      {record.size_bytes / MB:.1f} MB ({record.size_bytes} bytes)"
-    )
+    """What was written, one field a line, and the interrupted downloads' blobs removed (or
+    left to a download that is still running)."""
+    lines = [
+        record.repo_id,
+        f"  revision  {record.revision}",
+        f"  snapshot  {record.snapshot_path}",
+        f"  size      {record.size_bytes / MB:.1f} MB ({record.size_bytes} bytes)",
+    ]
+    lines += [
+        f"  removed   {path} (left by an interrupted download)" for path in record.removed_partials
+    ]
+    lines += [
+        f"  kept      {path} (a running download holds its lock; run again when it ends)"
+        for path in record.busy_partials
+    ]
+    return "\n".join(lines)
 
 
 def _records(args: argparse.Namespace) -> list[ImportedModel]:
+    check_cache_dir(args.cache_dir, write=True)
     if args.bundled is not None:
         if args.source_dir is not None or args.repo_id is not None:
             raise ModelImportError("give either SOURCE_DIR --repo-id ORG/NAME or --bundled SIZE")

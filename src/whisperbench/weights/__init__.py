@@ -35,7 +35,7 @@ from whisperbench.weights.inspection import (
     inspect_many,
     status_counts,
 )
-from whisperbench.weights.layout import resolve_cache_dir
+from whisperbench.weights.layout import check_cache_dir, holds_models, resolve_cache_dir
 from whisperbench.weights.offline import go_offline, hub_offline, is_network_error
 from whisperbench.weights.provide import (
     WeightsNotReady,
@@ -61,6 +61,7 @@ __all__ = [
     "WeightsStatus",
     "bundled_sizes",
     "cache_dir_flag",
+    "check_cache_dir",
     "download_command",
     "download_snapshot",
     "estimate_download",
@@ -68,6 +69,7 @@ __all__ = [
     "format_names",
     "get_format",
     "go_offline",
+    "holds_models",
     "hub_offline",
     "import_bundled",
     "import_model",

@@ -8,7 +8,10 @@ files twice gives the same snapshot and writes nothing new. Blobs are named like
 
 Everything is staged under ``<cache>/.locks/`` (which ``scan_cache_dir`` skips) and renamed into
 place: blobs first, then the snapshot folder, then ``refs/main``. A crash leaves no half-written
-snapshot, only unused blobs or a staging folder.
+snapshot, only unused blobs or a staging folder. A blob already in place is kept only when it
+has the size of the file it stands for (a truncated one is replaced), and the ``.incomplete``
+blobs an interrupted download left in the repo are removed, unless a running download holds
+their lock: the repo then reads as whole.
 """
 
 from __future__ import annotations
@@ -17,18 +20,20 @@ import hashlib
 import json
 import os
 import shutil
-import struct
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from whisperbench.errors import ModelImportError
 from whisperbench.models import MODELS
 from whisperbench.weights.convert.ct2_to_hf import write_transformers
 from whisperbench.weights.ct2_model import is_ct2_folder, read_ct2_model
-from whisperbench.weights.layout import repo_folder, resolve_cache_dir
+from whisperbench.weights.layout import check_cache_dir, repo_folder, repo_folder_name
+from whisperbench.weights.safetensors_header import safetensors_problem
 
 __all__ = [
     "ImportedModel",
@@ -54,6 +59,10 @@ class ImportedModel:
     revision: str
     snapshot_path: Path
     size_bytes: int
+    removed_partials: tuple[Path, ...] = ()
+    """``.incomplete`` blobs of interrupted downloads that the import removed."""
+    busy_partials: tuple[Path, ...] = ()
+    """``.incomplete`` blobs left in place: a running download holds their lock."""
 
 
 def target_format(repo_id: str) -> str:
@@ -101,20 +110,9 @@ def _check_json(path: Path) -> None:
 
 def _check_safetensors(path: Path) -> None:
     """The header parses and the file is as long as its tensors say."""
-    size = path.stat().st_size
-    try:
-        with path.open("rb") as handle:
-            (header_len,) = struct.unpack("<Q", handle.read(8))
-            if header_len > size - 8:
-                raise ValueError("header longer than the file")
-            header = json.loads(handle.read(header_len))
-        ends = [int(t["data_offsets"][1]) for k, t in header.items() if k != "__metadata__"]
-    except (OSError, ValueError, KeyError, TypeError, struct.error) as exc:
-        raise ModelImportError(
-            f"{path} is not a valid safetensors file ({exc}); copy it again"
-        ) from exc
-    if 8 + header_len + max(ends, default=0) > size:
-        raise ModelImportError(f"{path} is truncated ({size} bytes); copy or download it again")
+    problem = safetensors_problem(path)
+    if problem is not None:
+        raise ModelImportError(f"{path} {problem}; copy or download it again")
 
 
 def _check_source(folder: Path, kind: str) -> None:
@@ -249,6 +247,26 @@ def _staging(cache_dir: Path) -> Iterator[Path]:
             folder.parent.rmdir()  # only when no other import is staging
 
 
+def _remove_stale_partials(cache_dir: Path, repo_id: str) -> tuple[list[Path], list[Path]]:
+    """Remove the repo's ``blobs/<etag>[.<id>].incomplete`` files whose download lock
+    (``.locks/<repo folder>/<etag>.lock``, as huggingface_hub takes it) is free: what an
+    interrupted download left. Returns (removed, kept because a download holds the lock)."""
+    removed: list[Path] = []
+    busy: list[Path] = []
+    locks = cache_dir / ".locks" / repo_folder_name(repo_id)
+    for partial in sorted((repo_folder(cache_dir, repo_id) / "blobs").glob("*.incomplete")):
+        locks.mkdir(parents=True, exist_ok=True)
+        etag = partial.name.split(".", 1)[0]
+        try:
+            with FileLock(locks / f"{etag}.lock", timeout=0):
+                partial.unlink(missing_ok=True)
+        except Timeout:
+            busy.append(partial)
+            continue
+        removed.append(partial)
+    return removed, busy
+
+
 def _place(folder: Path, repo_id: str, cache_dir: Path, staging: Path, move: bool) -> ImportedModel:
     files = _source_files(folder)
     manifest = _manifest(folder, files)
@@ -261,9 +279,8 @@ def _place(folder: Path, repo_id: str, cache_dir: Path, staging: Path, move: boo
     snapshot = _write_snapshot(repo_dir, revision, manifest, staging)
     _write_ref(repo_dir, revision, staging)
     size = sum((repo_dir / "blobs" / blob).stat().st_size for blob in set(manifest.values()))
-    return ImportedModel(
-        repo_id=repo_id, revision=revision, snapshot_path=snapshot, size_bytes=size
-    )
+    removed, busy = _remove_stale_partials(cache_dir, repo_id)
+    return ImportedModel(repo_id, revision, snapshot, size, tuple(removed), tuple(busy))
 
 
 def import_model(source_dir: Path, repo_id: str, cache_dir: Path | None = None) -> ImportedModel:
@@ -273,17 +290,26 @@ def import_model(source_dir: Path, repo_id: str, cache_dir: Path | None = None) 
     (``openai/whisper-*``) and copied as it is for a CTranslate2 repo (``*faster-whisper*``).
     """
     source_dir = Path(source_dir)
-    cache_dir = resolve_cache_dir(cache_dir)
+    given = cache_dir
+    cache_dir = check_cache_dir(cache_dir, write=True)
     kind = source_kind(source_dir)
     weights_format = target_format(repo_id)
     repo_folder(cache_dir, repo_id)  # validate the id before doing any work
     if kind == "transformers" and weights_format == "ctranslate2":
         raise _mismatch(source_dir, repo_id)
     _check_source(source_dir, kind)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with _staging(cache_dir) as staging:
-        if kind == "ctranslate2" and weights_format == "transformers":
-            converted = staging / "converted"
-            write_transformers(source_dir, converted)
-            return _place(converted, repo_id, cache_dir, staging, move=True)
-        return _place(source_dir, repo_id, cache_dir, staging, move=False)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with _staging(cache_dir) as staging:
+            if kind == "ctranslate2" and weights_format == "transformers":
+                converted = staging / "converted"
+                write_transformers(source_dir, converted)
+                return _place(converted, repo_id, cache_dir, staging, move=True)
+            return _place(source_dir, repo_id, cache_dir, staging, move=False)
+    except OSError as exc:
+        flag = "--cache-dir" if given is not None else "HF_HUB_CACHE"
+        raise ModelImportError(
+            f"cannot write {repo_id} into the cache folder {cache_dir}: "
+            f"{exc.strerror or exc} ({exc.filename or cache_dir}); free some disk or choose "
+            f"another folder with {flag}"
+        ) from exc

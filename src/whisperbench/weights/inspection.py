@@ -8,7 +8,11 @@ Checks, in order, each ending the inspection when it fails:
 3. the snapshot that ``refs/main`` names holds every file the format needs
    (``formats.FORMATS``; a sharded index also needs its shards);
 4. no snapshot symlink points at a blob that is gone;
-5. huggingface_hub itself can read the repo (``error`` otherwise).
+5. every file of the snapshot is a regular file (a named pipe, a socket or a folder where a
+   file belongs cannot be read: ``error``, with the fix);
+6. every safetensors file is as long as its header says (read at no cost: a truncated copy is
+   ``incomplete``);
+7. huggingface_hub itself can read the repo (``error`` otherwise).
 
 A format converted from another (``converted_from``) has the status of its source snapshot, and
 points at the conversion once it exists. Loading (``verify``) is a separate, later step. The
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -38,6 +43,7 @@ from whisperbench.weights.layout import (
     resolve_cache_dir,
     snapshot_folder,
 )
+from whisperbench.weights.safetensors_header import safetensors_problem
 
 __all__ = [
     "STATUSES",
@@ -191,6 +197,42 @@ def _broken_links(snapshot: Path) -> list[str]:
     )
 
 
+_SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def _not_regular(snapshot: Path, weights_format: WeightFormat) -> list[str]:
+    """The snapshot's entries that are not regular files (links followed), with what they are;
+    a folder counts only where a required file belongs."""
+    required = {name for entry in weights_format.required for name in entry.split("|")}
+    found = []
+    for path in sorted(snapshot.rglob("*")):
+        try:
+            mode = path.stat().st_mode
+        except OSError:  # a broken link: reported by its own check
+            continue
+        name = path.relative_to(snapshot).as_posix()
+        if stat.S_ISREG(mode) or (stat.S_ISDIR(mode) and name not in required):
+            continue
+        kind = next((what for test, what in _SPECIAL_FILES if test(mode)), "not a regular file")
+        found.append(f"{name} ({kind})")
+    return found
+
+
+def _damaged_safetensors(snapshot: Path) -> list[str]:
+    """Each safetensors file whose size does not match its header, with the sizes."""
+    return [
+        f"{path.relative_to(snapshot).as_posix()} {problem}"
+        for path in sorted(snapshot.rglob("*.safetensors"))
+        if (problem := safetensors_problem(path)) is not None
+    ]
+
+
 def _names(items: Iterable[str]) -> str:
     items = list(items)
     shown = ", ".join(items[:4])
@@ -200,10 +242,12 @@ def _names(items: Iterable[str]) -> str:
 def _check_files(
     request: WeightsRequest, weights_format: WeightFormat, repo_id: str, scan: _Scan
 ) -> WeightsStatus:
-    """Checks 1-5 on the repo's snapshot: ``complete`` when the files look whole."""
+    """Checks 1-7 on the repo's snapshot: ``complete`` when the files look whole."""
 
-    def record(status: Status, reason: str, **extra: Any) -> WeightsStatus:
-        needs_fix = status in ("missing", "incomplete")
+    def record(
+        status: Status, reason: str, *, fixable: bool = False, **extra: Any
+    ) -> WeightsStatus:
+        needs_fix = fixable or status in ("missing", "incomplete")
         base: dict[str, Any] = {
             "revision": None,
             "size_on_disk": 0,
@@ -258,6 +302,23 @@ def _check_files(
         return record(
             "incomplete",
             f"the blob behind {_names(broken)} is gone (broken symlink in the snapshot)",
+            **where,
+        )
+    special = _not_regular(snapshot, weights_format)
+    if special:
+        return record(
+            "error",
+            f"{_names(special)} in the snapshot is not a regular file, so it cannot be read; "
+            "import or download the model again",
+            fixable=True,
+            **where,
+        )
+    damaged = _damaged_safetensors(snapshot)
+    if damaged:
+        return record(
+            "incomplete",
+            f"{'; '.join(damaged[:2])} (an interrupted copy or download); import or download "
+            "it again",
             **where,
         )
     if scanned is None:  # scan_cache_dir rejected the repo for something not caught above

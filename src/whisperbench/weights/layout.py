@@ -12,9 +12,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from whisperbench.errors import ModelImportError
+from whisperbench.errors import CacheDirError, ModelImportError
 
 __all__ = [
+    "cache_dir_problem",
+    "check_cache_dir",
+    "holds_models",
     "read_main_ref",
     "repo_folder",
     "repo_folder_name",
@@ -47,6 +50,53 @@ def resolve_cache_dir(cache_dir: str | Path | None = None) -> Path:
     if home is not None:
         return home / "hub"
     return _xdg_cache_home() / "huggingface" / "hub"
+
+
+def _nearest_existing(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            return candidate
+    return Path(path.anchor or ".")
+
+
+def cache_dir_problem(cache_dir: Path, *, write: bool) -> str | None:
+    """Why ``cache_dir`` cannot be a hub cache (None: it can): a file, or a path under one;
+    with ``write`` (an import or a download goes into it) also a folder that cannot be
+    written, or a missing one that cannot be created. Checked with ``os.access``: nothing is
+    created."""
+    existing = _nearest_existing(cache_dir)
+    if not existing.is_dir():
+        kind = "a file" if existing.is_file() else "not a folder"
+        where = "is" if existing == cache_dir else f"lies under {existing}, which is"
+        return f"the cache folder {cache_dir} {where} {kind}"
+    if write and not os.access(existing, os.W_OK | os.X_OK):
+        if existing == cache_dir:
+            return f"the cache folder {cache_dir} cannot be written (permission denied)"
+        return f"the cache folder {cache_dir} cannot be created: {existing} cannot be written"
+    return None
+
+
+def holds_models(cache_dir: Path) -> bool:
+    """Whether ``cache_dir`` holds any model repo (``models--*``) at all."""
+    try:
+        return any(entry.name.startswith("models--") for entry in os.scandir(cache_dir))
+    except OSError:
+        return False
+
+
+def check_cache_dir(cache_dir: str | Path | None, *, write: bool) -> Path:
+    """The hub cache folder (``resolve_cache_dir``), or ``CacheDirError`` saying why it cannot
+    serve and what to do (see ``cache_dir_problem``)."""
+    folder = resolve_cache_dir(cache_dir)
+    problem = cache_dir_problem(folder, write=write)
+    if problem is None:
+        return folder
+    fix = (
+        "pass another folder with --cache-dir"
+        if cache_dir is not None
+        else "point HF_HUB_CACHE (or HF_HOME) at another folder, or pass --cache-dir"
+    )
+    raise CacheDirError(f"{problem}; {fix}")
 
 
 def whisperbench_cache_root() -> Path:

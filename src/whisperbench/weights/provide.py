@@ -90,7 +90,11 @@ def _snapshot(
     if status.ready:
         return status
     if status.status == "missing" and allow_bundled and size in bundled_sizes():
-        record = import_bundled(size, repo_format, cache_dir)
+        try:
+            record = import_bundled(size, repo_format, cache_dir)
+        except (ModelImportError, OSError) as exc:
+            why = f"not cached, and the bundled weights could not be imported: {exc}"
+            raise WeightsNotReady(status, why) from exc
         if notify is not None:
             notify(
                 f"whisperbench: {record.repo_id} was not cached; imported the bundled {size} "
