@@ -19,10 +19,10 @@ def test_transcribe(
 ) -> None:
     benchmark.group = f"transcribe-{transcribe_case.clip}"
     try:
+        clip = clip_library.get(transcribe_case.clip)
         loaded = model_pool.get(transcribe_case.implementation, transcribe_case.size)
     except Skip as reason:
         pytest.skip(str(reason))
-    clip = clip_library.get(transcribe_case.clip)
     measured = measure_transcription(
         benchmark,
         loaded,

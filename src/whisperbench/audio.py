@@ -1,8 +1,22 @@
 """Audio in: any file soundfile reads -> 16 kHz mono float32, plus the reference transcript
-beside it."""
+beside it.
+
+Input checks, cheap enough to run on every file when the cases are collected, before any model
+loads (each raises ``AudioError`` naming the file, the problem and the fix):
+
+- ``check_audio_file``: a regular, non-empty file whose header soundfile reads, with samples,
+  and whose first second decodes;
+- ``read_reference``: the ``.txt`` beside it is UTF-8 text (None when it is absent, blank, or
+  holds no words once normalised: no WER);
+- ``reference_warning``: why a reference that is there gives no WER (blank, or no words);
+- ``screen_audio_files``: all three over a list of files: the usable ones, the rejected ones
+  with their reasons, and the warnings.
+"""
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +31,8 @@ REFERENCE_SUFFIX = ".txt"
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".opus")
 
 FIXTURE_AUDIO_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "audio"
+PROBE_SECONDS = 1.0
+"""How much of each file ``check_audio_file`` decodes."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,49 @@ class AudioClip:
         return len(self.samples) / SAMPLE_RATE
 
 
+def _check_file(path: Path, what: str, *, may_be_empty: bool = False) -> None:
+    """A regular file (not a folder, a pipe or a device) that exists and is not empty."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise AudioError(f"{path}: no such {what}; check the path") from None
+    except OSError as exc:
+        raise AudioError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(mode):
+        raise AudioError(f"{path}: is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise AudioError(f"{path}: is not a regular file (a pipe or a device): it cannot be read")
+    if path.stat().st_size == 0 and not may_be_empty:
+        raise AudioError(f"{path}: the file is empty (0 bytes); re-record or re-export it")
+
+
+def _not_audio(path: Path, exc: Exception) -> AudioError:
+    detail = str(exc).replace(f"'{path}'", "").replace("Error opening :", "").strip(" :")
+    return AudioError(
+        f"{path}: not readable as audio ({detail}); use a wav, flac or ogg file "
+        f"that soundfile/libsndfile {sf.__libsndfile_version__} can decode"
+    )
+
+
+_READ_ERRORS = (sf.LibsndfileError, RuntimeError, TypeError, ValueError)
+
+
+def check_audio_file(path: str | Path) -> None:
+    """Cheap check that ``path`` can be benchmarked: a regular non-empty file, a header
+    soundfile reads, samples, and a first second that decodes. Raises ``AudioError`` naming
+    the file, the problem and the fix."""
+    path = Path(path)
+    _check_file(path, "audio file")
+    try:
+        with sf.SoundFile(path) as handle:
+            frames, rate = handle.frames, handle.samplerate
+            head = handle.read(max(1, int(rate * PROBE_SECONDS)), dtype="float32")
+    except _READ_ERRORS as exc:
+        raise _not_audio(path, exc) from exc
+    if frames == 0 or len(head) == 0:
+        raise AudioError(f"{path}: holds no audio samples; re-record or re-export it")
+
+
 def load_audio(path: str | Path) -> np.ndarray:
     """Read ``path`` and return 16 kHz mono float32 samples.
 
@@ -40,19 +99,11 @@ def load_audio(path: str | Path) -> np.ndarray:
     non-audio file.
     """
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: no such audio file; check the path")
-    if path.is_dir():
-        raise AudioError(f"{path}: is a folder, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path}: the file is empty (0 bytes); re-record or re-export it")
+    _check_file(path, "audio file")
     try:
         data, rate = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise AudioError(
-            f"{path}: not readable as audio ({exc}); use a wav, flac or ogg file "
-            f"that soundfile/libsndfile {sf.__libsndfile_version__} can decode"
-        ) from exc
+    except _READ_ERRORS as exc:
+        raise _not_audio(path, exc) from exc
     if data.shape[0] == 0:
         raise AudioError(f"{path}: holds no audio samples; re-record or re-export it")
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
@@ -68,13 +119,79 @@ def reference_path(audio_path: Path) -> Path:
     return audio_path.with_suffix(REFERENCE_SUFFIX)
 
 
-def read_reference(audio_path: Path) -> str | None:
-    """The transcript in the ``.txt`` beside ``audio_path``, or None where there is none."""
-    ref = reference_path(audio_path)
-    if not ref.is_file():
+def _reference_text(audio_path: Path) -> str | None:
+    """The stripped text of the ``.txt`` beside ``audio_path`` (None when there is none);
+    ``AudioError`` when it cannot be read or is not UTF-8 text."""
+    ref = reference_path(Path(audio_path))
+    if not os.path.lexists(ref):
         return None
-    text = ref.read_text(encoding="utf-8").strip()
-    return text or None
+    _check_file(ref, "reference transcript", may_be_empty=True)
+    try:
+        return ref.read_text(encoding="utf-8-sig").strip()
+    except UnicodeDecodeError as exc:
+        byte = exc.object[exc.start]
+        raise AudioError(
+            f"{ref}: the reference transcript is not UTF-8 text (byte 0x{byte:02x} at offset "
+            f"{exc.start}); save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise AudioError(f"{ref}: the reference transcript cannot be read ({exc})") from None
+
+
+def _has_words(text: str) -> bool:
+    from whisperbench.metrics import normalize
+
+    return bool(normalize(text).split())
+
+
+def read_reference(audio_path: Path) -> str | None:
+    """The transcript in the ``.txt`` beside ``audio_path``: None where there is none, or it
+    is blank or holds no words once normalised (no WER then; ``reference_warning`` says why).
+    Raises ``AudioError`` for a reference that is not UTF-8 text or cannot be read."""
+    text = _reference_text(audio_path)
+    return text if text and _has_words(text) else None
+
+
+def reference_warning(audio_path: Path) -> str | None:
+    """Why the reference beside ``audio_path`` gives no WER although the file is there: it is
+    blank, or holds no words once normalised; None otherwise (no file: no warning)."""
+    text = _reference_text(audio_path)
+    if text is None or (text and _has_words(text)):
+        return None
+    what = "is empty" if not text else f"holds no words once normalised ({text[:40]!r})"
+    return (
+        f"{reference_path(Path(audio_path))}: the reference transcript {what}, so this clip "
+        "gets no WER; write what is said into it, or delete it"
+    )
+
+
+@dataclass(frozen=True)
+class ScreenedAudio:
+    """Audio files sorted by ``screen_audio_files``."""
+
+    usable: tuple[Path, ...]
+    rejected: tuple[tuple[Path, str], ...]
+    """Each file that cannot be used, with the one-line reason (which names it)."""
+    warnings: tuple[str, ...]
+    """Usable files that give no WER, each with the reason."""
+
+
+def screen_audio_files(paths: list[Path] | tuple[Path, ...]) -> ScreenedAudio:
+    """``check_audio_file`` and the reference checks on each of ``paths``."""
+    usable: list[Path] = []
+    rejected: list[tuple[Path, str]] = []
+    warnings: list[str] = []
+    for path in paths:
+        try:
+            check_audio_file(path)
+            warning = reference_warning(path)
+        except AudioError as exc:
+            rejected.append((path, str(exc)))
+            continue
+        usable.append(path)
+        if warning is not None:
+            warnings.append(warning)
+    return ScreenedAudio(tuple(usable), tuple(rejected), tuple(warnings))
 
 
 def load_clip(path: str | Path, name: str | None = None) -> AudioClip:

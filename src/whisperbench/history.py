@@ -31,6 +31,7 @@ from whisperbench.results import (
     config_changes,
     from_extra_info,
 )
+from whisperbench.run_record import RUN_KEY, RunRecord
 
 DEFAULT_STORAGE = "reports/benchmarks"
 """The storage that pyproject's ``addopts`` gives pytest-benchmark (relative to the repo)."""
@@ -138,10 +139,34 @@ class Run:
     cases: tuple[CaseResult, ...]
     ignored: tuple[str, ...] = ()
     """Benchmarks of this file that were left out, each with the reason."""
+    record: RunRecord | None = None
+    """What the session ran (``run_record``); None for runs saved before it existed."""
+
+    @property
+    def complete(self) -> bool:
+        """The session ran to its end (runs saved without a record are taken as complete)."""
+        return self.record is None or self.record.complete
 
     @property
     def label(self) -> str:
-        return f"{self.run_id} ({self.short_commit}, {self.when:%Y-%m-%d %H:%M})"
+        cut = "" if self.complete else ", INCOMPLETE"
+        return f"{self.run_id} ({self.short_commit}, {self.when:%Y-%m-%d %H:%M}{cut})"
+
+    def fate(self, name: str) -> str | None:
+        """What became of the case named ``name`` (pytest-benchmark's name) in this session,
+        when its record says: skipped (why), failed or never run."""
+        record = self.record
+        if record is None:
+            return None
+        if name in record.skipped:
+            return f"skipped: {record.skipped[name]}"
+        if name in record.failed:
+            return "failed"
+        if name in record.not_run:
+            return f"not run: the session was {record.stopped or 'cut short'}"
+        if record.expected and name not in record.expected:
+            return "not collected in this session"
+        return None
 
     @property
     def short_commit(self) -> str:
@@ -304,7 +329,8 @@ def load_run(path: Path, root: Path | None = None) -> Run:
         except (HistoryError, KeyError, TypeError, ValueError) as exc:
             name = bench.get("name", f"#{index}") if isinstance(bench, dict) else f"#{index}"
             problems.append(f"{name}: {exc}")
-    if not cases:
+    record = RunRecord.from_json(data.get(RUN_KEY))
+    if not cases and record is None:
         detail = f" ({problems[0]})" if problems else ""
         raise HistoryError(f"no whisperbench results in this run{detail}")
     commit_info = _mapping(data.get("commit_info"))
@@ -319,6 +345,7 @@ def load_run(path: Path, root: Path | None = None) -> Run:
         machine_info=machine_info,
         cases=tuple(cases),
         ignored=tuple(problems),
+        record=record,
     )
 
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from whisperbench import devices, hookspecs
+from whisperbench import devices, hookspecs, weights
+from whisperbench.errors import WhisperBenchError
 from whisperbench.implementations import (
     ImplementationOptions,
     default_names,
@@ -20,17 +21,21 @@ from whisperbench.models import DEFAULT_MODEL, get_model, parse_model_list
 from whisperbench.results import Measured
 from whisperbench.suite import (
     DEFAULT_CLIPS,
+    AudioInputs,
     ClipLibrary,
     LoadCase,
     ModelPool,
     SuiteConfig,
     TranscribeCase,
-    audio_clips,
+    audio_inputs,
     fixture_clips,
     load_cases,
     transcribe_cases,
 )
 from whisperbench.weights import go_offline
+
+pytest_plugins = ["whisperbench.session_guard"]
+"""Run records, safe saving and the session's verdict (see ``session_guard``)."""
 
 CONFIG_KEY = pytest.StashKey[SuiteConfig]()
 RESULTS_KEY = pytest.StashKey[list[tuple[str, Measured]]]()
@@ -135,10 +140,16 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         if get("implementations") == "available"
         else parse_implementation_list(get("implementations"))
     )
-    clips = audio_clips(get("audio")) if get("audio") else fixture_clips(get("clips").split(","))
-    if get("rounds") < 1:
-        raise pytest.UsageError("--rounds must be at least 1")
+    inputs = (
+        audio_inputs(get("audio"))
+        if get("audio")
+        else AudioInputs(fixture_clips(get("clips").split(",")))
+    )
+    devices.resolve_device(get("device"))  # an absent device is a usage error, before any case
     cache_dir = get("cache_dir")
+    if cache_dir:  # a cache that holds no model yet must take the bundled import
+        folder = weights.resolve_cache_dir(cache_dir)
+        weights.check_cache_dir(folder, write=not weights.holds_models(folder))
     options = ImplementationOptions(
         device=get("device"),
         dtype=get("dtype"),
@@ -152,18 +163,20 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
     return SuiteConfig(
         models=tuple(parse_model_list(get("models"))),
         implementations=tuple(implementations),
-        clips=clips,
+        clips=inputs.clips,
         options=options,
         rounds=get("rounds"),
         warmup_rounds=get("warmup_rounds"),
         cache_dir=Path(cache_dir) if cache_dir else None,
+        rejected_inputs=inputs.rejected,
+        input_warnings=inputs.warnings,
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     try:
         config.stash[CONFIG_KEY] = _suite_config(config)
-    except (ValueError, FileNotFoundError) as exc:
+    except (WhisperBenchError, ValueError, FileNotFoundError) as exc:
         raise pytest.UsageError(str(exc)) from exc
     config.stash[RESULTS_KEY] = []
     if config.getoption("offline"):

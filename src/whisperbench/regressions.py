@@ -309,6 +309,13 @@ class ConfigChange:
         return f"config changed: {', '.join(self.changes)}"
 
 
+def cut_short(run: Run) -> str | None:
+    """Why ``run`` is not a whole session (interrupted, stopped early), or None."""
+    if run.complete or run.record is None:
+        return None
+    return f"run {run.run_id} is incomplete: {run.record.describe()}"
+
+
 @dataclass(frozen=True)
 class CheckReport:
     newest: Run
@@ -319,6 +326,9 @@ class CheckReport:
     notes: tuple[str, ...] = field(default=())
     config_changes: tuple[ConfigChange, ...] = field(default=())
     """Cases not judged: their configuration has no history yet."""
+    missing_reasons: dict[CaseKey, str] = field(default_factory=dict)
+    """What the newest run's record says became of a missing case (skipped why, failed, not
+    run), where it says."""
 
     @property
     def findings(self) -> list[Finding]:
@@ -327,6 +337,18 @@ class CheckReport:
     @property
     def failed(self) -> bool:
         return bool(self.findings)
+
+    @property
+    def partial(self) -> list[str]:
+        """Why the newest run is not a whole run to judge: cut short, or lacking cases that
+        its history has (empty: it is whole)."""
+        reasons = [reason] if (reason := cut_short(self.newest)) else []
+        if self.missing_cases:
+            reasons.append(
+                f"run {self.newest.run_id} lacks {len(self.missing_cases)} case(s) that its "
+                "history has"
+            )
+        return reasons
 
 
 def check_newest(runs: Sequence[Run], limits: Limits | None = None) -> CheckReport | None:
@@ -365,6 +387,8 @@ def check_newest(runs: Sequence[Run], limits: Limits | None = None) -> CheckRepo
         c.key for run in earlier[-limits.window :] for c in run.cases if c.key.kind in limits.kinds
     }
     missing = tuple(sorted(recent_keys - {c.key for c in newest.cases}, key=lambda k: k.label))
+    names = {c.key: c.name for run in earlier[-limits.window :] for c in run.cases}
+    reasons = {key: why for key in missing if (why := newest.fate(names[key])) is not None}
     notes = []
     hardware = {run.hardware for run in baseline_runs} - {newest.hardware}
     if hardware:
@@ -380,6 +404,7 @@ def check_newest(runs: Sequence[Run], limits: Limits | None = None) -> CheckRepo
         missing,
         tuple(notes),
         tuple(changed),
+        reasons,
     )
 
 

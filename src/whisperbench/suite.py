@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from whisperbench import devices, metrics, weights
-from whisperbench.audio import AudioClip, find_audio_files, fixture_clip_path, load_clip
+from whisperbench.audio import (
+    AudioClip,
+    find_audio_files,
+    fixture_clip_path,
+    load_clip,
+    screen_audio_files,
+)
+from whisperbench.errors import AudioError
 from whisperbench.implementations import ImplementationOptions, WhisperImplementation, create
 from whisperbench.implementations import get_implementation as implementation_class
 from whisperbench.implementations.synthetic import synthetic_label
@@ -36,6 +43,12 @@ DEFAULT_CLIPS = ("short", "long")
 """A short clip and a long-form one; ``--clips short,medium,long`` adds the minute."""
 TRANSCRIPT_PREVIEW_CHARS = 200
 MiB = 2**20
+MAX_BATCH_SIZE = 1024
+"""The largest ``--batch-size`` (30 s windows decoded at once) taken. Past it no GPU holds a
+batch: a window needs its decoder's key/value caches and an encoder activation
+(``transformers_pipeline.window_bytes``), about 21 MB for tiny and 350 MB for large-v3 in fp16,
+so 1024 windows need 22 GB for tiny and 358 GB for large-v3; and 1024 windows are 8.5 hours of
+audio in one batch."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,27 @@ class SuiteConfig:
     warmup_rounds: int = 1
     cache_dir: Path | None = None
     """The hub cache to read models from (None: HF_HUB_CACHE, see ``weights.layout``)."""
+    rejected_inputs: tuple[str, ...] = ()
+    """Audio files left out when the cases were collected, each a line naming it and why."""
+    input_warnings: tuple[str, ...] = ()
+    """Usable inputs with a caveat (a reference that gives no WER), a line each."""
+
+    def __post_init__(self) -> None:
+        """Options out of range are refused with the allowed range (ValueError)."""
+        batch = self.options.batch_size
+        if batch is not None and not 1 <= batch <= MAX_BATCH_SIZE:
+            raise ValueError(
+                f"--batch-size {batch}: give a whole number from 1 to {MAX_BATCH_SIZE} "
+                "(30 s windows decoded at once; leave it out for each implementation's default)"
+            )
+        for option, value, least in (
+            ("--rounds", self.rounds, 1),
+            ("--warmup-rounds", self.warmup_rounds, 0),
+            ("--beam-size", self.options.beam_size, 1),
+            ("--synthetic-tokens", self.options.synthetic_tokens, 1),
+        ):
+            if value is not None and value < least:
+                raise ValueError(f"{option} {value}: must be at least {least}")
 
     @property
     def synthetic(self) -> bool:
@@ -94,8 +128,32 @@ def fixture_clips(names: tuple[str, ...] | list[str]) -> tuple[Path, ...]:
     return paths
 
 
+@dataclass(frozen=True)
+class AudioInputs:
+    """The ``--audio`` files to benchmark, and the lines saying what was left out and why."""
+
+    clips: tuple[Path, ...]
+    rejected: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+def audio_inputs(path: str) -> AudioInputs:
+    """The usable audio files of ``path`` (a file, or a folder of them), checked cheaply now
+    (``audio.screen_audio_files``), before any model loads. A folder keeps its good files and
+    names each bad one; ``AudioError`` when nothing is usable (for one file: its reason)."""
+    screened = screen_audio_files(find_audio_files(path))
+    rejected = tuple(reason for _, reason in screened.rejected)
+    if not screened.usable:
+        if len(rejected) == 1:
+            raise AudioError(rejected[0])
+        more = f" (and {len(rejected) - 1} more like it)" if len(rejected) > 1 else ""
+        raise AudioError(f"no usable audio file in {path}: {rejected[0]}{more}")
+    return AudioInputs(screened.usable, rejected, screened.warnings)
+
+
 def audio_clips(path: str) -> tuple[Path, ...]:
-    return tuple(find_audio_files(path))
+    """The usable audio files of ``path`` (see ``audio_inputs``)."""
+    return audio_inputs(path).clips
 
 
 def load_cases(config: SuiteConfig) -> list[LoadCase]:
@@ -273,8 +331,13 @@ class ClipLibrary:
     clips: dict[str, AudioClip] = field(default_factory=dict)
 
     def get(self, name: str) -> AudioClip:
+        """The clip, read once; ``Skip`` with the reason for a file that cannot be decoded
+        after all (the collection-time check decodes only its first second)."""
         if name not in self.clips:
-            self.clips[name] = load_clip(self.paths[name])
+            try:
+                self.clips[name] = load_clip(self.paths[name])
+            except AudioError as exc:
+                raise Skip(str(exc)) from exc
         return self.clips[name]
 
 

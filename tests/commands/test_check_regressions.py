@@ -169,7 +169,15 @@ def test_a_change_of_configuration_passes_and_is_said(
     """reports/gpu/h100-4e2b31c's runs 0002 (batch 64) and 0003 (batch 24) of the same ID."""
     runs = sorted(gpu_storage.glob("000[23]_*.json"))
     storage = storage_of(*runs, machine="Linux-CPython-3.12-64bit")
-    assert main(check(storage)) == 0
+    # run 0003 ran ours alone: the yardstick's case of run 0002 is missing from it, which
+    # fails unless accepted (issue 14)
+    assert main(check(storage)) == 1
+    missing = "transcribe transformers-reference tiny.en long-x2 [cuda float16]"
+    assert f"missing from the newest run (skipped or failed?): {missing}" in (
+        out := capsys.readouterr().out
+    )
+    assert "FAILED: run 0003 lacks 1 case(s) that its history has" in out
+    assert main(check(storage, "--allow-partial")) == 0
     out = capsys.readouterr().out
     assert (
         "config changed: batch_size 64 -> 24 since run 0002, no earlier run of this "

@@ -1,8 +1,9 @@
 """``whisperbench check-regressions``: the newest run against the median of its history.
 
 Exit status: 0 no regression, or no earlier run on this machine to compare with (the first
-run of a history, said plainly); 1 a regression; 2 an error (no readable run at all, an
-unknown machine, bad options).
+run of a history, said plainly); 1 a regression, or a newest run that is incomplete (cut short,
+or lacking cases its history has) unless ``--allow-partial``; 2 an error (no readable run at
+all, an unknown machine, bad options).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from rich.table import Table
 from whisperbench.commands import _options
 from whisperbench.errors import HistoryError
 from whisperbench.history import History
-from whisperbench.regressions import CheckReport, check_newest, describe_rule
+from whisperbench.regressions import CheckReport, check_newest, cut_short, describe_rule
 from whisperbench.report import formatting
 from whisperbench.results import judged
 
@@ -32,8 +33,9 @@ def register(subparsers: Any) -> None:
             "same case, in the same configuration (engine, device, dtype, quantisation, batch "
             "size, beam size, window length, decoder), over the last N earlier runs (--window); "
             "a change of configuration is reported, not judged. Exit 0: no regression, or no "
-            "history yet (the message says so); 1: a regression; 2: an error such as no "
-            "readable run at all."
+            "history yet (the message says so); 1: a regression, or a newest run that was cut "
+            "short or lacks cases its history has (unless --allow-partial); 2: an error such "
+            "as no readable run at all."
         ),
     )
     _options.add_storage(parser)
@@ -44,6 +46,12 @@ def register(subparsers: Any) -> None:
         "or the only one in the storage)",
     )
     _options.add_thresholds(parser)
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="accept a newest run that was cut short (interrupted, stopped early) or lacks "
+        "cases its history has: judge the cases it holds (default: fail)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -118,6 +126,10 @@ def run(args: argparse.Namespace) -> int:
     limits = _options.limits(args)
     report = check_newest(runs, limits)
     if report is None:
+        cut = cut_short(runs[-1])
+        if cut is not None and not args.allow_partial:
+            print(f"FAILED: {cut}; rerun the suite, or pass --allow-partial to accept it")
+            return 1
         print(
             f"no history to compare: run {runs[-1].label} is the only saved run on {machine}; "
             "nothing to check (exit 0). Later runs will be checked against it."
@@ -149,11 +161,20 @@ def run(args: argparse.Namespace) -> int:
                 markup=False,
             )
     for key in report.missing_cases:
-        out.print(f"missing from the newest run (skipped or failed?): {key.label}", markup=False)
+        why = report.missing_reasons.get(key, "skipped or failed?")
+        out.print(f"missing from the newest run ({why}): {key.label}", markup=False)
+    partial = [] if args.allow_partial else report.partial
     if report.failed:
         print(f"FAILED: {len(report.findings)} regression(s) in run {report.newest.run_id}:")
         for finding in report.findings:
             print(f"  {finding.key.label}: {finding.message}")
+    for reason in partial:
+        print(f"FAILED: {reason}; rerun the suite, or pass --allow-partial to judge what it holds")
+    if report.failed or partial:
         return 1
-    print(f"OK: no regressions in run {report.newest.run_id} ({len(report.cases)} case(s) checked)")
+    accepted = f"; accepted as partial: {'; '.join(report.partial)}" if report.partial else ""
+    print(
+        f"OK: no regressions in run {report.newest.run_id} "
+        f"({len(report.cases)} case(s) checked{accepted})"
+    )
     return 0
