@@ -16,6 +16,7 @@ from whisperbench.report.select import (
     case_histories,
     machine_title,
     numeric_columns,
+    run_name,
     summary_header,
     summary_rows,
 )
@@ -89,12 +90,12 @@ def facts_rows(run: Run) -> list[list[str]]:
 def runs_rows(runs: Sequence[Run]) -> list[list[str]]:
     return [
         [
-            run.run_id,
+            run_name(run),
             f"{run.when:%Y-%m-%d %H:%M}",
             run.commit + (" (dirty)" if run.dirty else ""),
             run.branch,
             run.hardware,
-            str(len(run.cases)),
+            str(len(run.cases)) if run.record is None else run.record.counts(),
             run.path.name,
         ]
         for run in runs

@@ -10,6 +10,7 @@ from whisperbench.history import History, Run
 from whisperbench.regressions import Limits, describe_rule
 from whisperbench.report.select import (
     case_histories,
+    incomplete_runs,
     machine_title,
     newest_findings,
     summary_header,
@@ -57,6 +58,12 @@ def markdown_summary(history: History, limits: Limits | None = None) -> str:
         lines += ["", _row(header), _row(["---"] * len(header))]
         lines += [_row(row) for row in summary_rows(runs)]
         lines.append("")
+        cut = incomplete_runs(runs)
+        if cut:
+            lines.append("Incomplete runs (cut short; their missing cases were not measured):")
+            lines.append("")
+            lines += [f"- {line}" for line in cut]
+            lines.append("")
         flagged = newest_findings(runs, limits)
         if flagged:
             lines.append(f"Regressions in the newest run ({describe_rule(limits)}):")

@@ -81,10 +81,24 @@ def summary_rows(runs: Sequence[Run]) -> list[list[str]]:
                 key.clip if key.kind == "transcribe" and key.clip else "(load only)",
                 *(formatting.value(m, case.value(m)) for m in summary_metrics()),
                 *(formatting.param(case.params.get(name)) for name, _ in PARAM_COLUMNS),
-                run.run_id,
+                run_name(run),
             ]
         )
     return rows
+
+
+def run_name(run: Run) -> str:
+    """The run's number, marked when the session was cut short."""
+    return run.run_id if run.complete else f"{run.run_id} (incomplete)"
+
+
+def incomplete_runs(runs: Sequence[Run]) -> list[str]:
+    """A line for each run that was cut short: its number and what it measured."""
+    return [
+        f"run {run.run_id}: {run.record.describe()}"
+        for run in runs
+        if not run.complete and run.record is not None
+    ]
 
 
 def machine_title(runs: Sequence[Run]) -> str:
