@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -9,10 +10,14 @@ import soxr
 
 from whisperbench.audio import (
     SAMPLE_RATE,
+    check_audio_file,
     find_audio_files,
     fixture_clip_path,
     load_audio,
     load_clip,
+    read_reference,
+    reference_warning,
+    screen_audio_files,
 )
 from whisperbench.errors import AudioError
 
@@ -90,3 +95,53 @@ def test_folder_listing(tmp_path: Path) -> None:
     ]
     with pytest.raises(AudioError, match="no audio files"):
         find_audio_files(tmp_path)
+
+
+def _clip(folder: Path, name: str, reference: bytes | None) -> Path:
+    path = folder / name
+    sf.write(path, load_audio(fixture_clip_path("short")), SAMPLE_RATE)
+    if reference is not None:
+        path.with_suffix(".txt").write_bytes(reference)
+    return path
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes (POSIX)")
+def test_a_named_pipe_is_refused_without_opening_it(tmp_path: Path) -> None:
+    pipe = tmp_path / "live.wav"
+    os.mkfifo(pipe)
+    with pytest.raises(AudioError, match="is not a regular file"):
+        check_audio_file(pipe)  # opening it would hang: nobody writes the pipe
+    clip = _clip(tmp_path, "ok.wav", None)
+    clip.with_suffix(".txt").unlink(missing_ok=True)
+    os.mkfifo(clip.with_suffix(".txt"))
+    with pytest.raises(AudioError, match=r"ok\.txt: is not a regular file"):
+        read_reference(clip)
+
+
+def test_references_are_utf8_with_or_without_a_bom_and_fillers_give_no_wer(
+    tmp_path: Path,
+) -> None:
+    bom = _clip(tmp_path, "bom.wav", "\ufeffGood morning.".encode())
+    assert read_reference(bom) == "Good morning." and reference_warning(bom) is None
+    umm = _clip(tmp_path, "umm.wav", b"[inaudible] um, uh")
+    assert read_reference(umm) is None
+    assert "holds no words once normalised ('[inaudible] um, uh')" in str(reference_warning(umm))
+    none = _clip(tmp_path, "none.wav", None)
+    assert read_reference(none) is None and reference_warning(none) is None
+
+
+def test_screening_keeps_the_good_files_in_order_and_names_each_bad_one(tmp_path: Path) -> None:
+    good = _clip(tmp_path, "a.wav", b"Good morning.")
+    bad = tmp_path / "b.wav"
+    bad.write_bytes(b"RIFF....WAVE")
+    latin = _clip(tmp_path, "c.wav", "Caf\u00e9".encode("latin-1"))
+    blank = _clip(tmp_path, "d.wav", b"")
+    screened = screen_audio_files(find_audio_files(tmp_path))
+    assert screened.usable == (good, blank)
+    assert [path for path, _ in screened.rejected] == [bad, latin]
+    assert screened.rejected[0][1].startswith(f"{bad}: not readable as audio")
+    assert screened.rejected[1][1].startswith(f"{latin.with_suffix('.txt')}: the reference")
+    assert (
+        len(screened.warnings) == 1
+        and "d.txt: the reference transcript is empty" in (screened.warnings[0])
+    )

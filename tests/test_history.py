@@ -112,3 +112,31 @@ def test_a_run_outside_any_storage_loads_by_path(gpu_storage: Path) -> None:
     run = load_run(next(gpu_storage.glob("0001_*.json")))
     assert run.run_id == "0001"
     assert {c.key.kind for c in run.cases} == {"load", "transcribe"}
+
+
+def test_a_run_cut_short_before_any_case_finished_still_loads(
+    cpu_storage: Path, tmp_path: Path
+) -> None:
+    """An interrupt during the first load saves a run with no benchmark, but with the record
+    that says so: it is read (so that check-regressions sees it as the newest run), not skipped
+    as a foreign file; runs saved before the record existed read as complete."""
+    source = next(cpu_storage.glob("*/0001_*.json"))
+    data = json.loads(source.read_text(encoding="utf-8"))
+    names = [bench["name"] for bench in data["benchmarks"]]
+    data["benchmarks"] = []
+    data["whisperbench"] = {
+        "complete": False,
+        "stopped": "interrupted (KeyboardInterrupt)",
+        "expected": names,
+        "measured": [],
+        "not_run": names,
+    }
+    folder = tmp_path / "storage" / source.parent.name
+    folder.mkdir(parents=True)
+    (folder / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "0002_cut.json").write_text(json.dumps(data), encoding="utf-8")
+    history = load_history(tmp_path / "storage")
+    old, cut = history.runs
+    assert old.record is None and old.complete
+    assert cut.cases == () and not cut.complete and history.skipped == []
+    assert cut.fate(names[0]) == "not run: the session was interrupted (KeyboardInterrupt)"

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from whisperbench.metrics import REPEAT_NGRAM_WORDS, repeated_ngrams, word_errors
+from whisperbench.metrics import (
+    REPEAT_NGRAM_WORDS,
+    normalize,
+    regroup_numbers,
+    repeated_ngrams,
+    word_errors,
+)
 
 PHRASE = "the quick brown fox jumps over the lazy dog again"
 """Ten words: said twice in a row, it holds 3 repeated 8-grams (starting at words 1-3)."""
@@ -53,3 +59,42 @@ def test_a_seam_duplicate_in_a_real_reference_is_counted(tmp_path: Path) -> None
     transcript = " ".join([*words[:seam], *passage, *words[seam:]])
     assert repeated_ngrams(transcript, reference) == len(passage) - REPEAT_NGRAM_WORDS + 1
     assert word_errors(reference, transcript).insertions == len(passage)
+
+
+COUNTING = "One, two, three, four, five, six, seven, eight, nine, ten."
+
+
+def test_spelled_numbers_against_digits_compare_by_their_digits() -> None:
+    """Issue 14, case 10: the normaliser joins the spelled reference into ``12345678910`` and
+    leaves the transcript's digits apart; scored as they stand that is 1 substitution and 9
+    insertions against 1 word: 1000%."""
+    assert normalize(COUNTING) == "12345678910"
+    assert normalize("1, 2, 3, 4, 5, 6, 7, 8, 9, 10.") == "one 2 3 4 5 6 7 8 9 10"
+    right = word_errors(COUNTING, "1, 2, 3, 4, 5, 6, 7, 8, 9, 10.")
+    assert (right.wer, right.reference_words, right.regrouped_numbers) == (0.0, 1, 1)
+    wrong = word_errors(COUNTING, "1, 2, 3, 4, 5, 6, 7, 8, 9, 11.")
+    assert (wrong.substitutions, wrong.insertions, wrong.wer) == (1, 0, 1.0)
+    # a reference written in digits keeps its words; a transcript spelling them is cut alike
+    finer = word_errors("Press 1, 2, 3 and go.", "Press one two four and go.")
+    assert (finer.reference_words, finer.substitutions, finer.wer) == (6, 1, 1 / 6)
+    assert regroup_numbers(["call", "415555"], ["call", "415", "555"]) == (["call", "415555"], 1)
+
+
+def test_everything_else_scores_as_the_open_asr_leaderboard_scores_it() -> None:
+    """No run of numbers cut differently: the WER is jiwer's on the two normalised texts."""
+    import jiwer
+
+    from whisperbench.audio import fixture_clip_path
+
+    reference = fixture_clip_path("medium").with_suffix(".txt").read_text(encoding="utf-8")
+    words = reference.split()
+    damaged = " ".join([*words[:40], "nineteen", "ninety", "five", *words[45:]])
+    for ref, hyp in (
+        (reference, damaged),
+        ("In 1995 twenty people came.", "In nineteen ninety five twenty people came."),
+        (COUNTING, COUNTING),
+        ("The 3 dogs.", "The three cats."),
+    ):
+        plain = jiwer.wer(normalize(ref), normalize(hyp))
+        ours = word_errors(ref, hyp)
+        assert ours.regrouped_numbers == 0 and ours.wer == plain, (ref, hyp)

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from bench_runs import TIME_LIMIT, baseline_run, run_benchmarks, suite_env, transcribe_median
-from cache_helpers import TINY_CT2, copy_repos, make_fifo
+from cache_helpers import TINY_CT2, copy_repos
 from test_audio import make_44k_stereo
 
 from whisperbench.audio import fixture_clip_path, load_audio
@@ -262,13 +262,13 @@ def test_missing_model_skips_with_the_fix_command(audio_run: AudioRun) -> None:
 def test_a_hanging_load_fails_within_its_limit_and_the_rest_runs(
     offline_hub_cache: Path, tmp_path: Path
 ) -> None:
-    """tiny.en's CTranslate2 ``model.bin`` is a named pipe that nobody writes: CTranslate2
-    blocks opening it. pytest-timeout's SIGALRM interrupts that ``open`` (Python installs its
-    handlers without SA_RESTART); CTranslate2 then raises, and pytest-timeout's failure follows.
-    (A transformers ``model.safetensors`` pipe does not hang: transformers refuses a file that
-    is not a regular file at once.)"""
+    """Loading tiny.en through faster-whisper blocks in an ``open`` of a named pipe that nobody
+    writes (``fault_injection``: a pipe inside the snapshot is now found by the cache check,
+    before any load). pytest-timeout's SIGALRM interrupts that ``open`` (Python installs its
+    handlers without SA_RESTART), and pytest-timeout's failure follows."""
     cache = copy_repos(offline_hub_cache, tmp_path / "hub", TINY_CT2, "Systran/faster-whisper-base")
-    make_fifo(cache, TINY_CT2, "model.bin")
+    fifo = tmp_path / "hung-load"
+    os.mkfifo(fifo)
     junit = tmp_path / "junit.xml"
     limit_s = get_model("tiny.en").verify_timeout_s
     start = time.monotonic()
@@ -279,7 +279,10 @@ def test_a_hanging_load_fails_within_its_limit_and_the_rest_runs(
         f"--timeout={GUARD_TIMEOUT_S}",
         f"--benchmark-storage=file://{tmp_path / 'storage'}",
         f"--junitxml={junit}",
+        "-p",
+        "fault_injection",
         timeout=300,
+        WHISPERBENCH_TEST_HANG_LOAD=f"faster-whisper/tiny.en:{fifo}",
     )
     elapsed = time.monotonic() - start
     assert done.returncode == 1, output(done)  # the hung load's failure

@@ -263,3 +263,31 @@ def test_a_real_session_of_the_benchmarks_on_the_fake_engine(
     ]
     transcribed = next(c.result for c in run.cases if isinstance(c.result, TranscribeResult))
     assert transcribed.repeated_ngrams == 1 and transcribed.params.device == "cpu"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"batch_size": -1}, "--batch-size -1: give a whole number from 1 to 1024"),
+        ({"batch_size": 0}, "--batch-size 0: give a whole number from 1 to 1024"),
+        ({"batch_size": 1025}, "--batch-size 1025: give a whole number from 1 to 1024"),
+        ({"beam_size": 0}, "--beam-size 0: must be at least 1"),
+        ({"synthetic_tokens": 0}, "--synthetic-tokens 0: must be at least 1"),
+        ({"rounds": 0}, "--rounds 0: must be at least 1"),
+        ({"warmup_rounds": -1}, "--warmup-rounds -1: must be at least 0"),
+    ],
+)
+def test_counts_out_of_range_are_refused_with_the_range(
+    config: SuiteConfig, change: dict[str, int], message: str
+) -> None:
+    """Issue 14, case 3: the plugin turns the ValueError into a usage error (exit 4)."""
+    import dataclasses
+
+    options = {k: v for k, v in change.items() if k not in ("rounds", "warmup_rounds")}
+    counts = {k: v for k, v in change.items() if k in ("rounds", "warmup_rounds")}
+    with pytest.raises(ValueError, match=message.replace("-", "\\-")):
+        dataclasses.replace(
+            config, options=dataclasses.replace(config.options, **options), **counts
+        )
+    for edge in (1, 1024):
+        dataclasses.replace(config, options=dataclasses.replace(config.options, batch_size=edge))

@@ -6,11 +6,12 @@ declared in ``results.py``.
 on the Open ASR Leaderboard. It writes numbers as digits and joins spelled-out numbers that
 follow each other into one token ("One, two, three" -> ``123``, meant for digit strings such as
 "four one five"), while the same numbers written as digits stay apart ("1, 2, 3" -> ``one 2
-3``): a counting clip would score a WER of 1000%. ``word_errors`` therefore regroups, after
-normalisation, a run of numbers in the transcript that holds the same digits as the run at the
-same place in the reference, into the reference's tokens (``regroup_numbers``). Nothing else
-changes: where the digits differ, or are grouped alike, the texts are compared as the
-Leaderboard compares them, and the reference's word count is always the normaliser's.
+3``): a counting clip would score a WER of 1000%. ``word_errors`` therefore, after
+normalisation, cuts a run of numbers in the transcript that stands where a run of numbers of
+the reference stands, but is cut into words differently, as the reference's run is cut
+(``regroup_numbers``): the digits are compared, not the normaliser's grouping of them. Nothing
+else changes: words and runs grouped alike are compared as the Leaderboard compares them, and
+the reference's word count is always the normaliser's.
 
 jiwer and transformers' normaliser are imported on first use, so that reading saved results
 (the report, compare, check-regressions) does not pay for them.
@@ -91,24 +92,50 @@ def _runs(words: list[str]) -> list[tuple[str, list[str]]]:
     return units
 
 
+def _split_like(reference_run: list[str], digits: str) -> list[str]:
+    """``digits`` cut where the reference run's words end, by aligning the two digit strings
+    (``difflib``): an inserted digit joins the word before it, a word whose digits are all
+    missing is dropped. A word with the digits of the reference's word is written as it is."""
+    owner = [index for index, word in enumerate(reference_run) for _ in _digits(word) or ""]
+    reference_digits = "".join(_digits(word) or "" for word in reference_run)
+    words = [""] * len(reference_run)
+    matcher = SequenceMatcher(None, reference_digits, digits, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        for offset in range(j2 - j1):
+            if tag == "equal":
+                at = i1 + offset
+            elif i2 > i1:  # replaced: spread over the replaced span
+                at = i1 + min(offset, i2 - i1 - 1)
+            else:  # inserted: joins the word before
+                at = max(i1 - 1, 0)
+            words[owner[at]] += digits[j1 + offset]
+    return [
+        reference_run[index] if word == _digits(reference_run[index]) else word
+        for index, word in enumerate(words)
+        if word
+    ]
+
+
 def regroup_numbers(reference: list[str], hypothesis: list[str]) -> tuple[list[str], int]:
-    """``hypothesis`` (normalised words) with every run of numbers that holds the same digits
-    as the matching run of ``reference`` written as the reference writes it (``123`` against
-    ``one 2 3``), and how many runs were regrouped. Runs match where the two texts agree
-    around them (``difflib``); other words are left as they are."""
+    """``hypothesis`` (normalised words) with each run of numbers that stands where a run of
+    numbers of the reference stands, but is cut into words differently (``123`` against ``one 2
+    3``), cut as the reference's run is (``_split_like``); and how many runs were regrouped.
+    Runs are paired where the texts agree around them (``difflib``); other words are left as
+    they are."""
     ref_units, hyp_units = _runs(reference), _runs(hypothesis)
     matcher = SequenceMatcher(
         None, [k for k, _ in ref_units], [k for k, _ in hyp_units], autojunk=False
     )
     words = [run for _, run in hyp_units]
     regrouped = 0
-    for tag, i1, _, j1, j2 in matcher.get_opcodes():
-        if tag != "equal":
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag not in ("equal", "replace") or i2 - i1 != j2 - j1:
             continue
         for offset in range(j2 - j1):
-            key, ref_run = ref_units[i1 + offset]
-            if key.startswith(_RUN_MARK) and ref_run != words[j1 + offset]:
-                words[j1 + offset] = ref_run
+            (ref_key, ref_run), (hyp_key, hyp_run) = ref_units[i1 + offset], hyp_units[j1 + offset]
+            both_numbers = ref_key.startswith(_RUN_MARK) and hyp_key.startswith(_RUN_MARK)
+            if both_numbers and len(ref_run) != len(hyp_run):
+                words[j1 + offset] = _split_like(ref_run, hyp_key[len(_RUN_MARK) :])
                 regrouped += 1
     return [word for run in words for word in run], regrouped
 

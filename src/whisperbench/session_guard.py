@@ -4,9 +4,10 @@ loaded by ``whisperbench.plugin``; its hooks live on one ``SessionGuard`` per se
 - every saved run carries a ``run_record.RunRecord`` (``pytest_benchmark_update_json``): the
   cases collected, measured, skipped (why), failed and never run, and why the session stopped
   early (Ctrl-C, ``-x``); a run cut short is marked ``complete: false``;
-- a case interrupted inside its timed rounds leaves pytest-benchmark an empty record, whose
-  statistics cannot be computed: it is left out of the saved run
-  (``pytest_benchmark_generate_json``) instead of failing the save;
+- a case interrupted inside its timed rounds leaves pytest-benchmark a record of fewer rounds
+  than asked (or of none, whose statistics cannot be computed) without whisperbench's fields:
+  it is left out of the saved run (``pytest_benchmark_generate_json``), which says it never
+  finished, instead of saving a short measurement or failing the save;
 - saving takes the storage's ``storage_lock.SaveLock`` before pytest-benchmark numbers the run,
   so that sessions saving at the same moment never pick the same file;
 - the summary names the inputs left out, the skipped cases (grouped by reason, with the fix)
@@ -111,9 +112,11 @@ class SessionGuard:
         machine_info: dict[str, Any],
         commit_info: dict[str, Any],
     ) -> dict[str, Any]:
-        """pytest-benchmark's own JSON, without the benchmarks that hold no round (a case
-        interrupted inside its timed rounds): their statistics cannot be computed."""
-        timed = [bench for bench in benchmarks if bench]
+        """pytest-benchmark's own JSON, without the benchmarks of cases that never finished (a
+        case interrupted inside its timed rounds): they hold fewer rounds than asked, or none
+        (whose statistics cannot be computed), and none of whisperbench's fields."""
+        unfinished = set(self.expected) - set(self.outcomes)
+        timed = [bench for bench in benchmarks if bench and bench.name not in unfinished]
         output: dict[str, Any] = generate_json(  # type: ignore[no-untyped-call]
             config, timed, include_data, machine_info, commit_info
         )

@@ -9,6 +9,7 @@ history file is skipped."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -208,3 +209,69 @@ def test_errors_exit_2_with_one_line(
         main(check(variants.root, "--repeats", "many"))
     assert exit_info.value.code == 2
     assert "a number or 'none', not 'many'" in capsys.readouterr().err
+
+
+# --- incomplete and partial runs (issue 14) ----------------------------------------------------
+
+FW_LONG = "test_transcribe[faster-whisper-base-long]"
+
+
+def cut_short(path: Path, *, drop: str | None = None, skipped: str | None = None) -> None:
+    """Give a saved run the record of a session cut short (``drop``: a case it never finished,
+    left out of its benchmarks) or, with ``skipped``, of a whole session that skipped ``drop``."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    names = [bench["name"] for bench in data["benchmarks"]]
+    data["benchmarks"] = [bench for bench in data["benchmarks"] if bench["name"] != drop]
+    record = {"expected": names, "measured": [n for n in names if n != drop]}
+    if skipped is None:
+        record |= {"complete": False, "stopped": "interrupted (KeyboardInterrupt)"}
+        record["not_run"] = [drop] if drop else []
+    else:
+        record |= {"complete": True, "stopped": None, "skipped": {drop: skipped}}
+    data["whisperbench"] = record
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_an_interrupted_newest_run_fails_unless_accepted(
+    variants: VariantStorage, capsys: pytest.CaptureFixture[str]
+) -> None:
+    variants.add("0001")
+    cut_short(variants.add("0002"), drop=FW_LONG)
+    assert main(check(variants.root)) == 1
+    out = capsys.readouterr().out
+    assert "checking run 0002 (" in out and ", INCOMPLETE)" in out
+    assert (
+        "missing from the newest run (not run: the session was interrupted (KeyboardInterrupt)): "
+        "transcribe faster-whisper base long [cpu int8_float32 int8]"
+    ) in out
+    assert (
+        "FAILED: run 0002 is incomplete: interrupted (KeyboardInterrupt): 17 of 18 cases "
+        "measured, 1 not run; rerun the suite, or pass --allow-partial to judge what it holds"
+    ) in out
+    assert "FAILED: run 0002 lacks 1 case(s) that its history has" in out
+    assert main(check(variants.root, "--allow-partial")) == 0
+    assert "OK: no regressions in run 0002 (11 case(s) checked; accepted as partial" in (
+        capsys.readouterr().out
+    )
+
+
+def test_a_case_skipped_in_the_newest_run_fails_and_says_why(
+    variants: VariantStorage, capsys: pytest.CaptureFixture[str]
+) -> None:
+    variants.add("0001")
+    reason = "faster-whisper base: incomplete: ... Fix: whisperbench import-model --bundled base"
+    cut_short(variants.add("0002"), drop=FW_LONG, skipped=reason)
+    assert main(check(variants.root)) == 1
+    out = capsys.readouterr().out
+    assert f"missing from the newest run (skipped: {reason}): transcribe faster-whisper" in out
+    assert "FAILED: run 0002 lacks 1 case(s) that its history has" in out
+    assert "is incomplete" not in out
+
+
+def test_a_first_run_that_was_cut_short_fails_too(
+    variants: VariantStorage, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cut_short(variants.add("0001"), drop=FW_LONG)
+    assert main(check(variants.root)) == 1
+    assert capsys.readouterr().out.startswith("FAILED: run 0001 is incomplete: interrupted")
+    assert main(check(variants.root, "--allow-partial")) == 0

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from whisperbench.errors import ModelImportError
+from whisperbench.errors import CacheDirError, ModelImportError
 from whisperbench.weights.layout import (
+    cache_dir_problem,
+    check_cache_dir,
+    holds_models,
     read_main_ref,
     repo_folder,
     repo_folder_name,
@@ -56,3 +59,31 @@ def test_main_ref(tmp_path: Path) -> None:
     assert read_main_ref(tmp_path) is None
     (tmp_path / "refs" / "main").write_text("abc123\n")
     assert read_main_ref(tmp_path) == "abc123"
+
+
+def test_a_cache_dir_that_is_a_file_or_under_one_cannot_serve(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert cache_dir_problem(afile, write=False) == f"the cache folder {afile} is a file"
+    under = afile / "hub" / "deeper"
+    assert cache_dir_problem(under, write=True) == (
+        f"the cache folder {under} lies under {afile}, which is a file"
+    )
+    with pytest.raises(CacheDirError, match=r"pass another folder with --cache-dir$"):
+        check_cache_dir(afile, write=False)
+
+
+def test_a_missing_cache_dir_is_fine_where_it_can_be_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "not" / "yet"
+    assert cache_dir_problem(missing, write=True) is None
+    assert check_cache_dir(missing, write=True) == missing
+    assert not missing.exists()  # checked, not created
+    assert not holds_models(missing) and not holds_models(tmp_path)
+    (tmp_path / "models--openai--whisper-tiny.en").mkdir()
+    assert holds_models(tmp_path)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "afile"))
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(CacheDirError, match=r"point HF_HUB_CACHE \(or HF_HOME\) at another folder"):
+        check_cache_dir(None, write=False)

@@ -1,0 +1,85 @@
+"""Test-only pytest plugin (loaded with ``-p fault_injection``) that makes a benchmark session go
+wrong on purpose, for ``tests/test_reliability.py``; product code knows nothing of it.
+
+- ``WHISPERBENCH_TEST_INTERRUPT_AT=N``: the N-th transcription of a loaded model sends SIGINT to
+  this process, a real Ctrl-C (with one warm-up round, transcription 1 is the cold run and
+  2, 3, ... are the timed rounds of the first clip);
+- ``WHISPERBENCH_TEST_SAY=TEXT``: every transcription returns TEXT (an empty TEXT fails the
+  transcription case's own check);
+- ``WHISPERBENCH_TEST_SAVE_BARRIER=DIR:N``: saving waits, spinning, until N sessions have
+  reached the same point (each leaves a file in DIR), so that they then save at the same
+  moment. It runs before the suite's own hooks, so before the storage lock is taken;
+- ``WHISPERBENCH_TEST_HANG_LOAD=IMPLEMENTATION/SIZE:FIFO``: loading that model first opens the
+  named pipe FIFO, which nobody writes: the load blocks in the ``open`` system call, as a load
+  from a hung network file system would (the cache check finds a pipe inside a snapshot, so the
+  pipe is kept outside it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BARRIER_WAIT_S = 120.0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    hang = os.environ.get("WHISPERBENCH_TEST_HANG_LOAD")
+    if not hang:
+        return
+    from whisperbench.implementations import get_implementation
+
+    target, _, fifo = hang.partition(":")
+    name, _, size = target.partition("/")
+    cls = get_implementation(name)
+    original = cls.load
+
+    def load(self: Any, snapshot: Any, info: Any) -> None:
+        if info.size == size:
+            with open(fifo, "rb"):  # blocks until a writer opens the pipe: never
+                pass
+        original(self, snapshot, info)
+
+    cls.load = load  # type: ignore[method-assign]
+
+
+@pytest.hookimpl
+def pytest_whisperbench_model_loaded(implementation: Any, config: pytest.Config) -> None:
+    interrupt_at = int(os.environ.get("WHISPERBENCH_TEST_INTERRUPT_AT", "0") or 0)
+    say = os.environ.get("WHISPERBENCH_TEST_SAY")
+    if not interrupt_at and say is None:
+        return
+    original = implementation.transcribe
+    calls = 0
+
+    def transcribe(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == interrupt_at:
+            os.kill(os.getpid(), signal.SIGINT)
+        result = original(*args, **kwargs)
+        return result if say is None else dataclasses.replace(result, text=say)
+
+    implementation.transcribe = transcribe
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_benchmark_update_json(
+    config: pytest.Config, benchmarks: list[Any], output_json: dict[str, Any]
+) -> None:
+    barrier = os.environ.get("WHISPERBENCH_TEST_SAVE_BARRIER")
+    if not barrier:
+        return
+    folder, _, count = barrier.rpartition(":")
+    arrivals = Path(folder)
+    arrivals.mkdir(parents=True, exist_ok=True)
+    (arrivals / str(os.getpid())).touch()
+    deadline = time.monotonic() + BARRIER_WAIT_S
+    while sum(1 for _ in arrivals.iterdir()) < int(count) and time.monotonic() < deadline:
+        pass  # spin: the sessions leave the barrier within microseconds of each other
