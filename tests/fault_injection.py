@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from regression_injection import wrap_transcribe
 
 BARRIER_WAIT_S = 120.0
 
@@ -55,18 +56,15 @@ def pytest_whisperbench_model_loaded(implementation: Any, config: pytest.Config)
     say = os.environ.get("WHISPERBENCH_TEST_SAY")
     if not interrupt_at and say is None:
         return
-    original = implementation.transcribe
-    calls = 0
 
-    def transcribe(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == interrupt_at:
+    def interrupt(call: int) -> None:
+        if call == interrupt_at:
             os.kill(os.getpid(), signal.SIGINT)
-        result = original(*args, **kwargs)
-        return result if say is None else dataclasses.replace(result, text=say)
 
-    implementation.transcribe = transcribe
+    def saying(result: Any) -> Any:
+        return dataclasses.replace(result, text=say)
+
+    wrap_transcribe(implementation, before=interrupt, change=saying if say is not None else None)
 
 
 @pytest.hookimpl(tryfirst=True)
