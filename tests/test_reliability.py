@@ -352,6 +352,22 @@ def test_4_a_folder_keeps_its_good_files_and_names_each_bad_one(
     assert len(run.record.rejected_inputs) == len(bad)
 
 
+def test_4_a_file_cut_after_its_first_second_skips_with_the_decoders_line(
+    bench: Bench, tmp_path: Path
+) -> None:
+    """The collection-time check decodes the first second only; the rest of a file cut in half
+    fails when the clip is read: that clip's case skips with one line, the others run."""
+    folder = tmp_path / "audio"
+    write_clip(folder, "good.flac", "Good morning.")
+    half = folder / "half.flac"
+    half.write_bytes(SHORT.read_bytes()[: SHORT.stat().st_size // 2])
+    result = bench(*FAKE, f"--audio={folder}", "-rs")
+    assert result.ret == 0
+    result.assert_outcomes(passed=2, skipped=1)
+    skip = f"{half}: not readable as audio (Error : flac decoder lost sync.); use a wav"
+    assert f"whisperbench: 1 of 3 case(s) skipped: {skip}" in result.stdout.str()
+
+
 def test_4_a_folder_with_nothing_usable_is_one_usage_line(bench: Bench, tmp_path: Path) -> None:
     folder = tmp_path / "audio"
     bad_audio(folder)
