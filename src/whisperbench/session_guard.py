@@ -103,7 +103,7 @@ class SessionGuard:
 
     # --- saving ---------------------------------------------------------------------------
 
-    @pytest.hookimpl(tryfirst=True)
+    @pytest.hookimpl(tryfirst=True, optionalhook=True)
     def pytest_benchmark_generate_json(
         self,
         config: pytest.Config,
@@ -122,6 +122,7 @@ class SessionGuard:
         )
         return output
 
+    @pytest.hookimpl(optionalhook=True)
     def pytest_benchmark_update_json(
         self, config: pytest.Config, benchmarks: list[Any], output_json: dict[str, Any]
     ) -> None:
