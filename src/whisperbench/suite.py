@@ -23,6 +23,12 @@ window seams and 52 s of rambling speech with fillers and a long pause (long-for
 DEFAULT_CLIPS = ("short", "long")
 """A short clip and a long-form one; ``--clips short,medium,long`` adds the minute."""
 TRANSCRIPT_PREVIEW_CHARS = 200
+DEVICE_MEMORY_FIELDS = (
+    "peak_device_mb",
+    "device_memory_mb",
+    "device_memory_baseline_mb",
+    "device_memory_measure",
+)
 MiB = 2**20
 
 
@@ -114,6 +120,8 @@ class LoadedModel:
     label: str
     load_s: float
     peak_rss_after_load_mb: float
+    device_memory: devices.DeviceMemory | None = None
+    """The device memory of the load (``devices.DEVICE_MEMORY_MEASURES`` says what it is)."""
 
 
 @dataclass
@@ -133,6 +141,9 @@ class ModelPool:
         reason = cls.unavailable_reason()
         if reason is not None:
             raise Skip(f"{implementation} is not available here: {reason}")
+        reason = cls.unsupported_device_reason(devices.resolve_device(self.config.options.device))
+        if reason is not None:
+            raise Skip(reason)
         if self.config.synthetic:
             if not cls.supports_synthetic:
                 raise Skip(f"{implementation} has no synthetic-weights mode; drop --synthetic")
@@ -172,7 +183,7 @@ class ModelPool:
             if not prepared:
                 self.prepare(implementation, size)
             impl = create(implementation, self.config.options)
-            devices.reset_peak_memory(impl.device)
+            memory_baseline = devices.start_device_memory(impl.device)
             start = time.perf_counter()
             with devices.explain_out_of_memory(
                 f"loading {implementation} {size}", impl.device, None
@@ -193,6 +204,7 @@ class ModelPool:
             self.config.model_label(size),
             load_s,
             metrics.process_peak_rss_bytes() / MiB,
+            devices.end_device_memory(impl.device, memory_baseline),
         )
         self.loaded[key] = record
         self.failures.pop(key, None)
@@ -269,16 +281,25 @@ def measure_load(benchmark: BenchmarkFixture, pool: ModelPool, case: LoadCase) -
         "load_s": loaded.load_s,
         "verify_timeout_s": get_model(case.size).verify_timeout_s,
         "peak_rss_mb": loaded.peak_rss_after_load_mb,
-        "peak_device_mb": _device_peak_mb(impl),
+        **device_memory_info(loaded.device_memory),
         "params": impl.get_params(),
     }
     benchmark.extra_info.update(info)
     return info
 
 
-def _device_peak_mb(impl: WhisperImplementation) -> float | None:
-    peak = devices.device_peak_memory_bytes(impl.device)
-    return None if peak is None else peak / MiB
+def device_memory_info(memory: devices.DeviceMemory | None) -> dict[str, Any]:
+    """The device memory fields of ``extra_info``. ``peak_device_mb`` holds only a true peak
+    (CUDA's); ``device_memory_mb`` holds the figure that ``device_memory_measure`` names (on
+    MPS: live tensors at the case's end), with the baseline allocated at its start."""
+    if memory is None:
+        return dict.fromkeys(DEVICE_MEMORY_FIELDS)
+    return {
+        "peak_device_mb": memory.bytes / MiB if memory.is_peak else None,
+        "device_memory_mb": memory.bytes / MiB,
+        "device_memory_baseline_mb": memory.baseline_bytes / MiB,
+        "device_memory_measure": memory.measure,
+    }
 
 
 def measure_transcription(
@@ -294,7 +315,7 @@ def measure_transcription(
     impl = loaded.implementation
     batch_size = getattr(impl, "batch_size", None)
     what = f"{impl.name} {loaded.label} on {clip.name}"
-    devices.reset_peak_memory(impl.device)
+    memory_baseline = devices.start_device_memory(impl.device)
     with devices.explain_out_of_memory(what, impl.device, batch_size):
         start = time.perf_counter()
         result = impl.transcribe(clip.samples)  # transcribe() synchronises the device
@@ -326,7 +347,7 @@ def measure_transcription(
         "transcript": final.text[:TRANSCRIPT_PREVIEW_CHARS],
         "load_s": loaded.load_s,
         "peak_rss_mb": metrics.process_peak_rss_bytes() / MiB,
-        "peak_device_mb": _device_peak_mb(impl),
+        **device_memory_info(devices.end_device_memory(impl.device, memory_baseline)),
         "params": impl.get_params(),
         "phases_s": final.timings,
     }
