@@ -14,7 +14,7 @@ from whisperbench import devices, mps
 from whisperbench.devices import DEVICE_MEMORY_MEASURES, DeviceMemory, DevicePresence
 from whisperbench.errors import DeviceUnavailableError
 from whisperbench.implementations import BUILTINS, ImplementationOptions
-from whisperbench.implementations.faster_whisper import FasterWhisper
+from whisperbench.implementations.faster_whisper import FasterWhisper, ct2_device_request
 from whisperbench.implementations.greedy import slot_write_for
 from whisperbench.implementations.transformers_pipeline import TransformersPipeline
 from whisperbench.suite import ModelPool, Skip, SuiteConfig, device_memory_info
@@ -173,11 +173,14 @@ def test_an_engine_that_does_not_run_on_the_device_skips_with_the_reason(
 ) -> None:
     """``pytest benchmarks/ --device mps`` skips faster-whisper's cases (CTranslate2 has no
     MPS) instead of failing ``test_load``; shown here with the CPU, the device this machine
-    has, and an engine that runs on CUDA alone."""
+    has, and an engine that runs on CUDA alone. ``--device auto`` on a Mac still runs
+    faster-whisper, on the CPU."""
     reason = FasterWhisper.unsupported_device_reason("mps")
     assert reason == (
         "faster-whisper does not run on mps; it supports cuda, cpu. Use --device with one of those."
     )
+    assert ct2_device_request("auto", DevicePresence(cuda=False, mps=True)) == "cpu"
+    assert FasterWhisper.device_request("mps") == "mps"
     monkeypatch.setitem(BUILTINS, "cuda-only", f"{__name__}:CudaOnly")
     config = SuiteConfig(
         models=("tiny.en",),

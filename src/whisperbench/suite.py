@@ -141,7 +141,8 @@ class ModelPool:
         reason = cls.unavailable_reason()
         if reason is not None:
             raise Skip(f"{implementation} is not available here: {reason}")
-        reason = cls.unsupported_device_reason(devices.resolve_device(self.config.options.device))
+        device = devices.resolve_device(cls.device_request(self.config.options.device))
+        reason = cls.unsupported_device_reason(device)
         if reason is not None:
             raise Skip(reason)
         if self.config.synthetic:

@@ -94,6 +94,12 @@ class WhisperImplementation(ABC):
         self.snapshot_path: Path | None = None
 
     @classmethod
+    def device_request(cls, requested: str) -> str:
+        """The device this implementation asks for when the user asks for ``requested``:
+        the same, unless it reads ``auto`` its own way (faster-whisper: cuda or else cpu)."""
+        return requested
+
+    @classmethod
     def unsupported_device_reason(cls, device: str) -> str | None:
         """Why this implementation cannot run on ``device``, or None when it can."""
         if device in cls.supported_devices:

@@ -136,7 +136,7 @@ class FasterWhisper(WhisperImplementation):
 
     def __init__(self, options: ImplementationOptions | None = None) -> None:
         options = options or ImplementationOptions()
-        device = ct2_device_request(options.device)
+        device = self.device_request(options.device)
         if device != options.device:
             options = dataclasses.replace(options, device=device)
         if options.synthetic_tokens:
@@ -145,6 +145,10 @@ class FasterWhisper(WhisperImplementation):
                 "run it on real weights, or leave it out of synthetic runs"
             )
         super().__init__(options)
+
+    @classmethod
+    def device_request(cls, requested: str) -> str:
+        return ct2_device_request(requested)
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
