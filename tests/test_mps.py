@@ -41,11 +41,13 @@ def test_the_mps_path_needs_torch_2_5() -> None:
         assert mps.torch_problem(supported) is None
 
 
-@pytest.mark.parametrize("requested", ["mps", "auto"])
-def test_a_mac_with_a_torch_too_old_is_told_so(requested: str) -> None:
+def test_a_mac_with_a_torch_too_old_is_told_so() -> None:
+    """``--device mps`` says which torch to install; ``auto`` takes the CPU (and says so in
+    every saved run's parameters), as on a machine without MPS."""
     old_torch = DevicePresence(cuda=False, mps=True, mps_problem=mps.torch_problem("2.4.1"))
     with pytest.raises(DeviceUnavailableError, match=r"torch>=2\.5"):
-        devices.resolve_device(requested, old_torch)
+        devices.resolve_device("mps", old_torch)
+    assert devices.resolve_device("auto", old_torch) == "cpu"
 
 
 def test_no_mps_names_the_macos_it_needs() -> None:

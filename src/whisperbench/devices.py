@@ -57,7 +57,8 @@ class DevicePresence:
 
 
 def resolve_device(requested: str = "auto", presence: DevicePresence | None = None) -> DeviceName:
-    """``auto`` -> cuda, then mps, then cpu. An absent device is an error that says what is here."""
+    """``auto`` -> cuda, then mps (where whisperbench can use it), then cpu. An absent device
+    is an error that says what is here."""
     presence = presence or DevicePresence.detect()
     requested = requested.lower()
     if requested.startswith("cuda:"):
@@ -69,7 +70,7 @@ def resolve_device(requested: str = "auto", presence: DevicePresence | None = No
     if requested == "auto":
         if presence.cuda:
             return "cuda"
-        requested = "mps" if presence.mps else "cpu"
+        return "mps" if presence.mps and not presence.mps_problem else "cpu"
     if requested == "cuda" and not presence.cuda:
         raise DeviceUnavailableError(
             "device 'cuda' was asked for but torch sees no CUDA GPU here "
