@@ -14,9 +14,9 @@ import pytest
 from cache_helpers import TINY_CT2, copy_repos, make_fifo
 
 from whisperbench import implementations
-from whisperbench.cache import ModelStatus
 from whisperbench.cli import main
-from whisperbench.download_size import OFFLINE, estimate_download
+from whisperbench.commands._model_status import ModelStatus, inspect_rows
+from whisperbench.weights import OFFLINE, WeightsStatus, estimate_download
 
 UNREACHABLE = "http://127.0.0.1:9"
 """A hub endpoint that refuses connections: a real network error, without any network."""
@@ -91,6 +91,8 @@ def test_table_and_summary(
     assert "ready 1 · incomplete 0 · missing 1" in out
     assert "free disk:" in out and f"download still needed: {OFFLINE}" in out
     assert "fix: whisperbench download --model small --implementations faster-whisper" in out
+    fix = next(line for line in out.splitlines() if line.startswith("fix: "))
+    assert fix.count(f"--cache-dir {offline_hub_cache}") == 2  # the download and the import
 
 
 def test_unavailable_implementation_is_a_row_not_a_crash(
@@ -106,6 +108,27 @@ def test_unavailable_implementation_is_a_row_not_a_crash(
         ("faster-whisper", "complete"),
     ]
     assert "cannot be imported" in records[0].reason
+
+
+def test_unavailable_implementation_is_an_error_record(
+    offline_hub_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(implementations.BUILTINS, "ghost", "no_such_package.ghost:Ghost")
+    monkeypatch.setitem(sys.modules, "faster_whisper", None)  # as if it were not installed
+    ghost, absent, real = inspect_rows(
+        ["ghost", "faster-whisper", "transformers"], ["tiny.en"], cache_dir=offline_hub_cache
+    )
+    assert ghost.status == "error" and "no_such_package" in ghost.reason
+    assert ghost.repo_id is None and ghost.fix is None
+    assert absent.status == "error" and absent.fix is None
+    assert "faster-whisper is not available here" in absent.reason
+    assert "(cache: complete: " in absent.reason  # the files are there all the same
+    assert (real.status, real.implementation, real.format) == (
+        "complete",
+        "transformers",
+        "transformers",
+    )
+    assert list(real.to_dict())[:3] == ["status", "implementation", "model"]
 
 
 def test_hung_load_times_out_and_the_command_returns(
@@ -156,7 +179,7 @@ def test_download_estimate_is_unknown_when_the_hub_is_unreachable(
     from huggingface_hub import HfApi
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    missing = ModelStatus("missing", "faster-whisper", "tiny.en", TINY_CT2, None, 0, None, "gone")
+    missing = WeightsStatus("missing", "tiny.en", "ctranslate2", TINY_CT2, None, 0, None, "gone")
     start = time.monotonic()
     estimate = estimate_download([missing], api=HfApi(endpoint=UNREACHABLE))
     assert estimate.bytes is None and estimate.describe() == OFFLINE

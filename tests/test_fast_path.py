@@ -12,7 +12,6 @@ import torch
 from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
 from whisperbench.audio import fixture_clip_path, load_clip
-from whisperbench.hub import cached_snapshot
 from whisperbench.implementations import ImplementationOptions, create
 from whisperbench.implementations.greedy import (
     DecodeRules,
@@ -23,6 +22,8 @@ from whisperbench.implementations.greedy import (
 from whisperbench.implementations.transformers_pipeline import INT8_SCOPE, max_new_tokens_for
 from whisperbench.implementations.windows import log_mel, quiet_windows, window_batch
 from whisperbench.metrics import wer
+from whisperbench.suite import load_model
+from whisperbench.weights import provide
 
 pytestmark = pytest.mark.slow
 MAX_NEW = 210
@@ -30,9 +31,7 @@ MAX_NEW = 210
 
 @pytest.fixture(scope="module")
 def tiny_folder(offline_hub_cache: Path) -> Path:
-    folder = cached_snapshot("openai/whisper-tiny.en", "transformers", offline_hub_cache)
-    assert folder is not None
-    return folder
+    return provide("tiny.en", "transformers", cache_dir=offline_hub_cache)
 
 
 @pytest.fixture(scope="module")
@@ -118,11 +117,9 @@ def test_token_budget_follows_window_length() -> None:
 def test_int8_on_cpu_is_applied_reported_and_accurate(offline_hub_cache: Path) -> None:
     impl = create(
         "transformers",
-        ImplementationOptions(
-            device="cpu", cache_dir=offline_hub_cache, offline=True, quantization="int8"
-        ),
+        ImplementationOptions(device="cpu", quantization="int8"),
     )
-    impl.load_model("tiny.en")
+    load_model(impl, "tiny.en", cache_dir=offline_hub_cache)
     clip = load_clip(fixture_clip_path("short"))
     assert clip.reference is not None
     assert wer(clip.reference, impl.transcribe(clip.samples).text) <= 0.25
@@ -135,9 +132,9 @@ def test_int8_on_cpu_is_applied_reported_and_accurate(offline_hub_cache: Path) -
 def test_multilingual_base_detects_english_once_and_transcribes(offline_hub_cache: Path) -> None:
     impl = create(
         "transformers",
-        ImplementationOptions(device="cpu", cache_dir=offline_hub_cache, offline=True),
+        ImplementationOptions(device="cpu"),
     )
-    impl.load_model("base")
+    load_model(impl, "base", cache_dir=offline_hub_cache)
     clip = load_clip(fixture_clip_path("short"))
     assert clip.reference is not None
     result = impl.transcribe(clip.samples)

@@ -29,6 +29,7 @@ from whisperbench.implementations.faster_whisper import (
 )
 from whisperbench.implementations.windows import quiet_windows
 from whisperbench.metrics import wer
+from whisperbench.suite import load_model
 
 SHORT_WER_MAX = 0.25
 """Measured 0.0 (tiny.en, int8, greedy)."""
@@ -157,10 +158,8 @@ def short_clip() -> AudioClip:
 
 
 def _loaded(name: str, cache: Path, **options: object) -> WhisperImplementation:
-    impl = create(
-        name, ImplementationOptions(device="cpu", cache_dir=cache, offline=True, **options)
-    )  # type: ignore[arg-type]
-    impl.load_model("tiny.en")
+    impl = create(name, ImplementationOptions(device="cpu", **options))  # type: ignore[arg-type]
+    load_model(impl, "tiny.en", cache_dir=cache)
     return impl
 
 
@@ -246,9 +245,7 @@ def test_dtype_option_sets_compute_type(offline_hub_cache: Path) -> None:
 def test_compute_type_the_device_cannot_run_is_a_clear_error(offline_hub_cache: Path) -> None:
     impl = create(
         "faster-whisper",
-        ImplementationOptions(
-            device="cpu", dtype="bfloat16", cache_dir=offline_hub_cache, offline=True
-        ),
+        ImplementationOptions(device="cpu", dtype="bfloat16"),
     )
     with pytest.raises(ValueError, match=r"bfloat16.*supports: .*int8"):
-        impl.load_model("tiny.en")
+        load_model(impl, "tiny.en", cache_dir=offline_hub_cache)

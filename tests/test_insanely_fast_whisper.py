@@ -28,6 +28,7 @@ from whisperbench.implementations.insanely_fast_whisper import (
 )
 from whisperbench.implementations.transformers_pipeline import decide_quantization
 from whisperbench.metrics import wer
+from whisperbench.suite import load_model
 
 GB = 2**30
 SHORT_WER_MAX = 0.25
@@ -78,7 +79,7 @@ def test_language_names_become_codes() -> None:
 
 def test_it_is_a_yardstick_that_runs_when_named() -> None:
     cls = get_implementation("insanely-fast-whisper")
-    assert cls.yardstick and cls.family == "transformers"
+    assert cls.yardstick and cls.weights_format == "transformers"
     assert "insanely-fast-whisper" not in default_names()
     assert set(cls.supported_devices) == {"cuda", "mps", "cpu"}
 
@@ -87,9 +88,8 @@ def test_it_is_a_yardstick_that_runs_when_named() -> None:
 
 
 def _loaded(cache: Path, size: str, **extra: object) -> WhisperImplementation:
-    options = ImplementationOptions(device="cpu", cache_dir=cache, offline=True, **extra)  # type: ignore[arg-type]
-    impl = create("insanely-fast-whisper", options)
-    impl.load_model(size)
+    impl = create("insanely-fast-whisper", ImplementationOptions(device="cpu", **extra))  # type: ignore[arg-type]
+    load_model(impl, size, cache_dir=cache)
     return impl
 
 

@@ -20,6 +20,7 @@ import pytest
 from whisperbench.audio import AudioClip, fixture_clip_path, load_clip
 from whisperbench.implementations import ImplementationOptions, WhisperImplementation, create
 from whisperbench.metrics import WordErrors, word_errors
+from whisperbench.suite import load_model
 
 pytestmark = pytest.mark.slow
 
@@ -32,10 +33,10 @@ OURS, RECIPE = "transformers", "transformers-reference"
 
 @pytest.fixture(scope="module")
 def engines(offline_hub_cache: Path) -> Iterator[dict[str, WhisperImplementation]]:
-    options = ImplementationOptions(device="cpu", cache_dir=offline_hub_cache, offline=True)
+    options = ImplementationOptions(device="cpu")
     loaded = {name: create(name, options) for name in (OURS, RECIPE)}
     for impl in loaded.values():
-        impl.load_model("tiny.en")
+        load_model(impl, "tiny.en", cache_dir=offline_hub_cache)
     yield loaded
     for impl in loaded.values():
         impl.cleanup()

@@ -17,7 +17,8 @@ from whisperbench.implementations import BUILTINS, ImplementationOptions
 from whisperbench.implementations.faster_whisper import FasterWhisper, ct2_device_request
 from whisperbench.implementations.greedy import slot_write_for
 from whisperbench.implementations.transformers_pipeline import TransformersPipeline
-from whisperbench.suite import ModelPool, Skip, SuiteConfig, device_memory_info
+from whisperbench.results import LoadResult, from_extra_info, metric, to_extra_info
+from whisperbench.suite import ModelPool, Skip, SuiteConfig, device_memory_fields
 
 GiB = 2**30
 MiB = 2**20
@@ -133,15 +134,30 @@ def test_device_memory_figures_say_what_they_are() -> None:
     assert DEVICE_MEMORY_MEASURES["cuda"].startswith("peak")
     assert "not a peak" in DEVICE_MEMORY_MEASURES["mps"]
     assert "current_allocated_memory" in DEVICE_MEMORY_MEASURES["mps"]
-    cuda = device_memory_info(DeviceMemory(DEVICE_MEMORY_MEASURES["cuda"], 300 * MiB, 100 * MiB))
-    assert cuda["peak_device_mb"] == cuda["device_memory_mb"] == 300
-    assert cuda["device_memory_baseline_mb"] == 100
-    mac = device_memory_info(DeviceMemory(DEVICE_MEMORY_MEASURES["mps"], 300 * MiB, 100 * MiB))
+    cuda = device_memory_fields(DeviceMemory(DEVICE_MEMORY_MEASURES["cuda"], 300 * MiB, 100 * MiB))
+    assert (cuda["peak_device_mb"], cuda["device_live_mb"]) == (300, None)
+    assert cuda["device_baseline_mb"] == 100
+    mac = device_memory_fields(DeviceMemory(DEVICE_MEMORY_MEASURES["mps"], 300 * MiB, 100 * MiB))
     assert mac["peak_device_mb"] is None  # not a peak: never in the peak column
-    assert mac["device_memory_mb"] == 300 and mac["device_memory_measure"].startswith("allocated")
-    assert set(device_memory_info(None)) == set(cuda)
+    assert mac["device_live_mb"] == 300 and mac["device_memory_measure"].startswith("allocated")
+    assert device_memory_fields(None) == {}
     assert devices.start_device_memory("cpu") is None
     assert devices.end_device_memory("cpu", None) is None
+
+
+def test_the_records_keep_the_mps_figure_apart_from_the_peak() -> None:
+    """Saved and read back, an MPS load keeps its figure under its own name and label; the
+    report's columns are ``Peak device MB`` (CUDA) and ``MPS live MB``."""
+    memory = DeviceMemory(DEVICE_MEMORY_MEASURES["mps"], 300 * MiB, 100 * MiB)
+    saved = to_extra_info(
+        LoadResult(implementation="transformers", model="tiny.en", **device_memory_fields(memory))
+    )
+    record = from_extra_info(saved)
+    assert (record.peak_device_mb, record.device_live_mb) == (None, 300)
+    assert record.device_memory_measure == DEVICE_MEMORY_MEASURES["mps"]
+    assert metric("device_live_mb").value(None, record) == 300
+    assert metric("peak_device_mb").value(None, record) is None
+    assert metric("device_live_mb").label != metric("peak_device_mb").label
 
 
 @pytest.mark.skipif(

@@ -29,6 +29,7 @@ from whisperbench.implementations import (
 )
 from whisperbench.implementations.faster_whisper import FasterWhisper
 from whisperbench.metrics import wer
+from whisperbench.suite import load_model
 
 PLUGIN_SOURCE = Path(__file__).parent / "plugin_pkg"
 PLUGIN_MODULE = "whisperbench_echo_plugin"
@@ -71,6 +72,7 @@ def test_plugin_is_registered_and_selectable(installed_plugins: Path) -> None:
     assert "echo" in parse_implementation_list("all")
     cls = get_implementation("echo")
     assert cls.__module__ == PLUGIN_MODULE and cls.name == "echo"
+    assert cls.weights_format == cls.family == "ctranslate2"  # it sets the older name only
 
 
 def test_availability_lists_the_plugin_and_explains_a_broken_one(installed_plugins: Path) -> None:
@@ -87,10 +89,8 @@ def test_availability_lists_the_plugin_and_explains_a_broken_one(installed_plugi
 def test_plugin_is_created_and_transcribes(
     installed_plugins: Path, offline_hub_cache: Path
 ) -> None:
-    impl = create(
-        "echo", ImplementationOptions(device="cpu", cache_dir=offline_hub_cache, offline=True)
-    )
-    impl.load_model("tiny.en")
+    impl = create("echo", ImplementationOptions(device="cpu"))
+    load_model(impl, "tiny.en", cache_dir=offline_hub_cache)
     clip = load_clip(fixture_clip_path("short"))
     assert clip.reference is not None
     result = impl.transcribe(clip.samples)
@@ -105,8 +105,9 @@ def test_plugin_is_created_and_transcribes(
 def test_check_models_command_verifies_the_plugin(
     installed_plugins: Path, offline_hub_cache: Path
 ) -> None:
-    """The plugin as an installed package would be: found by a fresh process, loaded in the
-    command's verification child, with no whisperbench change."""
+    """The plugin as an installed package would be: found by a fresh process, its weights
+    (the format it declares, with the older name ``family``) verified by loading them in the
+    command's child process, with no whisperbench change."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(installed_plugins), str(PLUGIN_SOURCE)]))
     command = [sys.executable, "-m", "whisperbench.cli", "check-models", "--model", "tiny.en"]
     command += ["--implementations", "echo", "--cache-dir", str(offline_hub_cache), "--json"]

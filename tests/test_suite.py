@@ -29,8 +29,10 @@ from cache_helpers import TINY_CT2, copy_repos, make_fifo
 from test_audio import make_44k_stereo
 
 from whisperbench.audio import fixture_clip_path, load_audio
+from whisperbench.implementations import ImplementationOptions
 from whisperbench.implementations.faster_whisper import FasterWhisper
 from whisperbench.models import get_model
+from whisperbench.suite import ModelPool, Skip, SuiteConfig
 
 pytestmark = pytest.mark.slow
 
@@ -327,3 +329,52 @@ def test_help_lists_the_suite_options(tmp_path: Path) -> None:
         "--synthetic",
     ):
         assert re.search(rf"^ +{option}(=| |$)", section[1], re.MULTILINE), option
+
+
+# -- the model pool: weights provided before the timed load --------------------------------------
+
+
+def test_the_pool_imports_bundled_weights_before_the_timed_load(tmp_path: Path) -> None:
+    """A fresh cache: ``prepare`` imports the bundled tiny.en (one notice line) and keeps the
+    folder; ``load(prepared=True)`` then times only the implementation's own load of it."""
+    cache = tmp_path / "hub"
+    config = SuiteConfig(
+        models=("tiny.en",),
+        implementations=("transformers",),
+        clips=(),
+        options=ImplementationOptions(device="cpu"),
+        cache_dir=cache,
+    )
+    notices: list[str] = []
+    pool = ModelPool(config, notify=notices.append)
+    path = pool.prepare("transformers", "tiny.en")
+    (notice,) = notices
+    assert "openai/whisper-tiny.en was not cached; imported the bundled tiny.en" in notice
+    assert path.is_relative_to(cache.resolve()) or path.is_relative_to(cache)
+    loaded = pool.load("transformers", "tiny.en", prepared=True)
+    try:
+        assert loaded.implementation.snapshot_path == path
+        assert loaded.load_s > 0
+        assert pool.prepare("transformers", "tiny.en") == path and len(notices) == 1
+    finally:
+        pool.close()
+
+
+def test_the_pool_skips_a_missing_model_with_the_fix_for_its_cache(tmp_path: Path) -> None:
+    config = SuiteConfig(
+        models=("small",),
+        implementations=("transformers",),
+        clips=(),
+        options=ImplementationOptions(device="cpu"),
+        cache_dir=tmp_path / "hub",
+    )
+    pool = ModelPool(config, notify=lambda line: None)
+    with pytest.raises(Skip) as caught:
+        pool.get("transformers", "small")
+    message = str(caught.value)
+    assert message.startswith("transformers small: missing: ")
+    assert (
+        "Fix: whisperbench download --model small --implementations transformers "
+        f"--cache-dir {tmp_path / 'hub'}" in message
+    )
+    assert ("transformers", "small") not in pool.failures  # a skip is not a failed load

@@ -1,9 +1,10 @@
 """The transformers implementations on real tiny.en weights (CPU, offline), the model map as
-``load_model`` really uses it, the registry, and the synthetic-weights mode.
+loading really uses it, the registry, and the synthetic-weights mode.
 
-Only the public interface is used: ``create(name, ImplementationOptions(...))``, ``load_model``,
-``transcribe`` and ``get_params``, plus ``snapshot_path`` (set by ``load_model``) and, for the
-synthetic model's architecture, the loaded ``pipe.model.config``."""
+Only the public interface is used: ``create(name, ImplementationOptions(...))``, the suite's
+``load_model`` (the weights the implementation asks for, handed to ``load``), ``transcribe``
+and ``get_params``, plus ``snapshot_path`` (set by ``load``) and, for the synthetic model's
+architecture, the loaded ``pipe.model.config``."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from test_audio import make_44k_stereo
 
 from whisperbench.audio import AudioClip, fixture_clip_path, load_audio, load_clip
 from whisperbench.errors import UnknownImplementationError
-from whisperbench.hub import ModelNotCachedError
 from whisperbench.implementations import (
     BUILTINS,
     ImplementationOptions,
@@ -31,6 +31,8 @@ from whisperbench.implementations import (
 from whisperbench.implementations.faster_whisper import FasterWhisper
 from whisperbench.metrics import wer
 from whisperbench.models import MODELS, get_model
+from whisperbench.suite import load_model
+from whisperbench.weights import WeightsNotReady
 
 pytestmark = pytest.mark.slow
 
@@ -43,15 +45,15 @@ needs_faster_whisper = pytest.mark.skipif(
 )
 
 
-def _options(cache: Path, **extra: object) -> ImplementationOptions:
-    return ImplementationOptions(device="cpu", cache_dir=cache, offline=True, **extra)  # type: ignore[arg-type]
+def _options(**extra: object) -> ImplementationOptions:
+    return ImplementationOptions(device="cpu", **extra)  # type: ignore[arg-type]
 
 
 def _loaded(
     name: str, cache: Path, size: str = "tiny.en", **extra: object
 ) -> WhisperImplementation:
-    impl = create(name, _options(cache, **extra))
-    impl.load_model(size)
+    impl = create(name, _options(**extra))
+    load_model(impl, size, cache_dir=cache)
     return impl
 
 
@@ -144,7 +146,7 @@ def test_44k_stereo_gives_the_same_transcript_as_16k_mono(
     assert tiny.transcribe(samples).text == short_transcript
 
 
-# -- the model map, as load_model uses it --------------------------------------------------------
+# -- the model map, as loading uses it ------------------------------------------------------------
 
 MAP_IMPLEMENTATIONS = [
     "transformers",
@@ -155,14 +157,14 @@ MAP_IMPLEMENTATIONS = [
 @pytest.mark.parametrize("name", MAP_IMPLEMENTATIONS)
 @pytest.mark.parametrize("size", list(MODELS))
 def test_load_model_looks_for_the_mapped_repo(name: str, size: str, tmp_path: Path) -> None:
-    """Offline with an empty cache, ``load_model`` names the repo it looked for: the one the
-    model map (through ``get_model_info``) gives for this size and the implementation's family."""
-    impl = create(name, _options(tmp_path / "empty-cache"))
+    """With an empty cache, loading names the repo it looked for: the one the model map
+    (through ``get_model_info``) gives for this size and the implementation's format."""
+    impl = create(name, _options())
     info = impl.get_model_info(size)
-    assert info.repo_id == get_model(size).repo_id(impl.family)
-    assert info.family == impl.family
-    with pytest.raises(ModelNotCachedError) as caught:
-        impl.load_model(size)
+    assert info.repo_id == get_model(size).repo_id(impl.weights_format)
+    assert info.weights_format == info.family == impl.weights_format == impl.family
+    with pytest.raises(WeightsNotReady) as caught:
+        load_model(impl, size, cache_dir=tmp_path / "empty-cache")
     assert caught.value.repo_id == info.repo_id
     message = str(caught.value)
     assert info.repo_id in message

@@ -66,9 +66,9 @@ def test_quiet_windows_of_speech_end_in_its_pauses() -> None:
 def test_log_mel_is_the_feature_extractors(offline_hub_cache: Path) -> None:
     from transformers import WhisperFeatureExtractor
 
-    from whisperbench.hub import cached_snapshot
+    from whisperbench.weights import provide
 
-    folder = cached_snapshot("openai/whisper-tiny.en", "transformers", offline_hub_cache)
+    folder = provide("tiny.en", "transformers", cache_dir=offline_hub_cache)
     extractor: Any = WhisperFeatureExtractor.from_pretrained(folder)
     audio = load_clip(fixture_clip_path("medium")).samples
     windows = quiet_windows(audio)

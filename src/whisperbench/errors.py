@@ -28,6 +28,10 @@ class AudioError(WhisperBenchError, ValueError):
     """An audio file that cannot be used: missing, empty, corrupt or not audio."""
 
 
+class UnknownFormatError(WhisperBenchError, ValueError):
+    """A weight format that no declaration in ``weights.formats`` describes."""
+
+
 class ModelImportError(WhisperBenchError, ValueError):
     """A local model folder that cannot be imported into a Hugging Face cache."""
 
@@ -38,3 +42,7 @@ class DeviceOutOfMemoryError(WhisperBenchError, MemoryError):
 
 class HistoryError(WhisperBenchError, ValueError):
     """A saved benchmark run that cannot be read."""
+
+
+class ResultError(WhisperBenchError, ValueError):
+    """A benchmark's ``extra_info`` that is not a whisperbench result (or lacks a field)."""

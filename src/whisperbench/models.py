@@ -1,17 +1,20 @@
 """THE model map: one source of truth for sizes, repos, architectures and verification limits.
 
-Loading, cache checks, synthetic weights and reports all resolve a size name here.
+Loading, cache checks, synthetic weights and reports all resolve a size name here: a size and
+a weight format give a Hugging Face repo id. What a snapshot of each format holds is declared
+in ``weights.formats``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from whisperbench.errors import UnknownModelError
 
-Family = Literal["transformers", "ctranslate2"]
-FAMILIES: tuple[Family, ...] = ("transformers", "ctranslate2")
+REPO_FORMATS: tuple[str, ...] = ("transformers", "ctranslate2")
+"""The weight formats that every size has a Hugging Face repository for."""
+FAMILIES = REPO_FORMATS
+"""The older name of ``REPO_FORMATS`` (formats were called implementation families)."""
 
 VERIFY_TIMEOUT_S = 15.0
 VERIFY_TIMEOUT_LARGE_S = 30.0
@@ -35,11 +38,10 @@ class Architecture:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model size: its repos per implementation family and how long a verifying load may
-    take."""
+    """One model size: its repos per weight format and how long a verifying load may take."""
 
     name: str
-    repos: dict[Family, str]
+    repos: dict[str, str]
     architecture: Architecture
 
     @property
@@ -54,12 +56,12 @@ class ModelSpec:
     def verify_timeout_s(self) -> float:
         return VERIFY_TIMEOUT_LARGE_S if self.is_large else VERIFY_TIMEOUT_S
 
-    def repo_id(self, family: Family) -> str:
+    def repo_id(self, weights_format: str) -> str:
         try:
-            return self.repos[family]
+            return self.repos[weights_format]
         except KeyError:
             raise UnknownModelError(
-                f"model {self.name!r} has no repository for the {family!r} family; "
+                f"model {self.name!r} has no repository for the {weights_format!r} format; "
                 f"it has: {', '.join(sorted(self.repos))}"
             ) from None
 
@@ -167,35 +169,3 @@ def parse_model_list(value: str) -> list[str]:
     for name in names:
         get_model(name)
     return names
-
-
-@dataclass(frozen=True)
-class FamilyFiles:
-    """What a snapshot of a family's repo must hold, and what to download for it."""
-
-    required: tuple[str, ...]
-    """Each entry is a set of alternatives separated by ``|``: one of them must be present."""
-    allow_patterns: tuple[str, ...]
-
-
-FAMILY_FILES: dict[Family, FamilyFiles] = {
-    "transformers": FamilyFiles(
-        required=(
-            "config.json",
-            "model.safetensors|pytorch_model.bin|model.safetensors.index.json",
-            "preprocessor_config.json",
-            "tokenizer.json|vocab.json",
-            "generation_config.json",
-        ),
-        allow_patterns=(
-            "*.json",
-            "*.txt",
-            "model.safetensors",
-            "model-*.safetensors",
-        ),
-    ),
-    "ctranslate2": FamilyFiles(
-        required=("model.bin", "config.json", "tokenizer.json", "vocabulary.txt|vocabulary.json"),
-        allow_patterns=("model.bin", "*.json", "vocabulary.*"),
-    ),
-}

@@ -4,7 +4,6 @@ load timeouts (pytest-timeout), machine facts for saved runs, and a results tabl
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from whisperbench.implementations import (
 )
 from whisperbench.implementations.synthetic import DEFAULT_SYNTHETIC_TOKENS
 from whisperbench.models import DEFAULT_MODEL, get_model, parse_model_list
+from whisperbench.results import Measured
 from whisperbench.suite import (
     DEFAULT_CLIPS,
     ClipLibrary,
@@ -31,9 +31,10 @@ from whisperbench.suite import (
     load_cases,
     transcribe_cases,
 )
+from whisperbench.weights import go_offline
 
 CONFIG_KEY = pytest.StashKey[SuiteConfig]()
-RESULTS_KEY = pytest.StashKey[list[dict[str, Any]]]()
+RESULTS_KEY = pytest.StashKey[list[tuple[str, Measured]]]()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -146,8 +147,6 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         batch_size=get("batch_size"),
         beam_size=get("beam_size"),
         quantization=get("quantization"),
-        cache_dir=Path(cache_dir) if cache_dir else None,
-        offline=True,  # the suite never downloads: a missing model skips with the fix command
         vad=get("vad"),
         cuda_graphs=not get("no_cuda_graphs"),
         synthetic_tokens=get("synthetic_tokens") if get("synthetic") else None,
@@ -159,6 +158,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         options=options,
         rounds=get("rounds"),
         warmup_rounds=get("warmup_rounds"),
+        cache_dir=Path(cache_dir) if cache_dir else None,
     )
 
 
@@ -170,15 +170,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RESULTS_KEY] = []
     if config.getoption("offline"):
         go_offline()
-
-
-def go_offline() -> None:
-    """No Hub request from anything in this process (tokenizer or config look-ups included):
-    huggingface_hub reads HF_HUB_OFFLINE at import, so its constant is set as well."""
-    from huggingface_hub import constants
-
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    constants.HF_HUB_OFFLINE = True
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -239,10 +230,10 @@ def clip_library(suite_config: SuiteConfig) -> ClipLibrary:
 
 @pytest.fixture
 def record_result(request: pytest.FixtureRequest) -> Any:
-    """Keeps a case's extra_info for the summary table at the end of the session."""
+    """Keeps a case's measured record for the summary table at the end of the session."""
 
-    def record(info: dict[str, Any]) -> None:
-        request.config.stash[RESULTS_KEY].append({"case": request.node.name, **info})
+    def record(measured: Measured) -> None:
+        request.config.stash[RESULTS_KEY].append((request.node.name, measured))
 
     return record
 
@@ -260,7 +251,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     from rich.console import Console
 
-    from whisperbench.tables import results_table
+    from whisperbench.tables import repetition_warnings, results_table
 
     buffer = io.StringIO()
     Console(
@@ -268,6 +259,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     ).print(results_table(results))
     terminalreporter.write_sep("-", "whisperbench results")
     terminalreporter.write(buffer.getvalue())
+    for line in repetition_warnings(results):
+        terminalreporter.write_line(line, yellow=True)
 
 
 __all__ = ["LoadCase", "TranscribeCase"]

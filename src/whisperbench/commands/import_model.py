@@ -3,7 +3,7 @@
 ``import-model SOURCE_DIR --repo-id ORG/NAME`` imports a transformers or CTranslate2 folder
 (a CTranslate2 folder is converted for an ``openai/whisper-*`` repo); ``import-model --bundled
 SIZE`` imports the weights that the ``whisperbench[offline-models]`` packages ship, for the
-transformers family, the ctranslate2 family or both. Loaders then find the model offline
+transformers format, the ctranslate2 format or both. Loaders then find the model offline
 (``HF_HUB_OFFLINE=1``) as if it had been downloaded.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 
 from whisperbench.commands._cache_options import add_cache_dir
 from whisperbench.errors import ModelImportError
-from whisperbench.hub_import import ImportedModel, import_model
-from whisperbench.models import FAMILIES, Family
+from whisperbench.models import REPO_FORMATS
+from whisperbench.weights import ImportedModel, import_bundled, import_model
 
 MB = 1_000_000
 
@@ -45,9 +45,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--family",
-        choices=(*FAMILIES, "all"),
+        choices=(*REPO_FORMATS, "all"),
         default="all",
-        help="with --bundled: which family's repo to fill (default: all)",
+        help="with --bundled: which weight format's repo to fill (default: all)",
     )
     add_cache_dir(parser)
     parser.set_defaults(func=run)
@@ -67,10 +67,8 @@ def _records(args: argparse.Namespace) -> list[ImportedModel]:
     if args.bundled is not None:
         if args.source_dir is not None or args.repo_id is not None:
             raise ModelImportError("give either SOURCE_DIR --repo-id ORG/NAME or --bundled SIZE")
-        from whisperbench.offline_models import ensure_bundled_model
-
-        families: tuple[Family, ...] = FAMILIES if args.family == "all" else (args.family,)
-        return [ensure_bundled_model(args.bundled, f, args.cache_dir) for f in families]
+        formats = REPO_FORMATS if args.family == "all" else (args.family,)
+        return [import_bundled(args.bundled, f, args.cache_dir) for f in formats]
     if args.source_dir is None or args.repo_id is None:
         raise ModelImportError(
             "name what to import: whisperbench import-model SOURCE_DIR --repo-id ORG/NAME, "

@@ -13,6 +13,7 @@ from whisperbench.implementations.base import (
     ModelInfo,
     Segment,
     TranscriptionResult,
+    WeightsNeed,
     WhisperImplementation,
 )
 
@@ -29,12 +30,20 @@ BUILTINS: dict[str, str] = {
     ),
 }
 
+TEST_DOUBLES: dict[str, str] = {
+    "fake": "whisperbench.implementations.fake:FakeWhisper",
+}
+"""Engines for tests and plugin authors' tests: they run when named (``--implementations
+fake``), never with ``all`` or ``available``, and ``check-models`` does not list them."""
+
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "TEST_DOUBLES",
     "ImplementationOptions",
     "ModelInfo",
     "Segment",
     "TranscriptionResult",
+    "WeightsNeed",
     "WhisperImplementation",
     "availability",
     "available_names",
@@ -66,12 +75,12 @@ def registered_names() -> list[str]:
 
 def get_implementation(name: str) -> type[WhisperImplementation]:
     """The class registered as ``name``; an unknown name lists the registered ones."""
-    targets = _targets()
+    targets = {**TEST_DOUBLES, **_targets()}
     try:
         target = targets[name]
     except KeyError:
         raise UnknownImplementationError(
-            f"unknown implementation {name!r}; registered: {', '.join(targets)}"
+            f"unknown implementation {name!r}; registered: {', '.join(_targets())}"
         ) from None
     module_name, _, attr = target.partition(":")
     try:
@@ -116,7 +125,7 @@ def parse_implementation_list(value: str) -> list[str]:
     names = [part.strip() for part in value.split(",") if part.strip()]
     known = registered_names()
     for name in names:
-        if name not in known:
+        if name not in known and name not in TEST_DOUBLES:
             raise UnknownImplementationError(
                 f"unknown implementation {name!r}; registered: {', '.join(known)}"
             )

@@ -1,4 +1,8 @@
-"""The interface every Whisper implementation follows, and the records it returns."""
+"""The interface every Whisper implementation follows, and the records it returns.
+
+An implementation is given a local folder of weights in the format it declares
+(``weights_format``) and loads it; it never looks for, downloads, imports or converts weights
+itself. The suite and the CLI ask the ``weights`` package for the folder."""
 
 from __future__ import annotations
 
@@ -8,12 +12,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-from huggingface_hub import constants as hub_constants
 
 from whisperbench.devices import DeviceName, resolve_device
 from whisperbench.errors import ImplementationUnavailableError
-from whisperbench.hub import resolve_snapshot
-from whisperbench.models import Family, get_model
+from whisperbench.models import get_model
 
 
 @dataclass
@@ -27,8 +29,6 @@ class ImplementationOptions:
     """None: chosen from the device's free memory."""
     beam_size: int = 1
     quantization: str = "none"
-    cache_dir: Path | None = None
-    offline: bool = False
     vad: bool = False
     language: str | None = None
     cuda_graphs: bool = True
@@ -37,21 +37,31 @@ class ImplementationOptions:
     """Random weights of the real architecture, decoding exactly this many tokens per window
     (speed only; implementations that cannot do this say so)."""
 
-    @property
-    def downloads_allowed(self) -> bool:
-        return not (self.offline or hub_constants.HF_HUB_OFFLINE)
-
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """Where a size's weights live for one implementation (resolved through the model map)."""
+    """A size as one implementation loads it (resolved through the model map)."""
 
     size: str
     implementation: str
-    family: Family
+    weights_format: str
     repo_id: str
     verify_timeout_s: float
     english_only: bool
+
+    @property
+    def family(self) -> str:
+        """The older name of ``weights_format``."""
+        return self.weights_format
+
+
+@dataclass(frozen=True)
+class WeightsNeed:
+    """The weights an implementation reads to load a size: which size's files, in which format
+    (normally the size itself, in the implementation's format)."""
+
+    size: str
+    weights_format: str
 
 
 @dataclass(frozen=True)
@@ -72,10 +82,14 @@ class TranscriptionResult:
 
 
 class WhisperImplementation(ABC):
-    """One way of running Whisper. Subclasses set ``name`` and ``family`` and fill in the rest."""
+    """One way of running Whisper. Subclasses set ``name`` and ``weights_format`` and fill in
+    the rest."""
 
     name: ClassVar[str]
-    family: ClassVar[Family]
+    weights_format: ClassVar[str]
+    """The weight format it reads (``weights.formats``): ``transformers`` or ``ctranslate2``."""
+    family: ClassVar[str]
+    """The older name of ``weights_format``; a subclass may set either."""
     package: ClassVar[str]
     """The distribution whose version is reported with results."""
     supported_devices: ClassVar[tuple[DeviceName, ...]] = ("cuda", "mps", "cpu")
@@ -83,6 +97,20 @@ class WhisperImplementation(ABC):
     """A reference kept to compare against (run when named, not by default)."""
     supports_synthetic: ClassVar[bool] = False
     """Whether ``ImplementationOptions.synthetic_tokens`` (random weights) is honoured."""
+    needs_weights: ClassVar[bool] = True
+    """False for an engine that loads no model files (the ``fake`` one): the suite then skips
+    the cache checks and imports before its load."""
+
+    batch_size: int | None = None
+    """Windows (or utterances) decoded per batch, once loaded; None where it does not apply."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        if "weights_format" in own:
+            cls.family = own["weights_format"]
+        elif "family" in own:
+            cls.weights_format = own["family"]
 
     def __init__(self, options: ImplementationOptions | None = None) -> None:
         self.options = options or ImplementationOptions()
@@ -119,31 +147,28 @@ class WhisperImplementation(ABC):
         return ModelInfo(
             size=size,
             implementation=self.name,
-            family=self.family,
-            repo_id=spec.repo_id(self.family),
+            weights_format=self.weights_format,
+            repo_id=spec.repo_id(self.weights_format),
             verify_timeout_s=spec.verify_timeout_s,
             english_only=spec.english_only,
         )
 
-    def load_model(self, size: str) -> None:
-        """Find (or download) the size's snapshot through the model map, then load it."""
-        info = self.get_model_info(size)
-        source = self.weights_source(info)
-        self.snapshot_path = resolve_snapshot(
-            source.repo_id,
-            self.family,
-            size=source.size,
-            implementation=self.name,
-            cache_dir=self.options.cache_dir,
-            offline=not self.options.downloads_allowed,
-        )
-        self._load(info, self.snapshot_path)
-        self.model_info = info
+    @classmethod
+    def weights_needed(cls, size: str, options: ImplementationOptions) -> WeightsNeed:
+        """The weights to hand ``load`` for ``size``: the size itself in ``weights_format``,
+        unless an implementation builds the weights some other way."""
+        return WeightsNeed(size, cls.weights_format)
 
-    def weights_source(self, info: ModelInfo) -> ModelInfo:
-        """The model whose files are read for ``info``: itself, unless an implementation
-        builds the weights some other way."""
-        return info
+    def load(self, snapshot: Path | None, info: ModelInfo) -> None:
+        """Load the weights in the local folder ``snapshot`` (what ``weights_needed`` asked
+        for) as the model ``info`` describes; None only for an engine that reads no files
+        (``needs_weights = False``)."""
+        if snapshot is not None:
+            self._load(info, snapshot)
+        elif self.needs_weights:
+            raise ValueError(f"{self.name} reads its weights from a folder; none was given")
+        self.snapshot_path = snapshot
+        self.model_info = info
 
     @abstractmethod
     def _load(self, info: ModelInfo, snapshot: Path) -> None:
@@ -155,7 +180,10 @@ class WhisperImplementation(ABC):
 
     @abstractmethod
     def get_params(self) -> dict[str, Any]:
-        """The settings really in use, read off the loaded model where possible."""
+        """The settings really in use, read off the loaded model where possible. The keys every
+        engine shares are typed by ``results.Params`` (device, dtype, quantization,
+        quantization_note, batch_size, chunk_length_s, beam_size, decoder, attention, task,
+        language, vad, threads, model, repo_id); any other key is kept and shown as it is."""
 
     def cleanup(self) -> None:
         """Release the model and the memory it holds."""
@@ -163,5 +191,5 @@ class WhisperImplementation(ABC):
 
     def require_loaded(self) -> ModelInfo:
         if self.model_info is None:
-            raise RuntimeError(f"{self.name}: call load_model(size) before transcribing")
+            raise RuntimeError(f"{self.name}: call load(path, info) before transcribing")
         return self.model_info

@@ -123,7 +123,7 @@ class FasterWhisper(WhisperImplementation):
     """``faster_whisper.WhisperModel`` (CTranslate2), batched for long-form audio."""
 
     name = "faster-whisper"
-    family = "ctranslate2"
+    weights_format = "ctranslate2"
     package = "faster-whisper"
     supported_devices = ("cuda", "cpu")
 

@@ -18,9 +18,11 @@ from whisperbench.audio import SAMPLE_RATE
 from whisperbench.devices import PhaseClock, dtype_name, memory_info, resolve_dtype, synchronize
 from whisperbench.errors import DeviceOutOfMemoryError
 from whisperbench.implementations.base import (
+    ImplementationOptions,
     ModelInfo,
     Segment,
     TranscriptionResult,
+    WeightsNeed,
     WhisperImplementation,
 )
 from whisperbench.implementations.greedy import DecodeRules, StaticGreedyDecoder, prompt_ids
@@ -163,7 +165,7 @@ class TransformersReference(WhisperImplementation):
     ``pipe(audio, chunk_length_s=30, batch_size=24)`` on an fp16 SDPA pipeline, nothing else."""
 
     name = "transformers-reference"
-    family = "transformers"
+    weights_format = "transformers"
     package = "transformers"
     supports_synthetic = True
     yardstick = True
@@ -174,11 +176,12 @@ class TransformersReference(WhisperImplementation):
     batch_size: int = CPU_BATCH_SIZE
     chunk_length_s: float = CHUNK_LENGTH_S
 
-    def weights_source(self, info: ModelInfo) -> ModelInfo:
+    @classmethod
+    def weights_needed(cls, size: str, options: ImplementationOptions) -> WeightsNeed:
         """Synthetic runs read only the tokenizer and generation config, from a donor size."""
-        if not self.options.synthetic_tokens:
-            return info
-        return self.get_model_info(TOKENIZER_DONOR)
+        if not options.synthetic_tokens:
+            return super().weights_needed(size, options)
+        return WeightsNeed(TOKENIZER_DONOR, cls.weights_format)
 
     def _load(self, info: ModelInfo, snapshot: Path) -> None:
         self.pipe = self._build_pipeline(info, snapshot)

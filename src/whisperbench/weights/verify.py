@@ -1,11 +1,13 @@
-"""Verify a cached model by loading it in a child process that is killed at a time limit.
+"""Verify weights by loading them in a child process that is killed at a time limit.
 
 A load that hangs inside native code (a blocking ``open``, a stuck mmap, a C++ loader) is not
 interrupted by SIGALRM or by Python threads, so the load runs in its own process:
-``python -m whisperbench.verify_load IMPLEMENTATION SIZE --cache-dir DIR``. The child loads through
-the real implementation, offline and on the CPU, and reports on stdout with one protocol line
-before loading and one after. The parent (``run_verify_load``) starts the clock when the child
-says it is loading, so interpreter start-up and imports do not eat into the model's limit.
+``main(FORMAT, PATH)`` of this module in a fresh interpreter. The child loads the folder with its
+format's own loader (``formats.WeightFormat.verify_loader``: transformers' ``from_pretrained``,
+CTranslate2's ``Whisper``), offline and on the CPU, with no implementation involved, and reports
+on stdout with one protocol line before loading and one after. The parent (``run_verify_load``)
+starts the clock when the child says it is loading, so interpreter start-up and imports do not
+eat into the model's limit. ``verify_folder`` runs it once per process for the same files.
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 PROTOCOL_PREFIX = "WHISPERBENCH_VERIFY "
 STARTUP_TIMEOUT_S = 60.0
-"""How long the child may take to import the implementation before it starts loading."""
+"""How long the child may take to import its loader before it starts loading."""
+
+CHILD = "import sys; from whisperbench.weights.verify import main; sys.exit(main(sys.argv[1:]))"
+"""The child's program (``-c``, not ``-m``: the package imports this module before ``-m``
+would run it)."""
 
 Outcome = Literal["ok", "error", "timeout"]
 
@@ -52,24 +58,19 @@ def _emit(payload: dict[str, object]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The child: import the implementation, announce the load, load, report."""
-    parser = argparse.ArgumentParser(prog="python -m whisperbench.verify_load")
-    parser.add_argument("implementation")
-    parser.add_argument("size")
-    parser.add_argument("--cache-dir", type=Path, required=True)
+    """The child: import the format's loader, announce the load, load, report."""
+    parser = argparse.ArgumentParser(prog="whisperbench.weights.verify")
+    parser.add_argument("format")
+    parser.add_argument("path", type=Path)
     args = parser.parse_args(argv)
     try:
-        from whisperbench.implementations import ImplementationOptions, create
+        from whisperbench.weights.formats import get_format
 
-        impl = create(
-            args.implementation,
-            ImplementationOptions(device="cpu", cache_dir=args.cache_dir, offline=True),
-        )
+        load = get_format(args.format).verify_loader()
         _emit({"event": "loading"})
         start = time.perf_counter()
-        impl.load_model(args.size)
+        load(args.path)
         load_s = time.perf_counter() - start
-        impl.cleanup()
     except Exception as exc:  # every loader failure is a result to report, not a crash
         _emit({"event": "done", "ok": False, "error": last_line(exc)})
         return 1
@@ -103,25 +104,16 @@ def _reap(proc: subprocess.Popen[str], grace_s: float = 10.0) -> None:
 
 
 def run_verify_load(
-    implementation: str,
-    size: str,
-    cache_dir: Path,
+    path: Path,
+    weights_format: str,
     limit_s: float,
     *,
     startup_timeout_s: float = STARTUP_TIMEOUT_S,
 ) -> VerifyResult:
-    """Load ``size`` with ``implementation`` from ``cache_dir`` in a child; kill at ``limit_s``."""
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HUB_CACHE=str(cache_dir))
+    """Load the ``weights_format`` folder ``path`` in a child; kill it at ``limit_s``."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "whisperbench.verify_load",
-            implementation,
-            size,
-            "--cache-dir",
-            str(cache_dir),
-        ],
+        [sys.executable, "-c", CHILD, weights_format, str(path)],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -154,7 +146,7 @@ def run_verify_load(
             return VerifyResult(
                 "timeout",
                 f"the verifying process did not start loading within {startup_timeout_s:g} s "
-                f"(importing {implementation} hung); it was killed",
+                f"(importing the {weights_format} loader hung); it was killed",
                 None,
             )
         if line is None:  # the child closed stdout without a final report: it crashed
@@ -178,5 +170,31 @@ def run_verify_load(
         return VerifyResult("error", str(payload.get("error", "unknown error")), None)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+_VERIFIED: dict[tuple[Any, ...], VerifyResult] = {}
+
+
+def clear_verify_cache() -> None:
+    """Forget the verify-by-load results of this process."""
+    _VERIFIED.clear()
+
+
+def _fingerprint(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """Names, sizes and mtimes behind the folder: a changed file means a new verification."""
+    items = []
+    for path in sorted(folder.rglob("*")):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        items.append((str(path.relative_to(folder)), st.st_size, st.st_mtime_ns))
+    return tuple(items)
+
+
+def verify_folder(path: Path, weights_format: str, limit_s: float) -> VerifyResult:
+    """``run_verify_load``, once per process for the same files, format and limit."""
+    key = (weights_format, str(path.resolve()), _fingerprint(path), limit_s)
+    result = _VERIFIED.get(key)
+    if result is None:
+        result = run_verify_load(path, weights_format, limit_s)
+        _VERIFIED[key] = result
+    return result

@@ -17,14 +17,14 @@ import soundfile as sf
 
 from whisperbench.cli import main
 from whisperbench.errors import ModelImportError, UnknownModelError
-from whisperbench.hub_import import ImportedModel, cached_model, import_model, target_family
 from whisperbench.metrics import wer
-from whisperbench.models import Family
-from whisperbench.offline_models import bundled_source, ensure_bundled_model
+from whisperbench.weights import ImportedModel, import_bundled, import_model, inspect
+from whisperbench.weights.bundled import bundled_source
+from whisperbench.weights.importer import content_revision, target_format
 
 pytestmark = pytest.mark.slow
-AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "short.flac"
-Records = dict[tuple[str, Family], ImportedModel]
+AUDIO = Path(__file__).resolve().parents[2] / "fixtures" / "audio" / "short.flac"
+Records = dict[tuple[str, str], ImportedModel]
 
 
 def _tiny_transformers_folder(path: Path, value: float = 0.0) -> Path:
@@ -53,7 +53,7 @@ def test_scan_cache_dir_lists_every_import_with_its_size(
     assert info.warnings == []
     repos = {repo.repo_id: repo for repo in info.repos}
     assert set(repos) == {record.repo_id for record in offline_models.values()}
-    for (size, family), record in offline_models.items():
+    for (size, weights_format), record in offline_models.items():
         repo = repos[record.repo_id]
         (revision,) = repo.revisions
         assert revision.commit_hash == record.revision and len(record.revision) == 40
@@ -63,11 +63,12 @@ def test_scan_cache_dir_lists_every_import_with_its_size(
         for file in revision.files:
             link = os.readlink(file.file_path)
             assert link.startswith("../../blobs/") and file.blob_path.parent.name == "blobs"
-        if family == "ctranslate2":  # copied as it is
+        if weights_format == "ctranslate2":  # copied as it is
             source = bundled_source(size)
             files = [p for p in source.iterdir() if p.is_file() and not p.name.startswith(".")]
             assert record.size_bytes == sum(p.stat().st_size for p in files)
             assert {f.file_name for f in revision.files} == {p.name for p in files}
+            assert content_revision(source) == record.revision
         else:
             names = {f.file_name for f in revision.files}
             assert {"config.json", "model.safetensors", "generation_config.json"} <= names
@@ -101,7 +102,7 @@ def test_importing_again_writes_nothing_new(
     assert _blobs(offline_hub_cache) == blobs
     assert record.snapshot_path.stat().st_mtime_ns == snapshot_mtime
     assert (
-        ensure_bundled_model("base", "transformers", offline_hub_cache)
+        import_bundled("base", "transformers", offline_hub_cache)
         == (offline_models[("base", "transformers")])
     )
 
@@ -195,17 +196,17 @@ def test_missing_files_and_bad_repo_ids_are_named(tmp_path: Path) -> None:
     with pytest.raises(ModelImportError, match="truncated"):
         import_model(good, "test-org/tiny-model", tmp_path / "cache")
     with pytest.raises(UnknownModelError):
-        ensure_bundled_model("huge", "transformers", tmp_path / "cache")
+        import_bundled("huge", "transformers", tmp_path / "cache")
     with pytest.raises(ModelImportError, match="whisperbench download --model small"):
-        ensure_bundled_model("small", "transformers", tmp_path / "cache")
+        import_bundled("small", "transformers", tmp_path / "cache")
 
 
-def test_target_family_follows_the_model_map() -> None:
-    assert target_family("openai/whisper-base") == "transformers"
-    assert target_family("Systran/faster-whisper-base") == "ctranslate2"
-    assert target_family("mobiuslabsgmbh/faster-whisper-large-v3-turbo") == "ctranslate2"
-    assert target_family("someone/my-faster-whisper") == "ctranslate2"
-    assert target_family("someone/whisper-finetune") == "transformers"
+def test_target_format_follows_the_model_map() -> None:
+    assert target_format("openai/whisper-base") == "transformers"
+    assert target_format("Systran/faster-whisper-base") == "ctranslate2"
+    assert target_format("mobiuslabsgmbh/faster-whisper-large-v3-turbo") == "ctranslate2"
+    assert target_format("someone/my-faster-whisper") == "ctranslate2"
+    assert target_format("someone/whisper-finetune") == "transformers"
 
 
 # --- the command ---------------------------------------------------------------------------
@@ -225,10 +226,11 @@ def test_import_model_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
         ]
     )
     assert code == 0
-    record = cached_model("Systran/faster-whisper-tiny.en", cache, ["model.bin"])
-    assert record is not None
+    record = inspect("tiny.en", "ctranslate2", cache_dir=cache)
+    assert record.ready and record.revision and record.snapshot_path
+    assert not (cache / "models--openai--whisper-tiny.en").exists()  # --family ctranslate2 only
     out = capsys.readouterr().out
-    assert record.revision in out and str(record.snapshot_path) in out and "MB" in out
+    assert record.revision in out and record.snapshot_path in out and "MB" in out
     folder = _tiny_transformers_folder(tmp_path / "hf")
     assert (
         main(["import-model", str(folder), "--repo-id", "test-org/tiny", "--cache-dir", str(cache)])

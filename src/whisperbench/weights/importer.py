@@ -19,22 +19,23 @@ import os
 import shutil
 import struct
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from whisperbench.ct2_convert import convert_ct2_to_transformers, is_ct2_folder, read_ct2_model
 from whisperbench.errors import ModelImportError
-from whisperbench.models import MODELS, Family
+from whisperbench.models import MODELS
+from whisperbench.weights.convert.ct2_to_hf import write_transformers
+from whisperbench.weights.ct2_model import is_ct2_folder, read_ct2_model
+from whisperbench.weights.layout import repo_folder, resolve_cache_dir
 
 __all__ = [
     "ImportedModel",
-    "cached_model",
-    "default_cache_dir",
+    "content_revision",
     "import_model",
     "source_kind",
-    "target_family",
+    "target_format",
 ]
 
 _LFS_SUFFIXES = frozenset(
@@ -55,22 +56,13 @@ class ImportedModel:
     size_bytes: int
 
 
-def default_cache_dir() -> Path:
-    """``huggingface_hub.constants.HF_HUB_CACHE``: the folder its loaders use by default.
-
-    It honours ``HF_HUB_CACHE`` and ``HF_HOME`` as they were when huggingface_hub was imported.
-    """
-    from huggingface_hub import constants
-
-    return Path(constants.HF_HUB_CACHE)
-
-
-def target_family(repo_id: str) -> Family:
-    """``ctranslate2`` for a faster-whisper repo of the model map (or any ``*faster-whisper*``)."""
+def target_format(repo_id: str) -> str:
+    """The format the model map gives ``repo_id``; else ``ctranslate2`` for any
+    ``*faster-whisper*`` repo and ``transformers`` for the rest."""
     for spec in MODELS.values():
-        for family, repo in spec.repos.items():
+        for weights_format, repo in spec.repos.items():
             if repo.lower() == repo_id.lower():
-                return family
+                return weights_format
     return "ctranslate2" if "faster-whisper" in repo_id.lower() else "transformers"
 
 
@@ -78,7 +70,7 @@ def _weight_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.safetensors")) + sorted(folder.glob("pytorch_model*.bin"))
 
 
-def source_kind(folder: Path) -> Family:
+def source_kind(folder: Path) -> str:
     """Which kind of model folder ``folder`` is; raises ``ModelImportError`` for anything else."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -125,7 +117,7 @@ def _check_safetensors(path: Path) -> None:
         raise ModelImportError(f"{path} is truncated ({size} bytes); copy or download it again")
 
 
-def _check_source(folder: Path, kind: Family) -> None:
+def _check_source(folder: Path, kind: str) -> None:
     _check_json(folder / "config.json")
     if kind == "transformers":
         for path in folder.glob("*.safetensors"):
@@ -181,10 +173,15 @@ def _revision(manifest: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-def _repo_dir(cache_dir: Path, repo_id: str) -> Path:
-    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
-        raise ModelImportError(f"repo id {repo_id!r} must look like ORG/NAME")
-    return cache_dir / ("models--" + repo_id.replace("/", "--"))
+def _manifest(folder: Path, files: list[Path]) -> dict[str, str]:
+    return {path.relative_to(folder).as_posix(): _blob_name(path) for path in files}
+
+
+def content_revision(folder: Path) -> str:
+    """The revision ``import_model`` gives the files of ``folder`` as they are (a digest of
+    their names and contents): the key of a conversion made from the folder before import."""
+    folder = Path(folder)
+    return _revision(_manifest(folder, _source_files(folder)))
 
 
 def _place_blob(source: Path, blob: Path, staging: Path, move: bool) -> None:
@@ -254,8 +251,8 @@ def _staging(cache_dir: Path) -> Iterator[Path]:
 
 def _place(folder: Path, repo_id: str, cache_dir: Path, staging: Path, move: bool) -> ImportedModel:
     files = _source_files(folder)
-    manifest = {path.relative_to(folder).as_posix(): _blob_name(path) for path in files}
-    repo_dir = _repo_dir(cache_dir, repo_id)
+    manifest = _manifest(folder, files)
+    repo_dir = repo_folder(cache_dir, repo_id)
     for path in files:
         _place_blob(
             path, repo_dir / "blobs" / manifest[path.relative_to(folder).as_posix()], staging, move
@@ -276,45 +273,17 @@ def import_model(source_dir: Path, repo_id: str, cache_dir: Path | None = None) 
     (``openai/whisper-*``) and copied as it is for a CTranslate2 repo (``*faster-whisper*``).
     """
     source_dir = Path(source_dir)
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache_dir = resolve_cache_dir(cache_dir)
     kind = source_kind(source_dir)
-    family = target_family(repo_id)
-    _repo_dir(cache_dir, repo_id)  # validate the id before doing any work
-    if kind == "transformers" and family == "ctranslate2":
+    weights_format = target_format(repo_id)
+    repo_folder(cache_dir, repo_id)  # validate the id before doing any work
+    if kind == "transformers" and weights_format == "ctranslate2":
         raise _mismatch(source_dir, repo_id)
     _check_source(source_dir, kind)
     cache_dir.mkdir(parents=True, exist_ok=True)
     with _staging(cache_dir) as staging:
-        if kind == "ctranslate2" and family == "transformers":
-            converted = convert_ct2_to_transformers(source_dir, staging / "converted")
+        if kind == "ctranslate2" and weights_format == "transformers":
+            converted = staging / "converted"
+            write_transformers(source_dir, converted)
             return _place(converted, repo_id, cache_dir, staging, move=True)
         return _place(source_dir, repo_id, cache_dir, staging, move=False)
-
-
-def cached_model(
-    repo_id: str, cache_dir: Path | None = None, required: Iterable[str] = ()
-) -> ImportedModel | None:
-    """The snapshot ``refs/main`` names when it is whole, else None.
-
-    Whole: no ``.incomplete`` blob, no broken link, and each ``required`` entry present
-    (``"a|b"`` means either file).
-    """
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    repo_dir = _repo_dir(cache_dir, repo_id)
-    try:
-        revision = (repo_dir / "refs" / "main").read_text().strip()
-    except OSError:
-        return None
-    snapshot = repo_dir / "snapshots" / revision
-    if not revision or not snapshot.is_dir() or any((repo_dir / "blobs").glob("*.incomplete")):
-        return None
-    files = [path for path in snapshot.rglob("*") if not path.is_dir()]
-    if not files or not all(path.exists() for path in files):
-        return None
-    for entry in required:
-        if not any(os.path.lexists(snapshot / name) for name in entry.split("|")):
-            return None
-    size = sum(path.stat().st_size for path in {path.resolve() for path in files})
-    return ImportedModel(
-        repo_id=repo_id, revision=revision, snapshot_path=snapshot, size_bytes=size
-    )

@@ -1,0 +1,109 @@
+"""The weight formats: what a snapshot of each must hold, what to download for it, and how to
+prove it loads, with no implementation involved.
+
+A format is either read from a Hugging Face repository that the model map names for it
+(``transformers``: ``openai/whisper-*``; ``ctranslate2``: the faster-whisper repos), or converted
+from another format's snapshot (``converted_from``, with ``conversion`` naming the module under
+``weights/convert/`` that writes it). A new format is one declaration in ``FORMATS``, plus its
+converter module when it is converted.
+
+Verification loads on the CPU. ``verify_loader()`` imports what the load needs and returns the
+load itself, so that a verifying child process can time the load without the imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from whisperbench.errors import UnknownFormatError
+
+__all__ = ["FORMATS", "Loader", "WeightFormat", "format_names", "get_format", "repo_files_format"]
+
+Loader = Callable[[Path], object]
+"""Loads the snapshot at the path (raising when it cannot)."""
+
+
+@dataclass(frozen=True)
+class WeightFormat:
+    name: str
+    required: tuple[str, ...]
+    """Files a whole snapshot holds; ``a|b`` means either (a sharded index also needs its
+    shards)."""
+    allow_patterns: tuple[str, ...]
+    """What a download of the repo fetches (``huggingface_hub`` allow patterns)."""
+    verify_loader: Callable[[], Loader]
+    converted_from: str | None = None
+    """The format whose snapshot this one is converted from; None: read from its own repo."""
+    conversion: str | None = None
+    """With ``converted_from``: the module (``whisperbench.weights.convert.X``) whose
+    ``CONVERSION`` writes this format."""
+
+    @property
+    def repo_format(self) -> str:
+        """The format whose repository holds the files this one is made from."""
+        return self.converted_from or self.name
+
+
+def _transformers_loader() -> Loader:
+    from transformers import WhisperForConditionalGeneration, WhisperProcessor
+
+    def load(path: Path) -> object:
+        WhisperProcessor.from_pretrained(path)
+        return WhisperForConditionalGeneration.from_pretrained(path)
+
+    return load
+
+
+def _ctranslate2_loader() -> Loader:
+    import ctranslate2
+    from tokenizers import Tokenizer
+
+    def load(path: Path) -> object:
+        Tokenizer.from_file(str(path / "tokenizer.json"))
+        return ctranslate2.models.Whisper(str(path), device="cpu", compute_type="int8")
+
+    return load
+
+
+FORMATS: dict[str, WeightFormat] = {
+    "transformers": WeightFormat(
+        name="transformers",
+        required=(
+            "config.json",
+            "model.safetensors|pytorch_model.bin|model.safetensors.index.json",
+            "preprocessor_config.json",
+            "tokenizer.json|vocab.json",
+            "generation_config.json",
+        ),
+        allow_patterns=("*.json", "*.txt", "model.safetensors", "model-*.safetensors"),
+        verify_loader=_transformers_loader,
+    ),
+    "ctranslate2": WeightFormat(
+        name="ctranslate2",
+        required=("model.bin", "config.json", "tokenizer.json", "vocabulary.txt|vocabulary.json"),
+        allow_patterns=("model.bin", "*.json", "vocabulary.*"),
+        verify_loader=_ctranslate2_loader,
+    ),
+}
+
+
+def format_names() -> list[str]:
+    return list(FORMATS)
+
+
+def get_format(name: str) -> WeightFormat:
+    """The declaration of ``name``; an unknown name lists the declared ones."""
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise UnknownFormatError(
+            f"unknown weight format {name!r}; declared formats: {', '.join(FORMATS)}"
+        ) from None
+
+
+def repo_files_format(name: str) -> WeightFormat:
+    """The declaration of the format whose repository files ``name`` is made from (itself,
+    unless it is converted from another)."""
+    return get_format(get_format(name).repo_format)

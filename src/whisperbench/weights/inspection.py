@@ -1,0 +1,329 @@
+"""Is a model's snapshot in the Hugging Face cache, and whole? The one check, for check-models,
+import and load alike: one ``WeightsStatus`` per (size, weight format).
+
+Checks, in order, each ending the inspection when it fails:
+
+1. the repo is in the cache at all (``missing`` otherwise);
+2. no ``.incomplete`` blob is left from an interrupted download;
+3. the snapshot that ``refs/main`` names holds every file the format needs
+   (``formats.FORMATS``; a sharded index also needs its shards);
+4. no snapshot symlink points at a blob that is gone;
+5. huggingface_hub itself can read the repo (``error`` otherwise).
+
+A format converted from another (``converted_from``) has the status of its source snapshot, and
+points at the conversion once it exists. Loading (``verify``) is a separate, later step. The
+cache is scanned with ``huggingface_hub.scan_cache_dir``, once per ``inspect_many`` call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args
+
+from huggingface_hub import CachedRepoInfo, HFCacheInfo, scan_cache_dir
+from huggingface_hub.errors import CacheNotFound
+
+from whisperbench.errors import WhisperBenchError
+from whisperbench.models import get_model
+from whisperbench.weights.convert import MARKER, conversion_folder, load_conversion
+from whisperbench.weights.fixes import fix_command
+from whisperbench.weights.formats import WeightFormat, get_format
+from whisperbench.weights.layout import (
+    read_main_ref,
+    repo_folder,
+    resolve_cache_dir,
+    snapshot_folder,
+)
+
+__all__ = [
+    "STATUSES",
+    "Status",
+    "VerifyMethod",
+    "WeightsRequest",
+    "WeightsStatus",
+    "inspect_many",
+    "inspect_one",
+    "status_counts",
+]
+
+Status = Literal["complete", "incomplete", "missing", "error", "timeout"]
+VerifyMethod = Literal["load", "cache-only"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+MB = 1_000_000
+_Record = TypeVar("_Record", bound="WeightsStatus")
+
+
+@dataclass(frozen=True)
+class WeightsRequest:
+    """The weights of one size in one format, and who needs them (named in the fix)."""
+
+    size: str
+    format: str
+    needed_by: str | None = None
+    """The implementation(s) the download fix names (``--implementations``); None: all."""
+
+
+@dataclass
+class WeightsStatus:
+    """What the cache holds for one (size, format), and what to do about it."""
+
+    status: Status
+    model: str
+    """The size, as the model map names it."""
+    format: str
+    repo_id: str | None
+    revision: str | None
+    size_on_disk: int
+    """Bytes of the revision's blobs (each blob counted once)."""
+    snapshot_path: str | None
+    reason: str
+    """Why it is not ready, in words a person can act on; for ``complete``, how it was checked."""
+    fix: str | None = None
+    """The command that brings the files (missing / incomplete)."""
+    verify_method: VerifyMethod = "cache-only"
+    limit_s: float | None = None
+    """The load-time limit used (``verify_method="load"``)."""
+    load_s: float | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.status == "complete"
+
+    @property
+    def size_mb(self) -> float:
+        return self.size_on_disk / MB
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls: type[_Record], data: dict[str, Any]) -> _Record:
+        known = {f.name for f in fields(cls)}
+        if data.get("status") not in STATUSES:
+            raise ValueError(f"unknown status {data.get('status')!r}; expected one of {STATUSES}")
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+@dataclass(frozen=True)
+class _Scan:
+    """One ``scan_cache_dir`` result, indexed by repo folder."""
+
+    cache_dir: Path
+    given: Path | None
+    """The folder as the caller gave it (None: from the environment); fixes name it."""
+    repos: dict[Path, CachedRepoInfo]
+    incomplete: dict[Path, list[tuple[Path, int]]]
+    warnings: list[str]
+    error: str | None
+
+    @classmethod
+    def of(cls, given: Path | None) -> _Scan:
+        cache_dir = resolve_cache_dir(given)
+        try:
+            info: HFCacheInfo = scan_cache_dir(cache_dir)
+        except CacheNotFound:
+            error = f"the cache folder {cache_dir} does not exist"
+            return cls(cache_dir, given, {}, {}, [], error)
+        except (OSError, ValueError) as exc:
+            error = f"cannot scan the cache folder {cache_dir}: {exc}"
+            return cls(cache_dir, given, {}, {}, [], error)
+        incomplete: dict[Path, list[tuple[Path, int]]] = {}
+        for item in info.incomplete_files:
+            incomplete.setdefault(item.file_path.parent.parent, []).append(
+                (item.file_path, item.size_on_disk)
+            )
+        return cls(
+            cache_dir,
+            given,
+            {repo.repo_path: repo for repo in info.repos},
+            incomplete,
+            [str(warning) for warning in info.warnings],
+            None,
+        )
+
+
+def _blob_bytes(snapshot: Path) -> int:
+    """Bytes of the distinct blobs the snapshot's files point at (broken links count 0)."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for path in snapshot.rglob("*"):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if path.is_dir() or (st.st_dev, st.st_ino) in seen:
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        total += st.st_size
+    return total
+
+
+def _missing_required(snapshot: Path, weights_format: WeightFormat) -> list[str]:
+    """Required entries the snapshot lacks, as ``a (or b, c)``; an index also needs its shards."""
+    missing = []
+    for entry in weights_format.required:
+        options = entry.split("|")
+        present = [name for name in options if os.path.lexists(snapshot / name)]
+        if not present:
+            missing.append(options[0] + (f" (or {', '.join(options[1:])})" if options[1:] else ""))
+        elif present[0].endswith(".index.json"):
+            missing.extend(_missing_shards(snapshot / present[0]))
+    return missing
+
+
+def _missing_shards(index: Path) -> list[str]:
+    try:
+        weight_map = json.loads(index.read_text()).get("weight_map", {})
+    except (OSError, ValueError, AttributeError) as exc:
+        return [f"{index.name} (unreadable: {exc})"]
+    return sorted({s for s in weight_map.values() if not os.path.lexists(index.parent / s)})
+
+
+def _broken_links(snapshot: Path) -> list[str]:
+    return sorted(
+        str(path.relative_to(snapshot))
+        for path in snapshot.rglob("*")
+        if path.is_symlink() and not path.exists()
+    )
+
+
+def _names(items: Iterable[str]) -> str:
+    items = list(items)
+    shown = ", ".join(items[:4])
+    return shown + (f" and {len(items) - 4} more" if len(items) > 4 else "")
+
+
+def _check_files(
+    request: WeightsRequest, weights_format: WeightFormat, repo_id: str, scan: _Scan
+) -> WeightsStatus:
+    """Checks 1-5 on the repo's snapshot: ``complete`` when the files look whole."""
+
+    def record(status: Status, reason: str, **extra: Any) -> WeightsStatus:
+        needs_fix = status in ("missing", "incomplete")
+        base: dict[str, Any] = {
+            "revision": None,
+            "size_on_disk": 0,
+            "snapshot_path": None,
+            "fix": fix_command(request.size, scan.given, request.needed_by) if needs_fix else None,
+        }
+        base.update(extra)
+        return WeightsStatus(status, request.size, request.format, repo_id, reason=reason, **base)
+
+    repo_dir = repo_folder(scan.cache_dir.resolve(), repo_id)
+    if scan.error is not None:
+        return record("missing", f"not cached: {scan.error}")
+    if not repo_dir.is_dir():
+        return record("missing", f"not in the cache {scan.cache_dir}")
+    revision = read_main_ref(repo_dir)
+    snapshot = snapshot_folder(repo_dir, revision or "-")
+    where: dict[str, Any] = {"revision": revision}
+    scanned = scan.repos.get(repo_dir)
+    if revision is not None and snapshot.is_dir():
+        found = next(
+            (r for r in (scanned.revisions if scanned else ()) if r.commit_hash == revision), None
+        )
+        where["snapshot_path"] = str(snapshot)
+        where["size_on_disk"] = found.size_on_disk if found is not None else _blob_bytes(snapshot)
+    partial = scan.incomplete.get(repo_dir, [])
+    if partial:
+        partial_mb = sum(nbytes for _, nbytes in partial) / MB
+        return record(
+            "incomplete",
+            f"an interrupted download left {len(partial)} .incomplete blob(s) "
+            f"({partial_mb:.1f} MB) in {repo_dir / 'blobs'}; resume the download",
+            **where,
+        )
+    if revision is None:
+        return record(
+            "incomplete",
+            f"{repo_dir / 'refs' / 'main'} is missing, so loaders cannot find a snapshot",
+        )
+    if "snapshot_path" not in where:
+        return record(
+            "incomplete",
+            f"refs/main names revision {revision}, but its snapshot folder {snapshot} is missing",
+            **where,
+        )
+    missing = _missing_required(snapshot, weights_format)
+    if missing:
+        return record(
+            "incomplete", f"the snapshot lacks {_names(missing)}, which the model needs", **where
+        )
+    broken = _broken_links(snapshot)
+    if broken:
+        return record(
+            "incomplete",
+            f"the blob behind {_names(broken)} is gone (broken symlink in the snapshot)",
+            **where,
+        )
+    if scanned is None:  # scan_cache_dir rejected the repo for something not caught above
+        why = next((w for w in scan.warnings if str(repo_dir) in w), "the repo folder is malformed")
+        return record("error", f"huggingface_hub cannot read the cached repo: {why}", **where)
+    return record("complete", "all required files present (not loaded)", **where)
+
+
+def _with_conversion(status: WeightsStatus, weights_format: WeightFormat) -> WeightsStatus:
+    """A whole source snapshot, pointed at its conversion to ``weights_format`` when made."""
+    if not status.ready or status.snapshot_path is None or weights_format.conversion is None:
+        return status
+    assert status.repo_id is not None and status.revision is not None
+    conversion = load_conversion(weights_format.conversion)
+    folder = conversion_folder(conversion, status.repo_id, status.revision)
+    if (folder / MARKER).is_file():
+        status.snapshot_path = str(folder)
+        status.size_on_disk = _blob_bytes(folder)
+        status.reason = (
+            f"all required files present, converted to {weights_format.name} (not loaded)"
+        )
+    else:
+        status.reason = (
+            f"all required files present (not loaded); converted to {weights_format.name} "
+            "on first use"
+        )
+    return status
+
+
+def _inspect_one(request: WeightsRequest, scan: _Scan) -> WeightsStatus:
+    try:
+        weights_format = get_format(request.format)
+        repo_id = get_model(request.size).repo_id(weights_format.repo_format)
+    except WhisperBenchError as exc:
+        return WeightsStatus("error", request.size, request.format, None, None, 0, None, str(exc))
+    source = weights_format
+    if weights_format.converted_from is not None:
+        source = get_format(weights_format.converted_from)
+    status = _check_files(request, source, repo_id, scan)
+    return _with_conversion(status, weights_format)
+
+
+def inspect_many(
+    requests: Sequence[WeightsRequest], *, cache_dir: Path | None = None
+) -> list[WeightsStatus]:
+    """One status per request, in order, scanning the cache once.
+
+    ``cache_dir``: the folder to check (None: from the environment, see
+    ``layout.resolve_cache_dir``); when given, fixes name it. An unknown size raises
+    (UnknownModelError); an unknown format gives an ``error`` status.
+    """
+    for request in requests:
+        get_model(request.size)
+    scan = _Scan.of(cache_dir)
+    return [_inspect_one(request, scan) for request in requests]
+
+
+def inspect_one(
+    size: str, weights_format: str, *, cache_dir: Path | None = None, needed_by: str | None = None
+) -> WeightsStatus:
+    """The status of one (size, format); see ``inspect_many``."""
+    return inspect_many([WeightsRequest(size, weights_format, needed_by)], cache_dir=cache_dir)[0]
+
+
+def status_counts(records: Iterable[WeightsStatus]) -> dict[Status, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    for item in records:
+        counts[item.status] += 1
+    return counts

@@ -1,0 +1,81 @@
+"""Verification by loading, in a child process killed at the limit: each format's own loader on
+the real imported weights, damaged copies, and a load that hangs."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import time
+from pathlib import Path
+
+import pytest
+from cache_helpers import TINY_CT2, TINY_TF, blob_of, copy_repos, make_fifo, replace_blob, snapshot
+
+from whisperbench.models import get_model
+from whisperbench.weights import inspect
+from whisperbench.weights.verify import run_verify_load
+
+pytestmark = pytest.mark.slow
+needs_ctranslate2 = pytest.mark.skipif(
+    importlib.util.find_spec("ctranslate2") is None,
+    reason='the ctranslate2 loader needs ctranslate2: pip install "whisperbench[faster-whisper]"',
+)
+
+
+@pytest.mark.parametrize(
+    "weights_format", ["transformers", pytest.param("ctranslate2", marks=needs_ctranslate2)]
+)
+def test_each_format_loads_with_its_own_loader(
+    offline_hub_cache: Path, weights_format: str
+) -> None:
+    record = inspect("tiny.en", weights_format, cache_dir=offline_hub_cache, verify_method="load")
+    assert record.status == "complete", record.reason
+    assert record.verify_method == "load"
+    assert record.limit_s == get_model("tiny.en").verify_timeout_s == 15.0
+    assert record.load_s is not None and 0 < record.load_s < record.limit_s
+    assert record.reason.startswith("loaded in ")
+
+
+def test_truncated_weights_fail_to_load_with_the_loaders_message(
+    offline_hub_cache: Path, tmp_path: Path
+) -> None:
+    cache = copy_repos(offline_hub_cache, tmp_path / "hub", TINY_TF)
+    whole = blob_of(offline_hub_cache, TINY_TF, "model.safetensors")
+    with whole.open("rb") as f:
+        head = f.read(whole.stat().st_size // 3)
+    replace_blob(cache, TINY_TF, "model.safetensors", head)
+    assert inspect("tiny.en", "transformers", cache_dir=cache).status == "complete"
+    record = inspect("tiny.en", "transformers", cache_dir=cache, verify_method="load")
+    assert record.status == "error"
+    assert record.verify_method == "load"
+    assert record.reason.startswith("loading failed: ")
+    assert "SafetensorError" in record.reason or "safetensors" in record.reason.lower()
+    assert "\n" not in record.reason
+
+
+@needs_ctranslate2
+def test_load_verification_succeeds_once_per_session(offline_hub_cache: Path) -> None:
+    first = inspect("base", "ctranslate2", cache_dir=offline_hub_cache, verify_method="load")
+    assert first.status == "complete", first.reason
+    start = time.monotonic()
+    again = inspect("base", "ctranslate2", cache_dir=offline_hub_cache, verify_method="load")
+    assert time.monotonic() - start < 1.0, "the second verification should come from the cache"
+    assert again.to_dict() == first.to_dict()
+
+
+@needs_ctranslate2
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes (POSIX)")
+def test_a_hanging_load_is_killed_at_the_limit(offline_hub_cache: Path, tmp_path: Path) -> None:
+    cache = copy_repos(offline_hub_cache, tmp_path / "hub", TINY_CT2)
+    make_fifo(cache, TINY_CT2, "model.bin")
+    start = time.monotonic()
+    result = run_verify_load(snapshot(cache, TINY_CT2), "ctranslate2", limit_s=1.5)
+    assert result.outcome == "timeout"
+    assert "1.5 s limit" in result.message and result.load_s is None
+    assert time.monotonic() - start < 1.5 + 30
+
+
+def test_an_unknown_format_is_an_error_of_the_child(tmp_path: Path) -> None:
+    result = run_verify_load(tmp_path, "onnx", limit_s=5)
+    assert result.outcome == "error"
+    assert "unknown weight format 'onnx'" in result.message
