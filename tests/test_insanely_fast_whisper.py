@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 from bench_runs import run_benchmarks
+from test_transformers_impl import _loaded
 
 from whisperbench.audio import AudioClip, fixture_clip_path, load_clip
 from whisperbench.implementations import (
-    ImplementationOptions,
     WhisperImplementation,
-    create,
     default_names,
     get_implementation,
 )
@@ -28,7 +27,6 @@ from whisperbench.implementations.insanely_fast_whisper import (
 )
 from whisperbench.implementations.transformers_pipeline import decide_quantization
 from whisperbench.metrics import wer
-from whisperbench.suite import load_model
 
 GB = 2**30
 SHORT_WER_MAX = 0.25
@@ -87,12 +85,6 @@ def test_it_is_a_yardstick_that_runs_when_named() -> None:
 # -- real models ----------------------------------------------------------------------------------
 
 
-def _loaded(cache: Path, size: str, **extra: object) -> WhisperImplementation:
-    impl = create("insanely-fast-whisper", ImplementationOptions(device="cpu", **extra))  # type: ignore[arg-type]
-    load_model(impl, size, cache_dir=cache)
-    return impl
-
-
 @pytest.fixture(scope="module")
 def short_clip() -> AudioClip:
     return load_clip(fixture_clip_path("short"))
@@ -100,7 +92,7 @@ def short_clip() -> AudioClip:
 
 @pytest.fixture(scope="module")
 def seed_tiny(offline_hub_cache: Path) -> Iterator[WhisperImplementation]:
-    impl = _loaded(offline_hub_cache, "tiny.en")
+    impl = _loaded("insanely-fast-whisper", offline_hub_cache)
     yield impl
     impl.cleanup()
 
@@ -143,7 +135,7 @@ def test_4bit_is_requested_and_reported_as_it_ran(seed_tiny: WhisperImplementati
 def test_multilingual_base_transcribes_with_the_seeds_task(
     offline_hub_cache: Path, short_clip: AudioClip
 ) -> None:
-    impl = _loaded(offline_hub_cache, "base", batch_size=2)
+    impl = _loaded("insanely-fast-whisper", offline_hub_cache, "base", batch_size=2)
     try:
         assert short_clip.reference is not None
         result = impl.transcribe(short_clip.samples)

@@ -34,8 +34,7 @@ import numpy as np
 import psutil
 import torch
 
-from whisperbench.audio import SAMPLE_RATE
-from whisperbench.devices import resolve_dtype, synchronize
+from whisperbench.devices import resolve_dtype
 from whisperbench.implementations.base import ModelInfo, Segment, TranscriptionResult
 from whisperbench.implementations.transformers_pipeline import TransformersReference
 
@@ -57,6 +56,7 @@ SEED_4BIT = {
     "bnb_4bit_quant_type": "nf4",
 }
 SEED_TASK = "transcribe"
+"""What the seed sends as ``generate_kwargs`` (``TransformersReference._prompt_kwargs``)."""
 SEED_RECIPE = "mac-whisper-speedtest InsanelyFastWhisperImplementation"
 
 
@@ -125,28 +125,17 @@ class InsanelyFastWhisper(TransformersReference):
         """``{"task": "transcribe"}`` as the seed sends it, but nothing for an English-only
         model (transformers refuses a task there); a language, beams or synthetic token counts
         only when asked for."""
-        kwargs: dict[str, Any] = {}
-        if not self.english_prompt(info):
-            kwargs["task"] = SEED_TASK
-            if self.options.language:
-                kwargs["language"] = self.options.language
+        kwargs = self._prompt_kwargs(info)
         if self.options.beam_size != 1:
             kwargs["num_beams"] = self.options.beam_size
-        if self.options.synthetic_tokens:
-            kwargs["min_new_tokens"] = kwargs["max_new_tokens"] = self.options.synthetic_tokens
         return kwargs
+
+    def _call_options(self) -> dict[str, Any]:
+        return {**super()._call_options(), "return_language": True}
 
     def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
         info = self.require_loaded()
-        output = self.pipe(
-            {"raw": audio, "sampling_rate": SAMPLE_RATE},
-            chunk_length_s=self.chunk_length_s,
-            batch_size=self.batch_size,
-            return_timestamps=False,
-            return_language=True,
-            generate_kwargs=self._generate_kwargs(info),
-        )
-        synchronize(self.device)
+        output = self._run_pipeline(audio, info)
         chunks = output.get("chunks") or []
         detected = next((language_code(c["language"]) for c in chunks if c.get("language")), None)
         language = "en" if self.english_prompt(info) else detected or self.options.language

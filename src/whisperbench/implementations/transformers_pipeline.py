@@ -260,11 +260,10 @@ class TransformersReference(WhisperImplementation):
         without language and task tokens."""
         return info.english_only or bool(self.options.synthetic_tokens)
 
-    def _generate_kwargs(self, info: ModelInfo) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
-            "num_beams": self.options.beam_size,
-            "return_timestamps": self.timestamps,
-        }
+    def _prompt_kwargs(self, info: ModelInfo) -> dict[str, Any]:
+        """``generate``'s task and language (multilingual models only), and the exact token
+        count of synthetic runs."""
+        kwargs: dict[str, Any] = {}
         if not self.english_prompt(info):
             kwargs["task"] = "transcribe"
             if self.options.language:
@@ -273,16 +272,34 @@ class TransformersReference(WhisperImplementation):
             kwargs["min_new_tokens"] = kwargs["max_new_tokens"] = self.options.synthetic_tokens
         return kwargs
 
-    def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
-        info = self.require_loaded()
-        output = self.pipe(
+    def _generate_kwargs(self, info: ModelInfo) -> dict[str, Any]:
+        return {
+            "num_beams": self.options.beam_size,
+            "return_timestamps": self.timestamps,
+            **self._prompt_kwargs(info),
+        }
+
+    def _call_options(self) -> dict[str, Any]:
+        """The pipeline call's options besides the audio and ``generate_kwargs``."""
+        return {
+            "batch_size": self.batch_size,
+            "chunk_length_s": self.chunk_length_s,
+            "return_timestamps": self.timestamps,
+        }
+
+    def _run_pipeline(self, audio: np.ndarray, info: ModelInfo) -> dict[str, Any]:
+        """The pipeline's output for ``audio``, all device work finished."""
+        output: dict[str, Any] = self.pipe(
             {"raw": audio, "sampling_rate": SAMPLE_RATE},
-            batch_size=self.batch_size,
-            chunk_length_s=self.chunk_length_s,
-            return_timestamps=self.timestamps,
+            **self._call_options(),
             generate_kwargs=self._generate_kwargs(info),
         )
         synchronize(self.device)
+        return output
+
+    def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
+        info = self.require_loaded()
+        output = self._run_pipeline(audio, info)
         language = "en" if self.english_prompt(info) else self.options.language
         return TranscriptionResult(
             text=str(output["text"]).strip(), language=language, segments=segments_of(output)
