@@ -120,6 +120,7 @@ def test_off_macos_there_are_no_apple_facts() -> None:
     assert performance_cores() is None
     facts = machine_facts()
     assert facts["apple"] is None and facts["apple_chip"] is None
+    assert facts["mps_watermark"] is None
 
 
 @pytest.mark.slow
@@ -128,4 +129,8 @@ def test_this_mac_reports_its_facts() -> None:
     facts = read_apple_facts()
     assert facts is not None
     assert facts.chip and facts.unified_memory_gb and facts.macos_version
-    assert machine_facts()["apple"] == facts.as_dict()
+    saved = machine_facts()
+    assert saved["apple"] == facts.as_dict()
+    user_ratio = "PYTORCH_MPS_HIGH_WATERMARK_RATIO" in saved["pytorch_environment"]
+    if saved["mps_available"] and not user_ratio:
+        assert saved["mps_watermark"] == "1 x recommended working set (whisperbench)"

@@ -298,6 +298,7 @@ def machine_facts() -> dict[str, Any]:
         "apple_chip": apple_facts.chip if apple_facts else None,
         "apple": apple_facts.as_dict() if apple_facts else None,
         "mps_available": presence.mps,
+        "mps_watermark": mps.watermark(os.environ).describe() if presence.mps else None,
         "pytorch_environment": pytorch_environment(os.environ),
         "cuda_available": presence.cuda,
         "gpu_name": None,
