@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from whisperbench import devices, hookspecs
+from whisperbench.errors import DeviceUnavailableError
 from whisperbench.implementations import (
     ImplementationOptions,
     default_names,
@@ -139,6 +140,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
     clips = audio_clips(get("audio")) if get("audio") else fixture_clips(get("clips").split(","))
     if get("rounds") < 1:
         raise pytest.UsageError("--rounds must be at least 1")
+    devices.resolve_device(get("device"))  # an absent device is one usage error, not N errors
     cache_dir = get("cache_dir")
     options = ImplementationOptions(
         device=get("device"),
@@ -164,7 +166,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
 def pytest_configure(config: pytest.Config) -> None:
     try:
         config.stash[CONFIG_KEY] = _suite_config(config)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, DeviceUnavailableError) as exc:
         raise pytest.UsageError(str(exc)) from exc
     config.stash[RESULTS_KEY] = []
     if config.getoption("offline"):
