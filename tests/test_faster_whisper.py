@@ -139,6 +139,7 @@ def test_unavailable_without_the_package_says_how_to_install(
         create("faster-whisper", ImplementationOptions(device="cpu"))
 
 
+@pytest.mark.slow
 def test_module_imports_without_faster_whisper() -> None:
     code = (
         "import sys; sys.modules['faster_whisper'] = None; sys.modules['ctranslate2'] = None\n"
