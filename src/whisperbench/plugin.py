@@ -4,6 +4,7 @@ load timeouts (pytest-timeout), machine facts for saved runs, and a results tabl
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         if get("audio")
         else AudioInputs(fixture_clips(get("clips").split(",")))
     )
-    devices.resolve_device(get("device"))  # an absent device is a usage error, before any case
+    devices.resolve_device(get("device"))  # an absent device is one usage error, not N errors
     cache_dir = get("cache_dir")
     if cache_dir:  # a cache that holds no model yet must take the bundled import
         folder = weights.resolve_cache_dir(cache_dir)
@@ -176,7 +177,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
 def pytest_configure(config: pytest.Config) -> None:
     try:
         config.stash[CONFIG_KEY] = _suite_config(config)
-    except (WhisperBenchError, ValueError, FileNotFoundError) as exc:
+    except (WhisperBenchError, ValueError, FileNotFoundError) as exc:  # device, cache, audio
         raise pytest.UsageError(str(exc)) from exc
     config.stash[RESULTS_KEY] = []
     if config.getoption("offline"):
@@ -254,6 +255,18 @@ def pytest_benchmark_update_machine_info(
     config: pytest.Config, machine_info: dict[str, Any]
 ) -> None:
     machine_info["whisperbench"] = devices.machine_facts()
+
+
+COMMIT_VARIABLE = "WHISPERBENCH_COMMIT"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_benchmark_update_commit_info(config: pytest.Config, commit_info: dict[str, Any]) -> None:
+    """The commit named by ``WHISPERBENCH_COMMIT`` where git cannot tell (a copy of the tree
+    without its history, such as a GPU machine's): it goes into the saved run and its name."""
+    commit = os.environ.get(COMMIT_VARIABLE, "").strip()
+    if commit:
+        commit_info.update(id=commit, dirty=False, project="whisperbench", source=COMMIT_VARIABLE)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
