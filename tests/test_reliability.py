@@ -12,6 +12,7 @@ plugin) sends the Ctrl-C, fixes what the fake engine says and lines up concurren
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
@@ -29,7 +30,7 @@ from cache_helpers import TINY_TF, blob_of, copy_repos, make_fifo, replace_blob,
 from pytest_benchmark.utils import get_machine_id
 
 from whisperbench import devices
-from whisperbench.cli import main
+from whisperbench.cli import build_parser, main
 from whisperbench.history import load_history, load_run
 from whisperbench.run_record import RUN_KEY
 from whisperbench.weights import inspect
@@ -48,6 +49,15 @@ FAKE = ("--models=tiny.en", "--implementations=fake", "--device=cpu", "--rounds=
 """``B`` on the fake engine: the same session, no weights."""
 
 Bench = Callable[..., pytest.RunResult]
+
+# ``pytester`` drops, when a test that uses it ends, every module first imported during that
+# test; one imported again later is a second copy, and rich's Table of one copy cannot be
+# rendered by the Console of the other (NotRenderableError in later tests of this process).
+# So what the in-process sessions and ``cli`` import lazily is imported here, once: the
+# session's table (rich) and every command module.
+for _module in ("rich.console", "rich.table", "whisperbench.tables"):
+    importlib.import_module(_module)
+build_parser()
 
 
 @pytest.fixture
