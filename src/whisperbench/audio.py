@@ -3,6 +3,7 @@ beside it."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,21 +47,43 @@ def load_audio(path: str | Path) -> np.ndarray:
         raise AudioError(f"{path}: is a folder, not an audio file")
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: the file is empty (0 bytes); re-record or re-export it")
+    return _decoded(path, str(path))
+
+
+def decode_audio(data: bytes, name: str) -> np.ndarray:
+    """The bytes of an audio file (wav, flac, ogg, mp3, ...: a dataset row's audio) -> 16 kHz
+    mono float32 samples; AudioError naming ``name`` when they are not readable audio."""
+    if not data:
+        raise AudioError(f"{name}: holds no audio data (0 bytes)")
+    return _decoded(io.BytesIO(data), name)
+
+
+def _decoded(source: Path | io.BytesIO, name: str) -> np.ndarray:
     try:
-        data, rate = sf.read(path, dtype="float32", always_2d=True)
+        data, rate = sf.read(source, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise AudioError(
-            f"{path}: not readable as audio ({exc}); use a wav, flac or ogg file "
+            f"{name}: not readable as audio ({exc}); use a wav, flac or ogg file "
             f"that soundfile/libsndfile {sf.__libsndfile_version__} can decode"
         ) from exc
-    if data.shape[0] == 0:
-        raise AudioError(f"{path}: holds no audio samples; re-record or re-export it")
+    return to_16k_mono(data, rate, name)
+
+
+def to_16k_mono(data: np.ndarray, rate: int, name: str) -> np.ndarray:
+    """Samples ``[frames]`` or ``[frames, channels]`` at ``rate`` -> 16 kHz mono float32 (the
+    channels averaged, resampled by soxr); AudioError naming ``name`` when there are none or
+    they are not finite."""
+    data = np.asarray(data, dtype=np.float32)
+    if data.ndim == 1:
+        data = data[:, None]
+    if data.ndim != 2 or data.shape[0] == 0:
+        raise AudioError(f"{name}: holds no audio samples; re-record or re-export it")
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if rate != SAMPLE_RATE:
         mono = soxr.resample(mono, rate, SAMPLE_RATE, quality="HQ")
     samples = np.ascontiguousarray(mono, dtype=np.float32)
     if not np.isfinite(samples).all():
-        raise AudioError(f"{path}: contains NaN or infinite samples; the file is corrupt")
+        raise AudioError(f"{name}: contains NaN or infinite samples; the file is corrupt")
     return samples
 
 

@@ -36,7 +36,7 @@ record's ``extra`` and is read from there.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -261,7 +261,66 @@ class TranscribeResult(CaseRecord):
     """Seconds per phase of the last timed call, where the engine can tell."""
 
 
-Result = LoadResult | TranscribeResult
+ACROSS_UTTERANCES = "across utterances"
+"""A corpus transcribed by the engine's ``transcribe_batch``: windows of many utterances
+decoded together."""
+ONE_BY_ONE = "one by one"
+"""A corpus transcribed one utterance after the other (``transcribe`` per utterance)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorpusResult(CaseRecord):
+    """A whole corpus transcribed in each timed round: corpus WER (Σ errors / Σ reference words)
+    and RTFx (Σ audio / the round's time), like the Open ASR Leaderboard's."""
+
+    kind: ClassVar[str] = "corpus"
+    dataset: str
+    """The corpus as IDs show it (its folder, manifest or Hub name; ``-firstN`` with a limit)."""
+    dataset_source: str | None = None
+    """The ``--dataset`` value it was read from."""
+    dataset_format: str | None = None
+    """``librispeech``, ``manifest``, ``folder``, ``hf-disk`` or ``hf-hub``."""
+    batching: str | None = None
+    """How the case asked for the corpus to run: ``across utterances`` (the engine's
+    ``transcribe_batch``) or ``one by one``. ``params.batching`` says what really ran: one by
+    one for an engine that cannot batch utterances."""
+    utterances: int | None = None
+    """Utterances transcribed in each round."""
+    referenced: int | None = None
+    """Utterances with a reference: those the WER counts."""
+    skipped: int | None = None
+    """Items of the corpus that could not be read (left out)."""
+    skipped_reasons: tuple[str, ...] = ()
+    """The first of their one-line reasons."""
+    audio_s: float | None = None
+    rtfx: float | None = None
+    """Σ audio seconds / seconds of the median timed round."""
+    wer: float | None = None
+    """Corpus WER, a fraction: Σ errors / Σ reference words (not a mean of utterance WERs)."""
+    word_errors: WordErrorCounts | None = None
+    """The S/D/I totals and Σ reference words."""
+    wer_quantiles: Mapping[str, float] = field(default_factory=dict)
+    """Quantiles of the utterances' own WERs (``p50``, ``p90``, ``p99``, ``max``)."""
+    worst_utterances: tuple[str, ...] = ()
+    """The ids of the utterances with the highest WER, worst first."""
+    worst_wer: Mapping[str, float] = field(default_factory=dict)
+    """Their WERs, by id."""
+    repeated_ngrams: int | None = None
+    """Σ over utterances of their repeated word 8-grams (``metrics.repeated_ngrams``)."""
+    language: str | None = None
+    warmup_utterances: int | None = None
+    """Utterances of the untimed first call (the corpus's first ones)."""
+    warmup_s: float | None = None
+    timed_once: bool | None = None
+    """True when the corpus was too long for ``--rounds`` (``suite.corpus_rounds``)."""
+
+    @property
+    def subject(self) -> str:
+        """What the case runs on, as its ID ends: the dataset, ``-one-by-one`` when it ran so."""
+        return f"{self.dataset}-one-by-one" if self.batching == ONE_BY_ONE else self.dataset
+
+
+Result = LoadResult | TranscribeResult | CorpusResult
 """Any record a benchmark case saves."""
 
 
@@ -289,9 +348,10 @@ def with_values(result: RecordT, values: Mapping[str, Any]) -> RecordT:
     return replace(result, **typed, extra={**result.extra, **untyped})
 
 
-RESULT_KINDS: dict[str, type[LoadResult] | type[TranscribeResult]] = {
+RESULT_KINDS: dict[str, type[LoadResult] | type[TranscribeResult] | type[CorpusResult]] = {
     LoadResult.kind: LoadResult,
     TranscribeResult.kind: TranscribeResult,
+    CorpusResult.kind: CorpusResult,
 }
 """Each record type by the ``kind`` saved with it."""
 
@@ -497,7 +557,7 @@ METRICS: tuple[Metric, ...] = (
         better="smaller",
         change="relative",
         source="timing",
-        kinds=("transcribe", "load"),
+        kinds=("transcribe", "corpus", "load"),
         noise="rounds",
     ),
     Metric(
@@ -509,6 +569,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".1f",
         better="bigger",
         change="relative",
+        kinds=("transcribe", "corpus"),
         noise="rounds",
         export=True,
     ),
@@ -533,6 +594,7 @@ METRICS: tuple[Metric, ...] = (
         better="smaller",
         change="points",
         scale=100.0,
+        kinds=("transcribe", "corpus"),
         judge=Judgement(
             "--wer",
             "POINTS",
@@ -550,6 +612,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".0f",
         better="smaller",
         change="count",
+        kinds=("transcribe", "corpus"),
         judge=Judgement(
             "--repeats",
             "N",
@@ -569,7 +632,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".2f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "load"),
+        kinds=("transcribe", "corpus", "load"),
         shown=frozenset({SESSION, REPORT}),
     ),
     Metric(
@@ -581,7 +644,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".0f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "load"),
+        kinds=("transcribe", "corpus", "load"),
         shown=frozenset({SESSION, REPORT}),
     ),
     Metric(
@@ -593,7 +656,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".0f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "load"),
+        kinds=("transcribe", "corpus", "load"),
         shown=frozenset({REPORT}),
     ),
 )
@@ -632,6 +695,21 @@ def computed_values(
         for m in (METRICS if declared is None else declared)
         if m.compute is not None
     }
+
+
+def summed_values(
+    seen: Sequence[Transcribed], declared: Iterable[Metric] | None = None
+) -> dict[str, float | None]:
+    """A corpus case's computed counts: each computed metric that corpus cases carry and that
+    counts (``change="count"``: repeated n-grams), summed over its utterances (None when no
+    utterance has a value)."""
+    out: dict[str, float | None] = {}
+    for m in METRICS if declared is None else declared:
+        if m.compute is None or "corpus" not in m.kinds or m.change != "count":
+            continue
+        values = [value for each in seen if (value := m.compute(each)) is not None]
+        out[m.field] = sum(values) if values else None
+    return out
 
 
 # --- decoding helpers ---------------------------------------------------------------------------

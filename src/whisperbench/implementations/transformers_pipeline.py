@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,9 @@ from whisperbench.implementations.greedy import DecodeRules, StaticGreedyDecoder
 from whisperbench.implementations.synthetic import TOKENIZER_DONOR, synthetic_model
 from whisperbench.implementations.windows import (
     CHUNK_LENGTH_S,
+    Piece,
     Window,
+    gather,
     log_mel,
     quiet_windows,
     window_batch,
@@ -35,6 +38,8 @@ from whisperbench.models import Architecture, get_model
 
 GiB = 2**30
 CPU_BATCH_SIZE = 8
+CPU_ENCODER_ROWS = 1
+"""Windows per encoder call on the CPU (``TransformersPipeline.encoder_rows``)."""
 MPS_BATCH_SIZES = ((16 * GiB, 16), (8 * GiB, 12))
 MPS_MIN_BATCH = 10
 CUDA_MIN_BATCH, CUDA_MAX_BATCH = 8, 64
@@ -139,6 +144,25 @@ def applied_quantization(model: Any) -> str:
     if any(isinstance(module, dynamic_linear) for module in model.modules()):
         return INT8_SCOPE
     return "none"
+
+
+def language_batches(
+    pieces: list[Piece], languages: Sequence[str | None], size: int
+) -> list[list[Piece]]:
+    """``pieces`` in batches of at most ``size``, a new batch wherever the language changes
+    (the decoder's prompt is one per batch)."""
+    batches: list[list[Piece]] = []
+    for piece in pieces:
+        last = batches[-1] if batches else None
+        if (
+            last is None
+            or len(last) == size
+            or languages[last[0].utterance] != languages[piece.utterance]
+        ):
+            batches.append([piece])
+        else:
+            last.append(piece)
+    return batches
 
 
 def segments_of(output: dict[str, Any]) -> list[Segment]:
@@ -251,20 +275,43 @@ class TransformersReference(WhisperImplementation):
             kwargs["min_new_tokens"] = kwargs["max_new_tokens"] = self.options.synthetic_tokens
         return kwargs
 
-    def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
-        info = self.require_loaded()
-        output = self.pipe(
-            {"raw": audio, "sampling_rate": SAMPLE_RATE},
+    def _run_pipeline(self, info: ModelInfo, inputs: Any) -> Any:
+        """The recipe's call: one input, or an iterator of them (then an iterator of outputs,
+        their chunks batched together across inputs)."""
+        return self.pipe(
+            inputs,
             batch_size=self.batch_size,
             chunk_length_s=self.chunk_length_s,
             return_timestamps=self.timestamps,
             generate_kwargs=self._generate_kwargs(info),
         )
-        synchronize(self.device)
+
+    def _result(self, info: ModelInfo, output: dict[str, Any]) -> TranscriptionResult:
         language = "en" if self.english_prompt(info) else self.options.language
         return TranscriptionResult(
             text=str(output["text"]).strip(), language=language, segments=segments_of(output)
         )
+
+    def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
+        info = self.require_loaded()
+        output = self._run_pipeline(info, {"raw": audio, "sampling_rate": SAMPLE_RATE})
+        synchronize(self.device)
+        return self._result(info, output)
+
+    batches_utterances = True
+
+    def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[TranscriptionResult]:
+        """The pipeline's own batching over many inputs: it is given a generator, cuts each
+        input into its 30 s chunks and decodes ``batch_size`` chunks at a time, whichever
+        utterances they come from."""
+        info = self.require_loaded()
+        inputs = ({"raw": audio, "sampling_rate": SAMPLE_RATE} for audio in audios)
+        results = []
+        for done, output in enumerate(self._run_pipeline(info, inputs), start=1):
+            results.append(self._result(info, output))
+            self.report_progress(done, len(audios), "utterances")
+        synchronize(self.device)
+        return results
 
     def get_params(self) -> dict[str, Any]:
         info = self.require_loaded()
@@ -353,8 +400,22 @@ class TransformersPipeline(TransformersReference):
         if self.options.beam_size != 1:
             return model.generate(input_features=features, **kwargs).tolist()  # type: ignore[no-any-return]
         decoder = self._decoder(info, decoder_rows, kwargs)
-        encoded = model.model.encoder(features).last_hidden_state
+        step = self.encoder_rows or len(features)
+        encoded = torch.cat(
+            [
+                model.model.encoder(features[row : row + step]).last_hidden_state
+                for row in range(0, len(features), step)
+            ]
+        )
         return decoder.decode(encoded, self._token_limits(windows)).tolist()  # type: ignore[no-any-return]
+
+    @property
+    def encoder_rows(self) -> int | None:
+        """Windows per encoder call: one at a time on the CPU, the whole batch elsewhere. On
+        the CPU a batch of windows encodes slower than the same windows one by one (tiny.en,
+        one thread, 8 windows: 6.7-8.3 s batched, 5.3-5.4 s one by one: the activations of one
+        window stay in the cache), while the decoder gains from the batch."""
+        return CPU_ENCODER_ROWS if self.device == "cpu" else None
 
     def _decoder(self, info: ModelInfo, rows: int, kwargs: dict[str, Any]) -> StaticGreedyDecoder:
         """One decoder (buffers, CUDA graph) per batch shape and language, built on first use."""
@@ -375,61 +436,102 @@ class TransformersPipeline(TransformersReference):
             )
         return self.decoders[key]
 
-    def _language(self, info: ModelInfo, first_window: torch.Tensor) -> str | None:
-        """English-only models speak English; otherwise the given language, or the one that
-        the model detects on the first window (then forced on every window, so that one
-        window cannot switch language mid-recording)."""
+    def _languages(
+        self, info: ModelInfo, audios: Sequence[np.ndarray], plans: list[list[Window]]
+    ) -> list[str | None]:
+        """Each utterance's language. English-only models speak English; otherwise the given
+        language, or the one the model detects on the utterance's first window (then forced on
+        every window of it, so that one window cannot switch language mid-recording)."""
         if self.english_prompt(info):
-            return "en"
+            return ["en"] * len(audios)
         if self.options.language:
-            return self.options.language
-        token_id = int(self.pipe.model.detect_language(first_window[:1]).reshape(-1)[0])
-        token = str(self.pipe.tokenizer.convert_ids_to_tokens(token_id))
-        return token.strip("<|>")
+            return [self.options.language] * len(audios)
+        firsts = [Piece(u, plan[0]) for u, plan in enumerate(plans)]
+        found: list[str | None] = []
+        for start in range(0, len(firsts), self.batch_size):
+            features = self._features(audios, firsts[start : start + self.batch_size])
+            token_ids = self.pipe.model.detect_language(features).reshape(-1).tolist()
+            tokens = self.pipe.tokenizer.convert_ids_to_tokens([int(t) for t in token_ids])
+            found += [str(token).strip("<|>") for token in tokens]
+        return found
+
+    def _features(self, audios: Sequence[np.ndarray], pieces: list[Piece]) -> torch.Tensor:
+        """Log-mel features of a batch of pieces, computed on the model's device."""
+        model, extractor = self.pipe.model, self.pipe.feature_extractor
+        wave, windows = gather(audios, pieces, model.device)
+        batch = window_batch(wave, windows, extractor.n_samples)
+        return log_mel(batch, extractor.mel_filters).to(model.dtype)
 
     @torch.inference_mode()
     def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
+        """One clip: its windows, in order, ``batch_size`` at a time; progress in windows."""
+        results, laps = self._transcribe_windows([audio], across_utterances=False)
+        results[0].timings = laps
+        return results[0]
+
+    batches_utterances = True
+
+    @torch.inference_mode()
+    def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[TranscriptionResult]:
+        """Many utterances: the windows of all of them decoded ``batch_size`` at a time (a short
+        utterance is one window, so a batch holds many utterances), the longest utterances
+        first so that the rows of a batch end at about the same step; progress in utterances."""
+        results, _ = self._transcribe_windows(audios, across_utterances=True)
+        return results
+
+    def _transcribe_windows(
+        self, audios: Sequence[np.ndarray], *, across_utterances: bool
+    ) -> tuple[list[TranscriptionResult], dict[str, float]]:
+        """The one path of both: quiet-cut windows of every utterance, log-mel features per
+        batch on the device, the static greedy decoder (the rows of a batch share a language),
+        and the windows' texts joined per utterance. Returns the results and the seconds per
+        phase."""
         info = self.require_loaded()
-        model = self.pipe.model
-        extractor = self.pipe.feature_extractor
-        windows = quiet_windows(audio, self.chunk_length_s)
         clock = PhaseClock(self.device)
-        wave = torch.from_numpy(np.ascontiguousarray(audio)).to(model.device)
-        kwargs = self._generate_kwargs(info)
-        batches = [
-            windows[i : i + self.batch_size] for i in range(0, len(windows), self.batch_size)
-        ]
-        features = [
-            log_mel(window_batch(wave, group, extractor.n_samples), extractor.mel_filters).to(
-                model.dtype
-            )
-            for group in batches
-        ]
-        clock.lap("features")
-        language = self._language(info, features[0])
-        if not self.english_prompt(info):
-            kwargs["language"] = language
+        plans = [quiet_windows(audio, self.chunk_length_s) for audio in audios]
+        languages = self._languages(info, audios, plans)
         clock.lap("language")
-        decoder_rows = min(self.batch_size, len(windows))
-        tokens = [
-            row
-            for batch, group in zip(features, batches, strict=True)
-            for row in self._decode(info, batch, group, decoder_rows, kwargs)
-        ]
-        clock.lap("generate")
+        order = list(range(len(audios)))
+        if across_utterances:
+            order.sort(key=lambda u: -len(audios[u]))
+        order.sort(key=lambda u: str(languages[u]))  # stable: one language after another
+        pieces = [Piece(u, window) for u in order for window in plans[u]]
+        kwargs = self._generate_kwargs(info)
+        decoder_rows = min(self.batch_size, len(pieces))
+        tokens: list[list[int]] = []
+        left = [len(plan) for plan in plans]
+        for batch in language_batches(pieces, languages, self.batch_size):
+            features = self._features(audios, batch)
+            clock.lap("features")
+            if not self.english_prompt(info):
+                kwargs["language"] = languages[batch[0].utterance]
+            windows = [piece.window for piece in batch]
+            tokens += self._decode(info, features, windows, decoder_rows, kwargs)
+            clock.lap("generate")
+            for piece in batch:
+                left[piece.utterance] -= 1
+            if across_utterances:
+                self.report_progress(left.count(0), len(audios), "utterances")
+            else:
+                self.report_progress(len(tokens), len(pieces), "windows")
         texts = self.pipe.tokenizer.batch_decode(tokens, skip_special_tokens=True)
-        segments = [
-            Segment(window.start / SAMPLE_RATE, window.end / SAMPLE_RATE, text.strip())
-            for window, text in zip(windows, texts, strict=True)
+        segments: list[list[Segment]] = [[] for _ in audios]
+        for piece, text in zip(pieces, texts, strict=True):  # an utterance's pieces in order
+            window = piece.window
+            segments[piece.utterance].append(
+                Segment(window.start / SAMPLE_RATE, window.end / SAMPLE_RATE, text.strip())
+            )
+        results = [
+            TranscriptionResult(
+                text=" ".join(segment.text for segment in parts if segment.text),
+                language=language,
+                segments=parts,
+            )
+            for parts, language in zip(segments, languages, strict=True)
         ]
         clock.lap("merge")
-        self.detected_language = language
-        return TranscriptionResult(
-            text=" ".join(segment.text for segment in segments if segment.text),
-            language=language,
-            segments=segments,
-            timings=clock.laps,
-        )
+        self.detected_language = ",".join(sorted({str(lang) for lang in languages})) or None
+        return results, clock.laps
 
     def cleanup(self) -> None:
         self.decoders.clear()  # static buffers and CUDA graphs hold device memory
@@ -446,6 +548,7 @@ class TransformersPipeline(TransformersReference):
         params["long_form"] = LONG_FORM_METHOD
         params["timestamps"] = self.timestamps
         params["features"] = f"log-mel on {params['device']}, batched"
+        params["encoder_rows"] = self.encoder_rows or self.batch_size
         params["decoder"] = (
             "generate (beam search)"
             if self.options.beam_size != 1

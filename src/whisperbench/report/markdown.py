@@ -10,6 +10,8 @@ from whisperbench.history import History, Run
 from whisperbench.regressions import Limits, describe_rule
 from whisperbench.report.select import (
     case_histories,
+    corpus_header,
+    corpus_rows,
     machine_title,
     newest_findings,
     summary_header,
@@ -57,6 +59,16 @@ def markdown_summary(history: History, limits: Limits | None = None) -> str:
         lines += ["", _row(header), _row(["---"] * len(header))]
         lines += [_row(row) for row in summary_rows(runs)]
         lines.append("")
+        corpora = corpus_rows(runs)
+        if corpora:
+            lines += [
+                "### Corpora",
+                "",
+                _row(corpus_header()),
+                _row(["---"] * len(corpus_header())),
+            ]
+            lines += [_row(row) for row in corpora]
+            lines.append("")
         flagged = newest_findings(runs, limits)
         if flagged:
             lines.append(f"Regressions in the newest run ({describe_rule(limits)}):")
