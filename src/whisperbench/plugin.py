@@ -256,7 +256,6 @@ def pytest_configure(config: pytest.Config) -> None:
     except (ValueError, FileNotFoundError) as exc:
         raise pytest.UsageError(str(exc)) from exc
     config.stash[RESULTS_KEY] = []
-    config.stash[TERMINAL_KEY] = Terminal(config)
     if config.getoption("offline"):
         go_offline()
 
@@ -273,23 +272,29 @@ class Terminal:
         if self.reporter is None:
             return
         writer = self.reporter._tw
+        stream = getattr(writer, "_file", None)
+        with self._uncaptured():  # while pytest captures, its descriptor is a file
+            isatty = bool(getattr(stream, "isatty", lambda: False)())
         if progress.wanted(
-            config.getoption("progress"),
-            isatty=writer.isatty(),
-            verbosity=config.get_verbosity(),
+            config.getoption("progress"), isatty=isatty, verbosity=config.get_verbosity()
         ):
             self.line_of_progress = progress.ProgressLine(
                 self._write,
                 width=writer.fullwidth,
-                inline=writer.isatty(),
+                inline=isatty,
                 color=writer.hasmarkup,
-                begin=self.reporter.ensure_newline,
+                begin=self._end_pytests_line,
             )
 
     def _uncaptured(self) -> Any:
         if self.capture is None:
             return nullcontext()
         return self.capture.global_and_fixture_disabled()
+
+    def _end_pytests_line(self) -> None:
+        if self.reporter is not None:
+            with self._uncaptured():
+                self.reporter.ensure_newline()
 
     def _write(self, text: str) -> None:
         if self.reporter is None:
@@ -364,8 +369,11 @@ CASE_TYPES: dict[str, type] = {
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A kind of case with nothing to run (clips beside only ``--dataset``, corpora without
-    one) is left out, rather than reported as skipped in every run."""
-    items[:] = [item for item in items if not _without_a_case(item)]
+    one) is left out, rather than reported as skipped in every run; the load cases run first
+    (``test_corpus.py`` sorts before ``test_load.py``), so that every other case finds its
+    model loaded by the timed load."""
+    kept = [item for item in items if not _without_a_case(item)]
+    items[:] = sorted(kept, key=lambda item: "load_case" not in getattr(item, "fixturenames", ()))
 
 
 def _without_a_case(item: pytest.Item) -> bool:
@@ -382,8 +390,12 @@ def suite_config(request: pytest.FixtureRequest) -> SuiteConfig:
 
 @pytest.fixture(scope="session")
 def terminal(request: pytest.FixtureRequest) -> Terminal:
-    """Lines and progress shown at once, past pytest's output capture."""
-    return request.config.stash[TERMINAL_KEY]
+    """Lines and progress shown at once, past pytest's output capture (made when the session
+    runs, once pytest's terminal reporter exists)."""
+    config = request.config
+    if TERMINAL_KEY not in config.stash:
+        config.stash[TERMINAL_KEY] = Terminal(config)
+    return config.stash[TERMINAL_KEY]
 
 
 @pytest.fixture(scope="session")

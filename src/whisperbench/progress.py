@@ -18,15 +18,8 @@ from collections.abc import Callable
 from typing import Literal
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress_bar import ProgressBar
+from rich.text import Text
 
 from whisperbench.implementations.base import Progress as ProgressCallback
 
@@ -39,6 +32,7 @@ REDRAW_EVERY_S = 0.2
 LOG_EVERY_S = 5.0
 """At most this often where the line cannot be redrawn in place (a log file)."""
 ERASE_TO_END = "\x1b[K"
+BAR_WIDTH = 20
 
 
 def wanted(setting: str, *, isatty: bool, verbosity: int) -> bool:
@@ -78,33 +72,25 @@ class ProgressLine:
         self.every_s = REDRAW_EVERY_S if inline else LOG_EVERY_S
         self.is_open = False
         """A drawn line that nothing has ended yet (inline mode)."""
-        self._bar: Progress | None = None
-        self._task: TaskID | None = None
+        self.label: str | None = None
+        self.done = self.total = 0
+        self.unit = ""
         self._started = 0.0
         self._drawn_at: float | None = None
 
     def start(self, label: str) -> ProgressCallback:
         """A new call: the callback its engine reports to."""
-        self._bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(bar_width=None if self.width < 60 else 24),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[unit]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            get_time=self.clock,
-            auto_refresh=False,
-        )
-        self._task = self._bar.add_task(label, total=None, unit="")
+        self.label = label
+        self.done = self.total = 0
+        self.unit = ""
         self._started = self.clock()
         self._drawn_at = None
         return self.update
 
     def update(self, done: int, total: int, unit: str) -> None:
-        if self._bar is None or self._task is None:
+        if self.label is None:
             return
-        self._bar.update(self._task, completed=done, total=total or None, unit=unit)
+        self.done, self.total, self.unit = done, total, unit
         now = self.clock()
         if now - self._started < self.draw_after_s:
             return
@@ -117,7 +103,7 @@ class ProgressLine:
         """The call ended: its last state is drawn if anything was."""
         if self._drawn_at is not None:
             self._draw()
-        self._bar = self._task = None
+        self.label = None
 
     def close(self) -> None:
         """End the drawn line, so that what is written next starts on a line of its own."""
@@ -129,22 +115,36 @@ class ProgressLine:
         """Someone else ended the line (pytest, writing a case's outcome): draw afresh."""
         self.is_open = False
 
+    def eta_s(self) -> float | None:
+        """The time left at the call's pace so far; None before anything is done."""
+        elapsed = self.clock() - self._started
+        if self.done <= 0 or not self.total or elapsed <= 0:
+            return None
+        return max(0.0, (self.total - self.done) * elapsed / self.done)
+
     def render(self) -> str:
-        """The line as it is drawn now (without control characters)."""
-        if self._bar is None:
+        """The line as it is drawn now: the label (cut to fit), a bar, the counts, the elapsed
+        time and the ETA; with colour codes when ``color``."""
+        if self.label is None:
             return ""
-        buffer = io.StringIO()
-        console = Console(
-            file=buffer,
-            width=self.width,
-            force_terminal=self.color,
-            no_color=not self.color,
-            color_system="standard" if self.color else None,
-            highlight=False,
+        eta = self.eta_s()
+        total = str(self.total) if self.total else "?"
+        figures = (
+            f" {self.done}/{total} {self.unit} {clock_text(self.clock() - self._started)} "
+            f"ETA {'-:--:--' if eta is None else clock_text(eta)}"
         )
-        console.print(self._bar.get_renderable())
-        lines = buffer.getvalue().rstrip("\n").splitlines()
-        return lines[-1] if lines else ""
+        room = max(4, self.width - 1 - BAR_WIDTH - 1 - len(figures))
+        label = self.label if len(self.label) <= room else self.label[: room - 1] + "…"
+        if not self.color:
+            filled = round(BAR_WIDTH * self.done / self.total) if self.total else 0
+            return f"{label} {'━' * filled}{'─' * (BAR_WIDTH - filled)}{figures}"
+        console = Console(
+            file=io.StringIO(), width=self.width, force_terminal=True, color_system="standard"
+        )
+        bar = ProgressBar(total=self.total or None, completed=self.done, width=BAR_WIDTH)
+        with console.capture() as captured:
+            console.print(Text(label + " "), bar, Text(figures), sep="", end="")
+        return captured.get().replace("\n", "")
 
     def _draw(self) -> None:
         text = self.render()
@@ -155,3 +155,9 @@ class ProgressLine:
             self.is_open = True
         else:
             self.write(text + "\n")
+
+
+def clock_text(seconds: float) -> str:
+    """``H:MM:SS``, as rich's progress columns write times."""
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"

@@ -388,7 +388,7 @@ class CorpusLibrary:
             corpus = read_corpus(spec)
         else:
             try:
-                corpus = read_corpus(spec, display.start(f"reading {spec.name}"))
+                corpus = read_corpus(spec, display.start(f"reading corpus {spec.name}"))
             finally:
                 display.stop()
         for skipped in corpus.skipped[:SKIPPED_SHOWN]:
@@ -539,11 +539,11 @@ def measure_transcription(
 def _call_labels(case: str, warmup_rounds: int, rounds: int) -> Iterator[str]:
     """What each call of a case is, for its progress line: the cold run, further warm-ups,
     then the timed rounds."""
-    yield f"{case} cold run"
+    yield f"cold run: {case}"
     for number in range(2, warmup_rounds + 1):
-        yield f"{case} warm-up {number}"
+        yield f"warm-up {number}: {case}"
     for number in range(1, rounds + 1):
-        yield f"{case} round {number}/{rounds}"
+        yield f"round {number}/{rounds}: {case}"
     while True:
         yield case
 
@@ -614,7 +614,7 @@ def measure_corpus(
     devices.reset_peak_memory(impl.device)
     with devices.explain_out_of_memory(what, impl.device, impl.batch_size):
         start = time.perf_counter()
-        watched(impl, progress, f"{case} warm-up ({warm} utterances)", lambda: run(audios[:warm]))
+        watched(impl, progress, f"warm-up ({warm} utterances): {case}", lambda: run(audios[:warm]))
         warmup_s = time.perf_counter() - start
         warmup_audio_s = sum(u.duration_s for u in corpus.utterances[:warm])
         plan = corpus_rounds(
