@@ -5,6 +5,7 @@ terminal, and a results table."""
 from __future__ import annotations
 
 import io
+import os
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -442,6 +443,18 @@ def pytest_benchmark_update_machine_info(
     config: pytest.Config, machine_info: dict[str, Any]
 ) -> None:
     machine_info["whisperbench"] = devices.machine_facts()
+
+
+COMMIT_VARIABLE = "WHISPERBENCH_COMMIT"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_benchmark_update_commit_info(config: pytest.Config, commit_info: dict[str, Any]) -> None:
+    """The commit named by ``WHISPERBENCH_COMMIT`` where git cannot tell (a copy of the tree
+    without its history, such as a GPU machine's): it goes into the saved run and its name."""
+    commit = os.environ.get(COMMIT_VARIABLE, "").strip()
+    if commit:
+        commit_info.update(id=commit, dirty=False, project="whisperbench", source=COMMIT_VARIABLE)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
