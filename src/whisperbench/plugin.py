@@ -293,9 +293,12 @@ class Terminal:
         return self.capture.global_and_fixture_disabled()
 
     def _end_pytests_line(self) -> None:
+        """Start the progress line on a line of its own (pytest's dots or test ID stay)."""
         if self.reporter is not None:
             with self._uncaptured():
                 self.reporter.ensure_newline()
+                if self.reporter._tw.width_of_current_line:
+                    self.reporter._tw.line()
 
     def _write(self, text: str) -> None:
         if self.reporter is None:

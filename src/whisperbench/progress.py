@@ -33,6 +33,8 @@ LOG_EVERY_S = 5.0
 """At most this often where the line cannot be redrawn in place (a log file)."""
 ERASE_TO_END = "\x1b[K"
 BAR_WIDTH = 20
+MIN_BAR = 6
+MIN_LABEL = 8
 
 
 def wanted(setting: str, *, isatty: bool, verbosity: int) -> bool:
@@ -133,15 +135,20 @@ class ProgressLine:
             f" {self.done}/{total} {self.unit} {clock_text(self.clock() - self._started)} "
             f"ETA {'-:--:--' if eta is None else clock_text(eta)}"
         )
-        room = max(4, self.width - 1 - BAR_WIDTH - 1 - len(figures))
+        room = self.width - 1 - len(figures)  # the last column stays free: no wrap
+        bar_width = min(BAR_WIDTH, room - MIN_LABEL - 1)
+        bar_width = bar_width if bar_width >= MIN_BAR else 0  # narrow: no bar
+        room = max(MIN_LABEL, room - (bar_width + 1 if bar_width else 0))
         label = self.label if len(self.label) <= room else self.label[: room - 1] + "…"
+        if not bar_width:
+            return label + figures
         if not self.color:
-            filled = round(BAR_WIDTH * self.done / self.total) if self.total else 0
-            return f"{label} {'━' * filled}{'─' * (BAR_WIDTH - filled)}{figures}"
+            filled = round(bar_width * self.done / self.total) if self.total else 0
+            return f"{label} {'━' * filled}{'─' * (bar_width - filled)}{figures}"
         console = Console(
             file=io.StringIO(), width=self.width, force_terminal=True, color_system="standard"
         )
-        bar = ProgressBar(total=self.total or None, completed=self.done, width=BAR_WIDTH)
+        bar = ProgressBar(total=self.total or None, completed=self.done, width=bar_width)
         with console.capture() as captured:
             console.print(Text(label + " "), bar, Text(figures), sep="", end="")
         return captured.get().replace("\n", "")
