@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from conftest import StandInBenchmark
 
 REPO = Path(__file__).resolve().parents[1]
-MACHINE = "Linux-CPython-3.11-64bit"
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +186,10 @@ def test_one_by_one_transcribes_each_utterance_and_says_so(
     assert engine.batches == [] and engine.calls == 8 + 24
     assert result.batching == result.params.get("batching") == ONE_BY_ONE
     assert result.subject == "corpus-first24-one-by-one" and result.wer == 0.0
-    assert shown.calls[1][1] == [(n, 24, "utterances") for n in range(1, 25)]
+    assert shown.calls[1] == (
+        "round 1/1: fake-tiny.en-corpus-first24-one-by-one",
+        [(n, 24, "utterances") for n in range(1, 25)],
+    )
     # an engine that cannot batch runs one by one in either mode, and the params say so
     plain = FakeWhisper(ImplementationOptions(device="cpu"), hearing(corpus, {}))
     across = measure_corpus(stand_in_benchmark(), loaded(plain), corpus, rounds=1, warmup_rounds=1)

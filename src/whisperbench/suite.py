@@ -608,7 +608,8 @@ def measure_corpus(
     def run(part: list[np.ndarray]) -> list[TranscriptionResult]:
         return impl.transcribe_batch(part) if across else transcribe_one_by_one(impl, part)
 
-    case = f"{impl.name}-{loaded.label}-{corpus.name}"
+    subject = corpus.name if across else f"{corpus.name}-one-by-one"
+    case = f"{impl.name}-{loaded.label}-{subject}"
     what = f"{impl.name} {loaded.label} on corpus {corpus.name}"
     warm = warmup_count(len(audios), impl.batch_size)
     devices.reset_peak_memory(impl.device)

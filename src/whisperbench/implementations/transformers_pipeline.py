@@ -182,6 +182,7 @@ class TransformersReference(WhisperImplementation):
     package = "transformers"
     supports_synthetic = True
     yardstick = True
+    batches_utterances = True
     recipe_batch_size = 24
 
     pipe: Any = None
@@ -298,8 +299,6 @@ class TransformersReference(WhisperImplementation):
         synchronize(self.device)
         return self._result(info, output)
 
-    batches_utterances = True
-
     def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[TranscriptionResult]:
         """The pipeline's own batching over many inputs: it is given a generator, cuts each
         input into its 30 s chunks and decodes ``batch_size`` chunks at a time, whichever
@@ -345,9 +344,10 @@ class TransformersPipeline(TransformersReference):
     """Our "insanely fast" implementation: the same loaded pipeline (model, tokenizer, feature
     extractor), but long audio is cut into windows of at most 30 s that end at quiet points and
     do not overlap (``windows.quiet_windows``, faster-whisper's long-form method), turned into
-    log-mel features on the device in one batch, decoded text-only in batches sized to free
+    log-mel features on the device a batch at a time, decoded text-only in batches sized to free
     memory by the static greedy decoder (``greedy.py``: one CUDA graph per step on CUDA), and
-    joined. Nothing is merged, so nothing can be printed twice."""
+    joined. Nothing is merged, so nothing can be printed twice. Many utterances
+    (``transcribe_batch``) go the same way, the windows of several utterances in each batch."""
 
     name = "transformers"
     yardstick = False
@@ -441,7 +441,8 @@ class TransformersPipeline(TransformersReference):
     ) -> list[str | None]:
         """Each utterance's language. English-only models speak English; otherwise the given
         language, or the one the model detects on the utterance's first window (then forced on
-        every window of it, so that one window cannot switch language mid-recording)."""
+        every window of it, so that one window cannot switch language mid-recording). Detection
+        encodes each first window once more, alone or in a batch alike."""
         if self.english_prompt(info):
             return ["en"] * len(audios)
         if self.options.language:
@@ -468,8 +469,6 @@ class TransformersPipeline(TransformersReference):
         results, laps = self._transcribe_windows([audio], across_utterances=False)
         results[0].timings = laps
         return results[0]
-
-    batches_utterances = True
 
     @torch.inference_mode()
     def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[TranscriptionResult]:
