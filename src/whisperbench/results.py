@@ -1,20 +1,17 @@
 """Typed results of the benchmark suite, and the declaration of every metric.
 
-**Records.** Each benchmark case yields one record: ``LoadResult`` (a model load) or
-``TranscribeResult`` (one clip), with the settings that really ran as typed ``Params``. The
-suite builds them (``suite.measure_load`` / ``suite.measure_transcription``); they are written
+**Records.** Each benchmark case yields one record: ``LoadResult`` (a model load),
+``TranscribeResult`` (one clip) or ``CorpusResult`` (a whole corpus per timed round: corpus WER
+with S/D/I totals, RTFx over all its audio, per-utterance WER quantiles, the worst utterances,
+repeated n-gram totals), with the settings that really ran as typed ``Params``. The suite builds
+them (``suite.measure_load`` / ``measure_transcription`` / ``measure_corpus``); they are written
 into pytest-benchmark's ``extra_info`` by ``to_extra_info`` and read back by
 ``from_extra_info``, the only two places that know the ``extra_info`` keys. Runs saved before
 these records existed load into the same types (fields they lack are None). Keys that a record
 does not declare (a plugin's extra parameters, a metric without a typed field) are kept in its
-``extra`` mapping and written back unchanged.
-
-A third kind of record (issue 13's corpus case: utterances, corpus WER with S/D/I totals,
-RTFx, per-utterance WER quantiles, worst utterances, repeated n-gram totals) is one more
-``CaseRecord`` subclass with its own ``kind``, listed in ``RESULT_KINDS``: its fields are JSON
-scalars, ``WordErrorCounts``, mappings of numbers or tuples of names, which the two functions
-already read and write (``tests/test_results.py`` declares one). The metrics it shares with the
-others (``wer``, ``rtfx``, ``repeated_ngrams``) then list its kind in ``Metric.kinds``.
+``extra`` mapping and written back unchanged. Each kind is one ``CaseRecord`` subclass with its
+own ``kind``, listed in ``RESULT_KINDS``; the metrics the kinds share (``wer``, ``rtfx``,
+``repeated_ngrams``, times, memory) list them in ``Metric.kinds``.
 
 **Metrics.** Every metric is declared once, in ``METRICS``: its field, label, unit and format,
 its direction (bigger or smaller is better), how a change is measured (relative %, points,

@@ -1,6 +1,7 @@
-"""The benchmark suite's engine, free of pytest hooks: cases, the session's loaded models and
-clips, and one measured load or transcription -> a typed record (``results``) in
-``extra_info``. ``plugin.py`` wires it into pytest."""
+"""The benchmark suite's engine, free of pytest hooks: cases, the session's loaded models,
+clips and corpora, and one measured load, transcription or corpus -> a typed record
+(``results``) in ``extra_info``; progress of long calls goes to a display it is given.
+``plugin.py`` wires it into pytest."""
 
 from __future__ import annotations
 
