@@ -58,8 +58,7 @@ def test_every_recorded_extra_info_loads_into_the_typed_records(
         if isinstance(record, TranscribeResult):
             assert record.rtfx == info["rtfx"]
             assert record.wer == info["wer"]
-            # None where it was saved before the metric existed
-            assert record.repeated_ngrams == info.get("repeated_ngrams")
+            assert record.repeated_ngrams == info.get("repeated_ngrams")  # None before it existed
             if info.get("word_errors"):
                 assert record.word_errors == WordErrorCounts(**info["word_errors"])
 

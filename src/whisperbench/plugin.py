@@ -14,6 +14,7 @@ import pytest
 
 from whisperbench import devices, hookspecs, progress
 from whisperbench.datasets import FIXTURE_CORPUS_DIR, DatasetSpec, parse_dataset
+from whisperbench.errors import DeviceUnavailableError
 from whisperbench.implementations import (
     ImplementationOptions,
     Progress,
@@ -196,6 +197,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
     clips = audio_clips(get("audio")) if get("audio") else fixture_clips(names)
     if get("rounds") < 1:
         raise pytest.UsageError("--rounds must be at least 1")
+    devices.resolve_device(get("device"))  # an absent device is one usage error, not N errors
     cache_dir = get("cache_dir")
     options = ImplementationOptions(
         device=get("device"),
@@ -254,7 +256,7 @@ def _batchings(text: str) -> tuple[str, ...]:
 def pytest_configure(config: pytest.Config) -> None:
     try:
         config.stash[CONFIG_KEY] = _suite_config(config)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, DeviceUnavailableError) as exc:
         raise pytest.UsageError(str(exc)) from exc
     config.stash[RESULTS_KEY] = []
     if config.getoption("offline"):

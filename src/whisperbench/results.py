@@ -207,6 +207,15 @@ class CaseRecord:
     peak_rss_mb: float | None = None
     """The process's peak resident set size so far (not the case's own footprint)."""
     peak_device_mb: float | None = None
+    """A true peak of device memory during the case: CUDA's ``max_memory_allocated``, reset at
+    its start. None on MPS, which keeps no peak (see ``device_live_mb``), and on the CPU."""
+    device_live_mb: float | None = None
+    """MPS: the live tensors at the case's end (``torch.mps.current_allocated_memory``), not
+    a peak; None elsewhere."""
+    device_baseline_mb: float | None = None
+    """Device memory allocated at the case's start (the loaded weights and buffers)."""
+    device_memory_measure: str | None = None
+    """What the case's device memory figure is, in a sentence."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """``extra_info`` keys this record does not declare, kept as they were."""
 
@@ -649,6 +658,18 @@ METRICS: tuple[Metric, ...] = (
         label="Peak device MB",
         name="peak device memory",
         short="Device",
+        unit="MB",
+        spec=".0f",
+        better="smaller",
+        change="relative",
+        kinds=("transcribe", "corpus", "load"),
+        shown=frozenset({REPORT}),
+    ),
+    Metric(
+        field="device_live_mb",
+        label="MPS live MB",
+        name="MPS memory live at the end (not a peak)",
+        short="MPS live",
         unit="MB",
         spec=".0f",
         better="smaller",

@@ -220,6 +220,8 @@ class LoadedModel:
     label: str
     load_s: float
     peak_rss_after_load_mb: float
+    device_memory: devices.DeviceMemory | None = None
+    """The device memory of the load (``devices.DEVICE_MEMORY_MEASURES`` says what it is)."""
 
 
 @dataclass
@@ -242,6 +244,10 @@ class ModelPool:
         reason = cls.unavailable_reason()
         if reason is not None:
             raise Skip(f"{implementation} is not available here: {reason}")
+        device = devices.resolve_device(cls.device_request(self.config.options.device))
+        reason = cls.unsupported_device_reason(device)
+        if reason is not None:
+            raise Skip(reason)
         if self.config.synthetic and not cls.supports_synthetic:
             raise Skip(f"{implementation} has no synthetic-weights mode; drop --synthetic")
         try:
@@ -278,7 +284,7 @@ class ModelPool:
                 path = self.prepare(implementation, size)
             impl = create(implementation, self.config.options)
             info = impl.get_model_info(size)
-            devices.reset_peak_memory(impl.device)
+            memory_baseline = devices.start_device_memory(impl.device)
             start = time.perf_counter()
             with devices.explain_out_of_memory(
                 f"loading {implementation} {size}", impl.device, None
@@ -299,6 +305,7 @@ class ModelPool:
             self.config.model_label(size),
             load_s,
             metrics.process_peak_rss_bytes() / MiB,
+            devices.end_device_memory(impl.device, memory_baseline),
         )
         self.loaded[key] = record
         self.failures.pop(key, None)
@@ -451,16 +458,26 @@ def measure_load(benchmark: BenchmarkFixture, pool: ModelPool, case: LoadCase) -
         load_s=loaded.load_s,
         verify_timeout_s=get_model(case.size).verify_timeout_s,
         peak_rss_mb=loaded.peak_rss_after_load_mb,
-        peak_device_mb=_device_peak_mb(impl),
+        **device_memory_fields(loaded.device_memory),
         params=Params.from_mapping(impl.get_params()),
     )
     benchmark.extra_info.update(to_extra_info(result))
     return Measured(result, timing_of(benchmark) or Timing.of_rounds([loaded.load_s]))
 
 
-def _device_peak_mb(impl: WhisperImplementation) -> float | None:
-    peak = devices.device_peak_memory_bytes(impl.device)
-    return None if peak is None else peak / MiB
+def device_memory_fields(memory: devices.DeviceMemory | None) -> dict[str, Any]:
+    """A case's device memory as its record's fields: ``peak_device_mb`` holds only a true
+    peak (CUDA's); on MPS, which keeps none, ``device_live_mb`` holds the live tensors at the
+    case's end; both with the baseline allocated at its start and the sentence naming the
+    figure (``devices.DEVICE_MEMORY_MEASURES``)."""
+    if memory is None:
+        return {}
+    return {
+        "peak_device_mb": memory.bytes / MiB if memory.is_peak else None,
+        "device_live_mb": None if memory.is_peak else memory.bytes / MiB,
+        "device_baseline_mb": memory.baseline_bytes / MiB,
+        "device_memory_measure": memory.measure,
+    }
 
 
 def measure_transcription(
@@ -478,7 +495,7 @@ def measure_transcription(
     impl = loaded.implementation
     what = f"{impl.name} {loaded.label} on {clip.name}"
     labels = _call_labels(f"{impl.name}-{loaded.label}-{clip.name}", warmup_rounds, rounds)
-    devices.reset_peak_memory(impl.device)
+    memory_baseline = devices.start_device_memory(impl.device)
     with devices.explain_out_of_memory(what, impl.device, impl.batch_size):
         start = time.perf_counter()
         # transcribe() synchronises the device
@@ -519,7 +536,7 @@ def measure_transcription(
         transcript=final.text[:TRANSCRIPT_PREVIEW_CHARS],
         load_s=loaded.load_s,
         peak_rss_mb=metrics.process_peak_rss_bytes() / MiB,
-        peak_device_mb=_device_peak_mb(impl),
+        **device_memory_fields(devices.end_device_memory(impl.device, memory_baseline)),
         params=Params.from_mapping(impl.get_params()),
         phases_s=final.timings,
     )
@@ -613,7 +630,7 @@ def measure_corpus(
     case = f"{impl.name}-{loaded.label}-{subject}"
     what = f"{impl.name} {loaded.label} on corpus {corpus.name}"
     warm = warmup_count(len(audios), impl.batch_size)
-    devices.reset_peak_memory(impl.device)
+    memory_baseline = devices.start_device_memory(impl.device)
     with devices.explain_out_of_memory(what, impl.device, impl.batch_size):
         start = time.perf_counter()
         watched(impl, progress, f"warm-up ({warm} utterances): {case}", lambda: run(audios[:warm]))
@@ -655,7 +672,10 @@ def measure_corpus(
             f"{impl.name}.transcribe_batch returned {len(final)} results for {len(audios)} "
             "utterances; it must return one per utterance, in order"
         )
-    return _corpus_result(benchmark, loaded, corpus, final, timing, plan, across, warm, warmup_s)
+    memory = devices.end_device_memory(impl.device, memory_baseline)
+    return _corpus_result(
+        benchmark, loaded, corpus, final, timing, plan, across, warm, warmup_s, memory
+    )
 
 
 def _corpus_result(
@@ -668,6 +688,7 @@ def _corpus_result(
     across: bool,
     warm: int,
     warmup_s: float,
+    memory: devices.DeviceMemory | None,
 ) -> Measured:
     impl = loaded.implementation
     synthetic = bool(impl.options.synthetic_tokens)
@@ -708,7 +729,7 @@ def _corpus_result(
         timed_once=plan.timed_once,
         load_s=loaded.load_s,
         peak_rss_mb=metrics.process_peak_rss_bytes() / MiB,
-        peak_device_mb=_device_peak_mb(impl),
+        **device_memory_fields(memory),
         params=Params.from_mapping({**impl.get_params(), "batching": ran}),
     )
     seen = [

@@ -27,6 +27,9 @@ BUILTINS: dict[str, str] = {
     "transformers-reference": (
         "whisperbench.implementations.transformers_pipeline:TransformersReference"
     ),
+    "insanely-fast-whisper": (
+        "whisperbench.implementations.insanely_fast_whisper:InsanelyFastWhisper"
+    ),
 }
 
 TEST_DOUBLES: dict[str, str] = {
@@ -115,7 +118,7 @@ def available_names() -> list[str]:
 
 def default_names() -> list[str]:
     """What the suite runs when no implementation is named: every available one but the
-    yardsticks (``transformers-reference``), which run when named."""
+    yardsticks (``transformers-reference``, ``insanely-fast-whisper``), which run when named."""
     return [name for name in available_names() if not get_implementation(name).yardstick]
 
 

@@ -127,13 +127,27 @@ class WhisperImplementation(ABC):
     def __init__(self, options: ImplementationOptions | None = None) -> None:
         self.options = options or ImplementationOptions()
         self.device: DeviceName = resolve_device(self.options.device)
-        if self.device not in self.supported_devices:
-            raise ImplementationUnavailableError(
-                f"{self.name} does not run on {self.device}; it supports "
-                f"{', '.join(self.supported_devices)}. Use --device with one of those."
-            )
+        reason = self.unsupported_device_reason(self.device)
+        if reason is not None:
+            raise ImplementationUnavailableError(reason)
         self.model_info: ModelInfo | None = None
         self.snapshot_path: Path | None = None
+
+    @classmethod
+    def device_request(cls, requested: str) -> str:
+        """The device this implementation asks for when the user asks for ``requested``:
+        the same, unless it reads ``auto`` its own way (faster-whisper: cuda or else cpu)."""
+        return requested
+
+    @classmethod
+    def unsupported_device_reason(cls, device: str) -> str | None:
+        """Why this implementation cannot run on ``device``, or None when it can."""
+        if device in cls.supported_devices:
+            return None
+        return (
+            f"{cls.name} does not run on {device}; it supports "
+            f"{', '.join(cls.supported_devices)}. Use --device with one of those."
+        )
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

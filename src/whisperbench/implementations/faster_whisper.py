@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from whisperbench.apple import performance_cores
 from whisperbench.audio import SAMPLE_RATE
 from whisperbench.devices import DevicePresence, resolve_device
 from whisperbench.errors import ImplementationUnavailableError
@@ -92,12 +93,18 @@ def resolve_compute_type(device: str, requested: str | None) -> str:
     return name
 
 
-def cpu_thread_count(environ: Mapping[str, str] | None = None) -> int:
-    """``OMP_NUM_THREADS`` when set to a positive number, else the CPUs this process may use."""
+def cpu_thread_count(
+    environ: Mapping[str, str] | None = None, performance_cores: int | None = None
+) -> int:
+    """``OMP_NUM_THREADS`` when set to a positive number; else, on a Mac, its performance
+    cores (``apple.performance_cores()``: a thread on an efficiency core holds back every
+    thread that waits for it); else the CPUs this process may use."""
     environ = os.environ if environ is None else environ
     value = environ.get("OMP_NUM_THREADS", "").strip()
     if value.isdigit() and int(value) > 0:
         return int(value)
+    if performance_cores:
+        return performance_cores
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
@@ -133,7 +140,7 @@ class FasterWhisper(WhisperImplementation):
 
     def __init__(self, options: ImplementationOptions | None = None) -> None:
         options = options or ImplementationOptions()
-        device = ct2_device_request(options.device)
+        device = self.device_request(options.device)
         if device != options.device:
             options = dataclasses.replace(options, device=device)
         if options.synthetic_tokens:
@@ -142,6 +149,10 @@ class FasterWhisper(WhisperImplementation):
                 "run it on real weights, or leave it out of synthetic runs"
             )
         super().__init__(options)
+
+    @classmethod
+    def device_request(cls, requested: str) -> str:
+        return ct2_device_request(requested)
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -160,7 +171,7 @@ class FasterWhisper(WhisperImplementation):
                 f"faster-whisper: ctranslate2 {ctranslate2.__version__} sees no CUDA device "
                 f"although torch does; {CUDA_HINT}"
             )
-        self.cpu_threads = cpu_thread_count()
+        self.cpu_threads = cpu_thread_count(performance_cores=performance_cores())
         try:
             self.model = WhisperModel(
                 str(snapshot),
