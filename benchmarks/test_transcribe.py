@@ -14,6 +14,7 @@ def test_transcribe(
     model_pool: ModelPool,
     clip_library: ClipLibrary,
     suite_config: Any,
+    terminal: Any,
     transcribe_case: TranscribeCase,
     record_result: Any,
 ) -> None:
@@ -29,6 +30,7 @@ def test_transcribe(
         clip,
         rounds=suite_config.rounds,
         warmup_rounds=suite_config.warmup_rounds,
+        progress=terminal.progress,
     )
     record_result(measured)
     assert measured.result.transcript, f"{transcribe_case.id}: empty transcript for {clip.path}"

@@ -8,10 +8,12 @@
 #   OUT=/tmp/gpu-out HF_HUB_CACHE=/tmp/hub WHISPERBENCH_COMMIT=abc1234 bash scripts/gpu_record.sh
 set -uo pipefail
 OUT=${OUT:?set OUT to a folder for the results}
-RUNS=${RUNS:-"clips long-tiny long-tiny-b24 long-large-v3"}
+RUNS=${RUNS:-"clips long-tiny long-tiny-b24 long-large-v3 corpus-tiny corpus-tiny-b24 corpus-tiny-one-by-one"}
 CLIPS=/tmp/whisperbench-clips
+CORPUS=/tmp/whisperbench-corpus528
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 python3 scripts/repeat_clip.py long 2 "$CLIPS" || exit 1
+case " $RUNS " in *" corpus-"*) python3 scripts/grow_corpus.py "$CORPUS" || exit 1 ;; esac
 echo "commit ${WHISPERBENCH_COMMIT:-unknown}" | tee "$OUT/commands.txt"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
 bench() {  # name, then pytest arguments
@@ -23,7 +25,7 @@ bench() {  # name, then pytest arguments
     --benchmark-storage "file://$OUT/bench" --benchmark-autosave --benchmark-name short \
     --benchmark-columns median,min,max,rounds "$@" > "$OUT/$name.log" 2>&1
   echo "   ($((SECONDS - start)) s)" | tee -a "$OUT/commands.txt"
-  sed -n '/whisperbench results/,$p' "$OUT/$name.log" | grep -E "^│|passed|failed|error" | tail -n 14
+  sed -n '/whisperbench results/,$p' "$OUT/$name.log" | grep -E "^│|whisperbench: corpus|passed|failed|error" | tail -n 16
 }
 # 1. real tiny.en on every reference clip: ours against the plain recipe, WER and repeats beside RTFx
 bench clips benchmarks/ --models tiny.en --implementations transformers,transformers-reference \
@@ -36,4 +38,13 @@ bench long-tiny-b24 benchmarks/test_transcribe.py --models tiny.en --audio "$CLI
 # 3. long-form, synthetic large-v3 (random weights, 96 tokens per window): speed only
 bench long-large-v3 benchmarks/test_transcribe.py --models large-v3 --synthetic \
   --audio "$CLIPS/long-x2.flac" --implementations transformers,transformers-reference
+# 4. a corpus of 528 short utterances (the espeak-ng corpus grown 11 times at 0.9-1.1x speed),
+#    each round the whole corpus with utterances batched together: ours against the recipe (its
+#    pipeline's list input), ours at the recipe's batch 24, and ours one utterance at a time
+bench corpus-tiny benchmarks/test_corpus.py --models tiny.en --dataset "$CORPUS" \
+  --implementations transformers,transformers-reference
+bench corpus-tiny-b24 benchmarks/test_corpus.py --models tiny.en --dataset "$CORPUS" \
+  --implementations transformers --batch-size 24
+bench corpus-tiny-one-by-one benchmarks/test_corpus.py --models tiny.en --dataset "$CORPUS" \
+  --implementations transformers --corpus-batching one-by-one
 tar -C "$OUT" -czf /tmp/gpu-results.tgz . && rm -rf "${OUT:?}"/* && mv /tmp/gpu-results.tgz "$OUT/"

@@ -12,7 +12,7 @@ import pytest
 
 from whisperbench.errors import HistoryError
 from whisperbench.history import CaseKey, load_history, load_run
-from whisperbench.results import LoadResult, TranscribeResult
+from whisperbench.results import CorpusResult, LoadResult, TranscribeResult
 
 
 def test_every_recorded_storage_loads_every_run_and_benchmark(
@@ -31,7 +31,7 @@ def test_every_recorded_storage_loads_every_run_and_benchmark(
             assert case.median_s == bench["stats"]["median"]
             assert case.timing.rounds == bench["stats"]["rounds"]
             assert case.key == CaseKey.of(case.result)
-            assert isinstance(case.result, LoadResult | TranscribeResult)
+            assert isinstance(case.result, LoadResult | TranscribeResult | CorpusResult)
 
 
 def test_the_gpu_history_reads_as_recorded(gpu_storage: Path) -> None:

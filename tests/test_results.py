@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
-from whisperbench import results
 from whisperbench.errors import ResultError
 from whisperbench.results import (
     METRICS,
+    ONE_BY_ONE,
     SPEED_PARAMS,
-    CaseRecord,
+    CorpusResult,
     LoadResult,
     Params,
     Timing,
@@ -29,6 +28,7 @@ from whisperbench.results import (
     config_changes,
     from_extra_info,
     metric,
+    summed_values,
     to_extra_info,
     with_values,
 )
@@ -49,7 +49,7 @@ def test_every_recorded_extra_info_loads_into_the_typed_records(
     records = [from_extra_info(info) for info in infos]
     assert len(records) == len(infos) > 80
     kinds = {type(r) for r in records}
-    assert kinds == {LoadResult, TranscribeResult}
+    assert {LoadResult, TranscribeResult} <= kinds <= {LoadResult, TranscribeResult, CorpusResult}
     for info, record in zip(infos, records, strict=True):
         assert record.kind == info["kind"]
         assert record.implementation == info["implementation"]
@@ -133,7 +133,8 @@ def test_params_keep_a_plugins_extra_keys_and_values_of_another_type() -> None:
     ("info", "problem"),
     [
         (None, "no whisperbench extra_info"),
-        ({}, "no whisperbench extra_info (kind load/transcribe)"),
+        ({}, "no whisperbench extra_info (kind load/transcribe/corpus)"),
+        ({"kind": "corpus", "implementation": "x", "model": "y"}, "lacks dataset"),
         ({"kind": "benchmark"}, "no whisperbench extra_info"),
         ({"kind": "transcribe", "implementation": "x", "model": "y"}, "lacks clip"),
         ({"kind": "load", "model": "y"}, "lacks implementation"),
@@ -193,7 +194,7 @@ def test_timing_of_rounds_matches_pytest_benchmarks_stats() -> None:
 
 def test_every_declared_metric_names_a_field_that_exists() -> None:
     timing = {f.name for f in fields(Timing)}
-    records = {f.name for cls in (LoadResult, TranscribeResult) for f in fields(cls)}
+    records = {f.name for cls in (LoadResult, TranscribeResult, CorpusResult) for f in fields(cls)}
     for declared in METRICS:
         where = timing if declared.source == "timing" else records
         assert declared.field in where, declared.field
@@ -235,40 +236,47 @@ def test_repeated_ngrams_is_computed_for_real_text_and_not_for_synthetic_weights
     assert with_values(record, {"not_declared": 1.5}).extra == {"not_declared": 1.5}
 
 
-@dataclass(frozen=True, kw_only=True)
-class CorpusResult(CaseRecord):
-    """Issue 13's corpus case, as it could be declared: a third kind of record."""
-
-    kind: ClassVar[str] = "corpus"
-    dataset: str
-    utterances: int | None = None
-    audio_s: float | None = None
-    rtfx: float | None = None
-    wer: float | None = None
-    word_errors: WordErrorCounts | None = None
-    wer_quantiles: Mapping[str, float] = field(default_factory=dict)
-    worst_utterances: tuple[str, ...] = ()
-    repeated_ngrams: int | None = None
-
-
-def test_a_third_kind_of_record_fits(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(results.RESULT_KINDS, "corpus", CorpusResult)  # type: ignore[arg-type]
+def test_a_corpus_record_round_trips_and_carries_the_shared_metrics() -> None:
     record = CorpusResult(
         implementation="transformers",
         model="tiny.en",
-        dataset="librispeech-test-clean",
+        dataset="test-clean",
+        dataset_source="~/LibriSpeech/test-clean",
+        dataset_format="librispeech",
+        batching=ONE_BY_ONE,
         utterances=2620,
+        referenced=2620,
+        skipped=1,
+        skipped_reasons=("1089-134686-0001: skipped: not readable as audio",),
         audio_s=19452.5,
         rtfx=310.0,
         wer=0.056,
         word_errors=WordErrorCounts(1500, 300, 150, 52576),
         wer_quantiles={"p50": 0.04, "p90": 0.12},
         worst_utterances=("1089-134686-0000", "1188-133604-0012"),
+        worst_wer={"1089-134686-0000": 0.9, "1188-133604-0012": 0.8},
         repeated_ngrams=2,
-        params=Params(device="cuda", batch_size=64),
+        timed_once=True,
+        params=Params(device="cuda", batch_size=64, extra={"batching": ONE_BY_ONE}),
     )
     saved = json.loads(json.dumps(to_extra_info(record)))
     assert saved["kind"] == "corpus" and saved["worst_utterances"][0] == "1089-134686-0000"
+    assert saved["word_errors"]["insertions"] == 150 and saved["timed_once"] is True
     assert from_extra_info(saved) == record
-    wer = dataclasses.replace(metric("wer"), kinds=("transcribe", "corpus"))
-    assert wer.value(None, record) == 0.056
+    assert record.subject == "test-clean-one-by-one"
+    for name in ("wer", "rtfx", "repeated_ngrams", "median_s", "load_s"):
+        assert "corpus" in metric(name).kinds, name
+    assert metric("cold_s").value(None, record) is None  # a clip's first call only
+    assert metric("wer").value(None, record) == 0.056
+
+
+def test_a_corpus_counts_repeats_per_utterance_summed() -> None:
+    phrase = "the quick brown fox jumps over the lazy dog again"
+
+    def seen(text: str, synthetic: bool = False) -> Transcribed:
+        return Transcribed(text, phrase, "en", 3.0, 1.0, 1.0, synthetic)
+
+    # a phrase twice in one utterance is a repeat; the same phrase in two utterances is not
+    utterances = [seen(f"{phrase} {phrase}"), seen(phrase), seen(phrase)]
+    assert summed_values(utterances) == {"repeated_ngrams": 3}
+    assert summed_values([seen(phrase, synthetic=True)]) == {"repeated_ngrams": None}

@@ -330,6 +330,11 @@ def test_help_lists_the_suite_options(tmp_path: Path) -> None:
         "--warmup-rounds",
         "--offline",
         "--synthetic",
+        "--dataset",
+        "--dataset-limit",
+        "--corpus-batching",
+        "--corpus-budget",
+        "--progress",
     ):
         assert re.search(rf"^ +{option}(=| |$)", section[1], re.MULTILINE), option
 

@@ -15,6 +15,7 @@ loads (each raises ``AudioError`` naming the file, the problem and the fix):
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from dataclasses import dataclass
@@ -65,7 +66,7 @@ def _check_file(path: Path, what: str, *, may_be_empty: bool = False) -> None:
         raise AudioError(f"{path}: the file is empty (0 bytes); re-record or re-export it")
 
 
-def _not_audio(path: Path, exc: Exception) -> AudioError:
+def _not_audio(path: Path | str, exc: Exception) -> AudioError:
     detail = str(exc).replace(f"'{path}'", "").replace("Error opening :", "").strip(" :")
     return AudioError(
         f"{path}: not readable as audio ({detail}); use a wav, flac or ogg file "
@@ -100,18 +101,40 @@ def load_audio(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     _check_file(path, "audio file")
+    return _decoded(path, str(path))
+
+
+def decode_audio(data: bytes, name: str) -> np.ndarray:
+    """The bytes of an audio file (wav, flac, ogg, mp3, ...: a dataset row's audio) -> 16 kHz
+    mono float32 samples; AudioError naming ``name`` when they are not readable audio."""
+    if not data:
+        raise AudioError(f"{name}: holds no audio data (0 bytes)")
+    return _decoded(io.BytesIO(data), name)
+
+
+def _decoded(source: Path | io.BytesIO, name: str) -> np.ndarray:
     try:
-        data, rate = sf.read(path, dtype="float32", always_2d=True)
+        data, rate = sf.read(source, dtype="float32", always_2d=True)
     except _READ_ERRORS as exc:
-        raise _not_audio(path, exc) from exc
-    if data.shape[0] == 0:
-        raise AudioError(f"{path}: holds no audio samples; re-record or re-export it")
+        raise _not_audio(name, exc) from exc
+    return to_16k_mono(data, rate, name)
+
+
+def to_16k_mono(data: np.ndarray, rate: int, name: str) -> np.ndarray:
+    """Samples ``[frames]`` or ``[frames, channels]`` at ``rate`` -> 16 kHz mono float32 (the
+    channels averaged, resampled by soxr); AudioError naming ``name`` when there are none or
+    they are not finite."""
+    data = np.asarray(data, dtype=np.float32)
+    if data.ndim == 1:
+        data = data[:, None]
+    if data.ndim != 2 or data.shape[0] == 0:
+        raise AudioError(f"{name}: holds no audio samples; re-record or re-export it")
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if rate != SAMPLE_RATE:
         mono = soxr.resample(mono, rate, SAMPLE_RATE, quality="HQ")
     samples = np.ascontiguousarray(mono, dtype=np.float32)
     if not np.isfinite(samples).all():
-        raise AudioError(f"{path}: contains NaN or infinite samples; the file is corrupt")
+        raise AudioError(f"{name}: contains NaN or infinite samples; the file is corrupt")
     return samples
 
 

@@ -51,3 +51,7 @@ class HistoryError(WhisperBenchError, ValueError):
 
 class ResultError(WhisperBenchError, ValueError):
     """A benchmark's ``extra_info`` that is not a whisperbench result (or lacks a field)."""
+
+
+class DatasetError(WhisperBenchError, ValueError):
+    """A ``--dataset`` that cannot be read as a corpus (or one item of it that cannot)."""

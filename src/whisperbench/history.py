@@ -23,6 +23,7 @@ from pytest_benchmark.storage.file import FileStorage
 
 from whisperbench.errors import HistoryError
 from whisperbench.results import (
+    CorpusResult,
     Metric,
     Params,
     Result,
@@ -47,6 +48,7 @@ class CaseKey:
     implementation: str
     model: str
     clip: str | None
+    """The clip of a transcribe case, the corpus of a corpus case; None for a load."""
     device: str
     dtype: str
     quantization: str
@@ -58,7 +60,7 @@ class CaseKey:
             kind=result.kind,
             implementation=result.implementation,
             model=result.model,
-            clip=result.clip if isinstance(result, TranscribeResult) else None,
+            clip=_subject(result),
             device=str(params.device or "-"),
             dtype=str(params.dtype or "-"),
             quantization=str(params.quantization or "none"),
@@ -77,6 +79,15 @@ class CaseKey:
     @property
     def slug(self) -> str:
         return "".join(c if c.isalnum() or c in ".-" else "_" for c in self.label).strip("_")
+
+
+def _subject(result: Result) -> str | None:
+    """What a case ran on: its clip, or its corpus (``-one-by-one`` when it ran so)."""
+    if isinstance(result, TranscribeResult):
+        return result.clip
+    if isinstance(result, CorpusResult):
+        return result.subject
+    return None
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,18 @@ from __future__ import annotations
 import resource
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
+WER_QUANTILES = (0.5, 0.9, 0.99)
+"""The quantiles of the utterances' WERs that a corpus case saves (with the maximum)."""
+WORST_UTTERANCES = 10
+"""How many of the worst utterances (by WER) a corpus case names."""
 REPEAT_NGRAM_WORDS = 8
 """Word n-grams of this length that a transcript holds twice are counted by
 ``repeated_ngrams``: long enough that ordinary speech rarely repeats one by chance."""
@@ -158,6 +165,59 @@ def word_errors(reference: str, hypothesis: str, language: str | None = "en") ->
         insertions=out.insertions,
         reference_words=out.substitutions + out.deletions + out.hits,
         regrouped_numbers=regrouped,
+    )
+
+
+@dataclass(frozen=True)
+class CorpusErrors:
+    """Word errors over a corpus: the totals, and each scored utterance's own WER."""
+
+    substitutions: int
+    deletions: int
+    insertions: int
+    reference_words: int
+    utterance_wer: dict[str, float]
+    """Each utterance's WER, by id (utterances without a usable reference are not scored)."""
+
+    @property
+    def wer(self) -> float | None:
+        """Corpus WER: Σ errors / Σ reference words (None when nothing was scored)."""
+        if not self.reference_words:
+            return None
+        errors = self.substitutions + self.deletions + self.insertions
+        return errors / self.reference_words
+
+    def quantiles(self, points: tuple[float, ...] = WER_QUANTILES) -> dict[str, float]:
+        """The utterance WERs' quantiles by name (``p50``, ``p90``, ...) and their ``max``."""
+        values = list(self.utterance_wer.values())
+        if not values:
+            return {}
+        out = {f"p{100 * q:g}": float(np.quantile(values, q)) for q in points}
+        out["max"] = float(max(values))
+        return out
+
+    def worst(self, count: int = WORST_UTTERANCES) -> list[tuple[str, float]]:
+        """The ``count`` utterances with the highest WER, worst first (ties by id)."""
+        ranked = sorted(self.utterance_wer.items(), key=lambda item: (-item[1], item[0]))
+        return ranked[:count]
+
+
+def corpus_word_errors(
+    pairs: Iterable[tuple[str, str | None, str]], language: str | None = "en"
+) -> CorpusErrors:
+    """Word errors over ``(id, reference, hypothesis)`` triples, summed over the utterances
+    that have a reference (one that is empty after normalisation scores nothing)."""
+    scored = {
+        utterance_id: word_errors(reference, hypothesis, language)
+        for utterance_id, reference, hypothesis in pairs
+        if reference is not None and normalize(reference, language).split()
+    }
+    return CorpusErrors(
+        substitutions=sum(e.substitutions for e in scored.values()),
+        deletions=sum(e.deletions for e in scored.values()),
+        insertions=sum(e.insertions for e in scored.values()),
+        reference_words=sum(e.reference_words for e in scored.values()),
+        utterance_wer={utterance_id: e.wer for utterance_id, e in scored.items()},
     )
 
 

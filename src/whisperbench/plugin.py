@@ -1,34 +1,43 @@
 """The pytest plugin of the benchmark suite: options, case parametrisation, session fixtures,
-load timeouts (pytest-timeout), machine facts for saved runs, and a results table."""
+load timeouts (pytest-timeout), machine facts for saved runs, progress of long cases on the
+terminal, and a results table."""
 
 from __future__ import annotations
 
 import io
 import os
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from whisperbench import devices, hookspecs, weights
+from whisperbench import devices, hookspecs, progress, weights
+from whisperbench.datasets import FIXTURE_CORPUS_DIR, DatasetSpec, parse_dataset
 from whisperbench.errors import WhisperBenchError
 from whisperbench.implementations import (
     ImplementationOptions,
+    Progress,
     default_names,
     parse_implementation_list,
 )
 from whisperbench.implementations.synthetic import DEFAULT_SYNTHETIC_TOKENS
 from whisperbench.models import DEFAULT_MODEL, get_model, parse_model_list
-from whisperbench.results import Measured
+from whisperbench.results import ACROSS_UTTERANCES, ONE_BY_ONE, Measured
 from whisperbench.suite import (
+    CORPUS_BUDGET_S,
+    CORPUS_CLIP,
     DEFAULT_CLIPS,
     AudioInputs,
     ClipLibrary,
+    CorpusCase,
+    CorpusLibrary,
     LoadCase,
     ModelPool,
     SuiteConfig,
     TranscribeCase,
     audio_inputs,
+    corpus_cases,
     fixture_clips,
     load_cases,
     transcribe_cases,
@@ -40,6 +49,9 @@ pytest_plugins = ["whisperbench.session_guard"]
 
 CONFIG_KEY = pytest.StashKey[SuiteConfig]()
 RESULTS_KEY = pytest.StashKey[list[tuple[str, Measured]]]()
+TERMINAL_KEY = pytest.StashKey["Terminal"]()
+CORPUS_BATCHINGS = {"across": ACROSS_UTTERANCES, "one-by-one": ONE_BY_ONE}
+"""``--corpus-batching`` values and what they run."""
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -72,9 +84,48 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--clips",
-        default=",".join(DEFAULT_CLIPS),
-        help="reference clips to use when --audio is not given "
-        f"(default: {','.join(DEFAULT_CLIPS)})",
+        default=None,
+        help="reference clips to use when --audio is not given; 'corpus' adds the committed "
+        f"espeak-ng corpus as a corpus case (default: {','.join(DEFAULT_CLIPS)}, or none when "
+        "--dataset is given)",
+    )
+    group.addoption(
+        "--dataset",
+        action="append",
+        default=[],
+        metavar="PATH_OR_HF",
+        help="a corpus, timed as a whole with corpus WER (repeatable): a LibriSpeech-style "
+        "folder, a JSONL or CSV manifest (audio, text, id), a folder of audio files with .txt "
+        "beside them, a folder saved by datasets' save_to_disk, or hf://NAME[:CONFIG]:SPLIT",
+    )
+    group.addoption(
+        "--dataset-limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="read only the first N utterances of each --dataset (IDs get -firstN)",
+    )
+    group.addoption(
+        "--corpus-batching",
+        default="across",
+        help="how corpus cases run, comma-separated: 'across' (utterances batched together "
+        "where the engine can) and/or 'one-by-one' (IDs end in -one-by-one) (default: across)",
+    )
+    group.addoption(
+        "--corpus-budget",
+        type=float,
+        default=CORPUS_BUDGET_S,
+        metavar="SECONDS",
+        help="a corpus case runs its warm-up and timed rounds over the whole corpus only when "
+        "they are estimated to take at most this long; otherwise it is timed once "
+        f"(default {CORPUS_BUDGET_S:.0f})",
+    )
+    group.addoption(
+        "--progress",
+        default="auto",
+        choices=progress.SETTINGS,
+        help="progress of long cases (utterances or windows done, elapsed, ETA): auto (on a "
+        "terminal, not with -q), always, never (default: auto)",
     )
     group.addoption(
         "--batch-size", type=int, default=None, help="batch size (default: from free memory)"
@@ -141,11 +192,13 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         if get("implementations") == "available"
         else parse_implementation_list(get("implementations"))
     )
-    inputs = (
-        audio_inputs(get("audio"))
-        if get("audio")
-        else AudioInputs(fixture_clips(get("clips").split(",")))
-    )
+    limit = get("dataset_limit")
+    datasets = [parse_dataset(text, limit) for text in get("dataset")]
+    names = _clip_names(get("clips"), bool(datasets))
+    if CORPUS_CLIP in names and not get("audio"):
+        names.remove(CORPUS_CLIP)
+        datasets.insert(0, parse_dataset(str(FIXTURE_CORPUS_DIR), limit))
+    inputs = audio_inputs(get("audio")) if get("audio") else AudioInputs(fixture_clips(names))
     devices.resolve_device(get("device"))  # an absent device is one usage error, not N errors
     cache_dir = get("cache_dir")
     if cache_dir:  # a cache that holds no model yet must take the bundled import
@@ -171,7 +224,40 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         cache_dir=Path(cache_dir) if cache_dir else None,
         rejected_inputs=inputs.rejected,
         input_warnings=inputs.warnings,
+        datasets=_unique(datasets),
+        corpus_batching=_batchings(get("corpus_batching")),
+        corpus_budget_s=get("corpus_budget"),
     )
+
+
+def _clip_names(given: str | None, have_datasets: bool) -> list[str]:
+    """The clips named by ``--clips``; by default the default clips, or none beside a corpus."""
+    if given is None:
+        return [] if have_datasets else list(DEFAULT_CLIPS)
+    return [name for name in given.split(",") if name]
+
+
+def _unique(datasets: list[DatasetSpec]) -> tuple[DatasetSpec, ...]:
+    names: dict[str, str] = {}
+    for spec in datasets:
+        if spec.name in names:
+            raise ValueError(
+                f"--dataset {names[spec.name]} and --dataset {spec.given} are both named "
+                f"{spec.name!r}; case IDs need distinct names: rename a folder or manifest"
+            )
+        names[spec.name] = spec.given
+    return tuple(datasets)
+
+
+def _batchings(text: str) -> tuple[str, ...]:
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [part for part in chosen if part not in CORPUS_BATCHINGS]
+    if unknown or not chosen:
+        raise ValueError(
+            f"--corpus-batching {text!r}: choose from {', '.join(CORPUS_BATCHINGS)} "
+            "(comma-separated)"
+        )
+    return tuple(dict.fromkeys(CORPUS_BATCHINGS[part] for part in chosen))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -182,6 +268,85 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RESULTS_KEY] = []
     if config.getoption("offline"):
         go_offline()
+
+
+class Terminal:
+    """What the user sees at once, even while pytest captures the test's output: lines (the
+    pool's and the corpora's notes) and, where ``progress.wanted`` says so, one progress line
+    (``progress.ProgressLine``) through pytest's terminal writer."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.reporter = config.pluginmanager.get_plugin("terminalreporter")
+        self.capture = config.pluginmanager.get_plugin("capturemanager")
+        self.line_of_progress: progress.ProgressLine | None = None
+        if self.reporter is None:
+            return
+        writer = self.reporter._tw
+        stream = getattr(writer, "_file", None)
+        with self._uncaptured():  # while pytest captures, its descriptor is a file
+            isatty = bool(getattr(stream, "isatty", lambda: False)())
+        if progress.wanted(
+            config.getoption("progress"), isatty=isatty, verbosity=config.get_verbosity()
+        ):
+            self.line_of_progress = progress.ProgressLine(
+                self._write,
+                width=writer.fullwidth,
+                inline=isatty,
+                color=writer.hasmarkup,
+                begin=self._end_pytests_line,
+            )
+
+    def _uncaptured(self) -> Any:
+        if self.capture is None:
+            return nullcontext()
+        return self.capture.global_and_fixture_disabled()
+
+    def _end_pytests_line(self) -> None:
+        """Start the progress line on a line of its own (pytest's dots or test ID stay)."""
+        if self.reporter is not None:
+            with self._uncaptured():
+                self.reporter.ensure_newline()
+                if self.reporter._tw.width_of_current_line:
+                    self.reporter._tw.line()
+
+    def _write(self, text: str) -> None:
+        if self.reporter is None:
+            return
+        with self._uncaptured():
+            self.reporter._tw.write(text, flush=True)
+
+    def notify(self, message: str) -> None:
+        """A line the user sees at once."""
+        if self.reporter is None:
+            return
+        with self._uncaptured():
+            if self.line_of_progress is not None:
+                self.line_of_progress.close()
+            self.reporter.write_line(message)
+
+    @property
+    def progress(self) -> Terminal | None:
+        """The progress display the suite reports to, or None when progress is not shown."""
+        return self if self.line_of_progress is not None else None
+
+    def start(self, label: str) -> Progress:
+        assert self.line_of_progress is not None
+        return self.line_of_progress.start(label)
+
+    def stop(self) -> None:
+        if self.line_of_progress is not None:
+            self.line_of_progress.stop()
+
+    def case_ended(self) -> None:
+        if self.line_of_progress is not None:
+            self.line_of_progress.ended_elsewhere()
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """pytest has ended the progress line of the case by writing its outcome."""
+    terminal = item.config.stash.get(TERMINAL_KEY, None)
+    if terminal is not None:
+        terminal.case_ended()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -202,6 +367,33 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(
             "transcribe_case", [pytest.param(case, id=case.id) for case in transcribe_cases(suite)]
         )
+    if "corpus_case" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "corpus_case", [pytest.param(case, id=case.id) for case in corpus_cases(suite)]
+        )
+
+
+CASE_TYPES: dict[str, type] = {
+    "load_case": LoadCase,
+    "transcribe_case": TranscribeCase,
+    "corpus_case": CorpusCase,
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A kind of case with nothing to run (clips beside only ``--dataset``, corpora without
+    one) is left out, rather than reported as skipped in every run; the load cases run first
+    (``test_corpus.py`` sorts before ``test_load.py``), so that every other case finds its
+    model loaded by the timed load."""
+    kept = [item for item in items if not _without_a_case(item)]
+    items[:] = sorted(kept, key=lambda item: "load_case" not in getattr(item, "fixturenames", ()))
+
+
+def _without_a_case(item: pytest.Item) -> bool:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return any(
+        name in params and not isinstance(params[name], kind) for name, kind in CASE_TYPES.items()
+    )
 
 
 @pytest.fixture(scope="session")
@@ -210,27 +402,26 @@ def suite_config(request: pytest.FixtureRequest) -> SuiteConfig:
 
 
 @pytest.fixture(scope="session")
-def model_pool(request: pytest.FixtureRequest, suite_config: SuiteConfig) -> Any:
+def terminal(request: pytest.FixtureRequest) -> Terminal:
+    """Lines and progress shown at once, past pytest's output capture (made when the session
+    runs, once pytest's terminal reporter exists)."""
     config = request.config
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if TERMINAL_KEY not in config.stash:
+        config.stash[TERMINAL_KEY] = Terminal(config)
+    return config.stash[TERMINAL_KEY]
 
-    capture = config.pluginmanager.get_plugin("capturemanager")
 
-    def notify(message: str) -> None:
-        """A line the user sees at once, even while pytest captures the test's output."""
-        if reporter is None:
-            return
-        if capture is None:
-            reporter.write_line(message)
-            return
-        with capture.global_and_fixture_disabled():
-            reporter.write_line(message)
+@pytest.fixture(scope="session")
+def model_pool(
+    request: pytest.FixtureRequest, suite_config: SuiteConfig, terminal: Terminal
+) -> Any:
+    config = request.config
 
     def on_loaded(impl: Any) -> None:
         config.hook.pytest_whisperbench_model_loaded(implementation=impl, config=config)
 
     devices.initialize(devices.resolve_device(suite_config.options.device))
-    pool = ModelPool(suite_config, notify=notify, on_loaded=on_loaded)
+    pool = ModelPool(suite_config, notify=terminal.notify, on_loaded=on_loaded)
     yield pool
     pool.close()
 
@@ -238,6 +429,15 @@ def model_pool(request: pytest.FixtureRequest, suite_config: SuiteConfig) -> Any
 @pytest.fixture(scope="session")
 def clip_library(suite_config: SuiteConfig) -> ClipLibrary:
     return ClipLibrary({path.stem: path for path in suite_config.clips})
+
+
+@pytest.fixture(scope="session")
+def corpus_library(suite_config: SuiteConfig, terminal: Terminal) -> CorpusLibrary:
+    return CorpusLibrary(
+        {spec.name: spec for spec in suite_config.datasets},
+        notify=terminal.notify,
+        progress=terminal.progress,
+    )
 
 
 @pytest.fixture
@@ -275,7 +475,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     from rich.console import Console
 
-    from whisperbench.tables import repetition_warnings, results_table
+    from whisperbench.tables import corpus_lines, repetition_warnings, results_table
 
     buffer = io.StringIO()
     Console(
@@ -283,8 +483,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     ).print(results_table(results))
     terminalreporter.write_sep("-", "whisperbench results")
     terminalreporter.write(buffer.getvalue())
+    for line in corpus_lines(results):
+        terminalreporter.write_line(line)
     for line in repetition_warnings(results):
         terminalreporter.write_line(line, yellow=True)
 
 
-__all__ = ["LoadCase", "TranscribeCase"]
+__all__ = ["CorpusCase", "LoadCase", "TranscribeCase"]

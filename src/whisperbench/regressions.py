@@ -169,7 +169,7 @@ class Limits:
             (TimeLimit(parse_time_check(DEFAULT_TIME_CHECK)), *default_metric_limits())
         )
     )
-    kinds: tuple[str, ...] = ("transcribe",)
+    kinds: tuple[str, ...] = ("transcribe", "corpus")
     """The kinds of case that are judged (model loads are noisy)."""
 
 

@@ -1,20 +1,17 @@
 """Typed results of the benchmark suite, and the declaration of every metric.
 
-**Records.** Each benchmark case yields one record: ``LoadResult`` (a model load) or
-``TranscribeResult`` (one clip), with the settings that really ran as typed ``Params``. The
-suite builds them (``suite.measure_load`` / ``suite.measure_transcription``); they are written
+**Records.** Each benchmark case yields one record: ``LoadResult`` (a model load),
+``TranscribeResult`` (one clip) or ``CorpusResult`` (a whole corpus per timed round: corpus WER
+with S/D/I totals, RTFx over all its audio, per-utterance WER quantiles, the worst utterances,
+repeated n-gram totals), with the settings that really ran as typed ``Params``. The suite builds
+them (``suite.measure_load`` / ``measure_transcription`` / ``measure_corpus``); they are written
 into pytest-benchmark's ``extra_info`` by ``to_extra_info`` and read back by
 ``from_extra_info``, the only two places that know the ``extra_info`` keys. Runs saved before
 these records existed load into the same types (fields they lack are None). Keys that a record
 does not declare (a plugin's extra parameters, a metric without a typed field) are kept in its
-``extra`` mapping and written back unchanged.
-
-A third kind of record (issue 13's corpus case: utterances, corpus WER with S/D/I totals,
-RTFx, per-utterance WER quantiles, worst utterances, repeated n-gram totals) is one more
-``CaseRecord`` subclass with its own ``kind``, listed in ``RESULT_KINDS``: its fields are JSON
-scalars, ``WordErrorCounts``, mappings of numbers or tuples of names, which the two functions
-already read and write (``tests/test_results.py`` declares one). The metrics it shares with the
-others (``wer``, ``rtfx``, ``repeated_ngrams``) then list its kind in ``Metric.kinds``.
+``extra`` mapping and written back unchanged. Each kind is one ``CaseRecord`` subclass with its
+own ``kind``, listed in ``RESULT_KINDS``; the metrics the kinds share (``wer``, ``rtfx``,
+``repeated_ngrams``, times, memory) list them in ``Metric.kinds``.
 
 **Metrics.** Every metric is declared once, in ``METRICS``: its field, label, unit and format,
 its direction (bigger or smaller is better), how a change is measured (relative %, points,
@@ -36,7 +33,7 @@ record's ``extra`` and is read from there.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -270,7 +267,66 @@ class TranscribeResult(CaseRecord):
     """Seconds per phase of the last timed call, where the engine can tell."""
 
 
-Result = LoadResult | TranscribeResult
+ACROSS_UTTERANCES = "across utterances"
+"""A corpus transcribed by the engine's ``transcribe_batch``: windows of many utterances
+decoded together."""
+ONE_BY_ONE = "one by one"
+"""A corpus transcribed one utterance after the other (``transcribe`` per utterance)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CorpusResult(CaseRecord):
+    """A whole corpus transcribed in each timed round: corpus WER (Σ errors / Σ reference words)
+    and RTFx (Σ audio / the round's time), like the Open ASR Leaderboard's."""
+
+    kind: ClassVar[str] = "corpus"
+    dataset: str
+    """The corpus as IDs show it (its folder, manifest or Hub name; ``-firstN`` with a limit)."""
+    dataset_source: str | None = None
+    """The ``--dataset`` value it was read from."""
+    dataset_format: str | None = None
+    """``librispeech``, ``manifest``, ``folder``, ``hf-disk`` or ``hf-hub``."""
+    batching: str | None = None
+    """How the case asked for the corpus to run: ``across utterances`` (the engine's
+    ``transcribe_batch``) or ``one by one``. ``params.batching`` says what really ran: one by
+    one for an engine that cannot batch utterances."""
+    utterances: int | None = None
+    """Utterances transcribed in each round."""
+    referenced: int | None = None
+    """Utterances with a reference: those the WER counts."""
+    skipped: int | None = None
+    """Items of the corpus that could not be read (left out)."""
+    skipped_reasons: tuple[str, ...] = ()
+    """The first of their one-line reasons."""
+    audio_s: float | None = None
+    rtfx: float | None = None
+    """Σ audio seconds / seconds of the median timed round."""
+    wer: float | None = None
+    """Corpus WER, a fraction: Σ errors / Σ reference words (not a mean of utterance WERs)."""
+    word_errors: WordErrorCounts | None = None
+    """The S/D/I totals and Σ reference words."""
+    wer_quantiles: Mapping[str, float] = field(default_factory=dict)
+    """Quantiles of the utterances' own WERs (``p50``, ``p90``, ``p99``, ``max``)."""
+    worst_utterances: tuple[str, ...] = ()
+    """The ids of the utterances with the highest WER, worst first."""
+    worst_wer: Mapping[str, float] = field(default_factory=dict)
+    """Their WERs, by id."""
+    repeated_ngrams: int | None = None
+    """Σ over utterances of their repeated word 8-grams (``metrics.repeated_ngrams``)."""
+    language: str | None = None
+    warmup_utterances: int | None = None
+    """Utterances of the untimed first call (the corpus's first ones)."""
+    warmup_s: float | None = None
+    timed_once: bool | None = None
+    """True when the corpus was too long for ``--rounds`` (``suite.corpus_rounds``)."""
+
+    @property
+    def subject(self) -> str:
+        """What the case runs on, as its ID ends: the dataset, ``-one-by-one`` when it ran so."""
+        return f"{self.dataset}-one-by-one" if self.batching == ONE_BY_ONE else self.dataset
+
+
+Result = LoadResult | TranscribeResult | CorpusResult
 """Any record a benchmark case saves."""
 
 
@@ -298,9 +354,10 @@ def with_values(result: RecordT, values: Mapping[str, Any]) -> RecordT:
     return replace(result, **typed, extra={**result.extra, **untyped})
 
 
-RESULT_KINDS: dict[str, type[LoadResult] | type[TranscribeResult]] = {
+RESULT_KINDS: dict[str, type[LoadResult] | type[TranscribeResult] | type[CorpusResult]] = {
     LoadResult.kind: LoadResult,
     TranscribeResult.kind: TranscribeResult,
+    CorpusResult.kind: CorpusResult,
 }
 """Each record type by the ``kind`` saved with it."""
 
@@ -506,7 +563,7 @@ METRICS: tuple[Metric, ...] = (
         better="smaller",
         change="relative",
         source="timing",
-        kinds=("transcribe", "load"),
+        kinds=("transcribe", "corpus", "load"),
         noise="rounds",
     ),
     Metric(
@@ -518,6 +575,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".1f",
         better="bigger",
         change="relative",
+        kinds=("transcribe", "corpus"),
         noise="rounds",
         export=True,
     ),
@@ -542,6 +600,7 @@ METRICS: tuple[Metric, ...] = (
         better="smaller",
         change="points",
         scale=100.0,
+        kinds=("transcribe", "corpus"),
         judge=Judgement(
             "--wer",
             "POINTS",
@@ -559,6 +618,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".0f",
         better="smaller",
         change="count",
+        kinds=("transcribe", "corpus"),
         judge=Judgement(
             "--repeats",
             "N",
@@ -578,7 +638,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".2f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "load"),
+        kinds=("transcribe", "corpus", "load"),
         shown=frozenset({SESSION, REPORT}),
     ),
     Metric(
@@ -590,7 +650,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".0f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "load"),
+        kinds=("transcribe", "corpus", "load"),
         shown=frozenset({SESSION, REPORT}),
     ),
     Metric(
@@ -602,7 +662,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".0f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "load"),
+        kinds=("transcribe", "corpus", "load"),
         shown=frozenset({REPORT}),
     ),
     Metric(
@@ -614,7 +674,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".0f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "load"),
+        kinds=("transcribe", "corpus", "load"),
         shown=frozenset({REPORT}),
     ),
 )
@@ -653,6 +713,21 @@ def computed_values(
         for m in (METRICS if declared is None else declared)
         if m.compute is not None
     }
+
+
+def summed_values(
+    seen: Sequence[Transcribed], declared: Iterable[Metric] | None = None
+) -> dict[str, float | None]:
+    """A corpus case's computed counts: each computed metric that corpus cases carry and that
+    counts (``change="count"``: repeated n-grams), summed over its utterances (None when no
+    utterance has a value)."""
+    out: dict[str, float | None] = {}
+    for m in METRICS if declared is None else declared:
+        if m.compute is None or "corpus" not in m.kinds or m.change != "count":
+            continue
+        values = [value for each in seen if (value := m.compute(each)) is not None]
+        out[m.field] = sum(values) if values else None
+    return out
 
 
 # --- decoding helpers ---------------------------------------------------------------------------

@@ -1,14 +1,17 @@
-"""The benchmark suite's engine, free of pytest hooks: cases, the session's loaded models and
-clips, and one measured load or transcription -> a typed record (``results``) in
-``extra_info``. ``plugin.py`` wires it into pytest."""
+"""The benchmark suite's engine, free of pytest hooks: cases, the session's loaded models,
+clips and corpora, and one measured load, transcription or corpus -> a typed record
+(``results``) in ``extra_info``; progress of long calls goes to a display it is given.
+``plugin.py`` wires it into pytest."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+import numpy as np
 
 from whisperbench import devices, metrics, weights
 from whisperbench.audio import (
@@ -18,12 +21,24 @@ from whisperbench.audio import (
     load_clip,
     screen_audio_files,
 )
-from whisperbench.errors import AudioError
-from whisperbench.implementations import ImplementationOptions, WhisperImplementation, create
+from whisperbench.datasets import Corpus, DatasetSpec, read_corpus
+from whisperbench.errors import AudioError, DatasetError
+from whisperbench.implementations import (
+    ImplementationOptions,
+    Progress,
+    TranscriptionResult,
+    WhisperImplementation,
+    create,
+    transcribe_one_by_one,
+)
 from whisperbench.implementations import get_implementation as implementation_class
 from whisperbench.implementations.synthetic import synthetic_label
 from whisperbench.models import get_model
+from whisperbench.report.formatting import duration
 from whisperbench.results import (
+    ACROSS_UTTERANCES,
+    ONE_BY_ONE,
+    CorpusResult,
     LoadResult,
     Measured,
     Params,
@@ -32,6 +47,7 @@ from whisperbench.results import (
     TranscribeResult,
     WordErrorCounts,
     computed_values,
+    summed_values,
     to_extra_info,
     with_values,
 )
@@ -41,6 +57,16 @@ CLIPS = ("short", "medium", "long", "seams", "spontaneous")
 window seams and 52 s of rambling speech with fillers and a long pause (long-form traps)."""
 DEFAULT_CLIPS = ("short", "long")
 """A short clip and a long-form one; ``--clips short,medium,long`` adds the minute."""
+CORPUS_CLIP = "corpus"
+"""``--clips corpus``: the committed espeak-ng corpus (``fixtures/corpus``) as a corpus case."""
+CORPUS_BUDGET_S = 600.0
+"""A corpus case runs ``--warmup-rounds`` and ``--rounds`` over the whole corpus only when
+they are estimated to take at most this long (10 min); otherwise it is timed once."""
+WARMUP_UTTERANCES = 8
+"""A corpus case's first, untimed call runs on its first utterances: at least this many, and
+at least two batches, so that the timed calls meet shapes already seen."""
+SKIPPED_SHOWN = 20
+"""Skipped items named one per line (and saved with their reasons); the rest are counted."""
 TRANSCRIPT_PREVIEW_CHARS = 200
 MiB = 2**20
 MAX_BATCH_SIZE = 1024
@@ -67,6 +93,10 @@ class SuiteConfig:
     """Audio files left out when the cases were collected, each a line naming it and why."""
     input_warnings: tuple[str, ...] = ()
     """Usable inputs with a caveat (a reference that gives no WER), a line each."""
+    datasets: tuple[DatasetSpec, ...] = ()
+    """The corpora: a corpus case per (implementation, model, dataset, batching)."""
+    corpus_batching: tuple[str, ...] = (ACROSS_UTTERANCES,)
+    corpus_budget_s: float = CORPUS_BUDGET_S
 
     def __post_init__(self) -> None:
         """Options out of range are refused with the allowed range (ValueError)."""
@@ -115,6 +145,24 @@ class TranscribeCase:
     @property
     def id(self) -> str:
         return f"{self.implementation}-{self.label}-{self.clip}"
+
+
+@dataclass(frozen=True)
+class CorpusCase:
+    implementation: str
+    size: str
+    label: str
+    dataset: str
+    batching: str = ACROSS_UTTERANCES
+
+    @property
+    def subject(self) -> str:
+        """The dataset, ``-one-by-one`` when the utterances run one after the other."""
+        return f"{self.dataset}-one-by-one" if self.batching == ONE_BY_ONE else self.dataset
+
+    @property
+    def id(self) -> str:
+        return f"{self.implementation}-{self.label}-{self.subject}"
 
 
 def fixture_clips(names: tuple[str, ...] | list[str]) -> tuple[Path, ...]:
@@ -168,6 +216,16 @@ def transcribe_cases(config: SuiteConfig) -> list[TranscribeCase]:
         for i in config.implementations
         for m in config.models
         for clip in config.clips
+    ]
+
+
+def corpus_cases(config: SuiteConfig) -> list[CorpusCase]:
+    return [
+        CorpusCase(i, m, config.model_label(m), spec.name, batching)
+        for i in config.implementations
+        for m in config.models
+        for spec in config.datasets
+        for batching in config.corpus_batching
     ]
 
 
@@ -348,6 +406,74 @@ class ClipLibrary:
         return self.clips[name]
 
 
+class ProgressDisplay(Protocol):
+    """Where progress of long calls is shown (the plugin: a line on pytest's terminal)."""
+
+    def start(self, label: str) -> Progress: ...
+
+    def stop(self) -> None: ...
+
+
+def watched(
+    impl: WhisperImplementation,
+    display: ProgressDisplay | None,
+    label: str,
+    call: Callable[[], Any],
+) -> Any:
+    """``call()`` with ``impl`` reporting its progress to ``display`` under ``label``."""
+    if display is None:
+        return call()
+    impl.progress = display.start(label)
+    try:
+        return call()
+    finally:
+        impl.progress = None
+        display.stop()
+
+
+@dataclass
+class CorpusLibrary:
+    """Reads each corpus once per session; remembers one that could not be read."""
+
+    specs: dict[str, DatasetSpec]
+    notify: Notifier
+    progress: ProgressDisplay | None = None
+    corpora: dict[str, Corpus] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def get(self, name: str) -> Corpus:
+        if name in self.failures:
+            raise Skip(self.failures[name])
+        if name not in self.corpora:
+            try:
+                self.corpora[name] = self._read(self.specs[name])
+            except (DatasetError, Skip) as exc:
+                self.failures[name] = str(exc)
+                raise Skip(str(exc)) from exc
+        return self.corpora[name]
+
+    def _read(self, spec: DatasetSpec) -> Corpus:
+        display = self.progress
+        if display is None:
+            corpus = read_corpus(spec)
+        else:
+            try:
+                corpus = read_corpus(spec, display.start(f"reading corpus {spec.name}"))
+            finally:
+                display.stop()
+        for skipped in corpus.skipped[:SKIPPED_SHOWN]:
+            self.notify(f"whisperbench: corpus {spec.name}: {skipped}")
+        if len(corpus.skipped) > SKIPPED_SHOWN:
+            more = len(corpus.skipped) - SKIPPED_SHOWN
+            self.notify(f"whisperbench: corpus {spec.name}: {more} more item(s) skipped")
+        if not corpus.utterances:
+            raise Skip(
+                f"corpus {spec.name} ({spec.given}): no readable utterance "
+                f"({len(corpus.skipped)} item(s) skipped)"
+            )
+        return corpus
+
+
 class BenchmarkFixture(Protocol):
     """The part of pytest-benchmark's ``benchmark`` fixture that the suite uses."""
 
@@ -423,20 +549,25 @@ def measure_transcription(
     *,
     rounds: int,
     warmup_rounds: int,
+    progress: ProgressDisplay | None = None,
 ) -> Measured:
     """Cold run (the first warm-up round, recorded apart), further warm-ups on the same input,
-    then ``rounds`` timed runs; stores the typed record in ``extra_info`` and returns it."""
+    then ``rounds`` timed runs; stores the typed record in ``extra_info`` and returns it.
+    ``progress`` shows how far each call is (windows of a long clip)."""
     impl = loaded.implementation
     what = f"{impl.name} {loaded.label} on {clip.name}"
+    labels = _call_labels(f"{impl.name}-{loaded.label}-{clip.name}", warmup_rounds, rounds)
     memory_baseline = devices.start_device_memory(impl.device)
     with devices.explain_out_of_memory(what, impl.device, impl.batch_size):
         start = time.perf_counter()
-        outcome = impl.transcribe(clip.samples)  # transcribe() synchronises the device
+        # transcribe() synchronises the device
+        outcome = watched(impl, progress, next(labels), lambda: impl.transcribe(clip.samples))
         cold_s = time.perf_counter() - start
         outcomes = [outcome]
 
         def timed() -> None:
-            outcomes.append(impl.transcribe(clip.samples))
+            label = next(labels)
+            outcomes.append(watched(impl, progress, label, lambda: impl.transcribe(clip.samples)))
 
         benchmark.pedantic(
             timed, rounds=rounds, warmup_rounds=max(0, warmup_rounds - 1), iterations=1
@@ -481,5 +612,200 @@ def measure_transcription(
         synthetic=synthetic,
     )
     result = with_values(result, computed_values(seen))
+    benchmark.extra_info.update(to_extra_info(result))
+    return Measured(result, timing)
+
+
+def _call_labels(case: str, warmup_rounds: int, rounds: int) -> Iterator[str]:
+    """What each call of a case is, for its progress line: the cold run, further warm-ups,
+    then the timed rounds."""
+    yield f"cold run: {case}"
+    for number in range(2, warmup_rounds + 1):
+        yield f"warm-up {number}: {case}"
+    for number in range(1, rounds + 1):
+        yield f"round {number}/{rounds}: {case}"
+    while True:
+        yield case
+
+
+def warmup_count(utterances: int, batch_size: int | None) -> int:
+    """How many of a corpus's first utterances its untimed first call transcribes."""
+    return min(utterances, max(WARMUP_UTTERANCES, 2 * (batch_size or 1)))
+
+
+@dataclass(frozen=True)
+class CorpusRounds:
+    """How a corpus case is timed, decided after its warm-up call."""
+
+    warmup_rounds: int
+    rounds: int
+    estimate_s: float
+    """One pass over the whole corpus, estimated from the warm-up call's speed."""
+    timed_once: bool
+
+
+def corpus_rounds(
+    warmup_audio_s: float,
+    warmup_s: float,
+    corpus_audio_s: float,
+    *,
+    rounds: int,
+    warmup_rounds: int,
+    budget_s: float,
+) -> CorpusRounds:
+    """The rule for a corpus case: after the untimed first call on its first utterances, the
+    further warm-ups (``warmup_rounds - 1``) and the ``rounds`` timed rounds run over the whole
+    corpus when they are estimated (from that call's speed: it includes first-call costs, so
+    the estimate errs long) to take at most ``budget_s``; otherwise it is timed once, with no
+    further warm-up."""
+    estimate = warmup_s * corpus_audio_s / warmup_audio_s if warmup_audio_s > 0 else 0.0
+    further = max(0, warmup_rounds - 1)
+    if estimate * (further + rounds) <= budget_s:
+        return CorpusRounds(further, rounds, estimate, False)
+    return CorpusRounds(0, 1, estimate, True)
+
+
+def measure_corpus(
+    benchmark: BenchmarkFixture,
+    loaded: LoadedModel,
+    corpus: Corpus,
+    *,
+    rounds: int,
+    warmup_rounds: int,
+    batching: str = ACROSS_UTTERANCES,
+    budget_s: float = CORPUS_BUDGET_S,
+    notify: Notifier | None = None,
+    progress: ProgressDisplay | None = None,
+) -> Measured:
+    """A corpus case: an untimed first call on the first utterances, then the whole corpus per
+    timed round (``corpus_rounds`` decides how many), through the engine's ``transcribe_batch``
+    (``ACROSS_UTTERANCES``) or one utterance at a time (``ONE_BY_ONE``); corpus WER, RTFx and
+    the rest into a ``CorpusResult`` in ``extra_info``."""
+    impl = loaded.implementation
+    audios = [utterance.samples for utterance in corpus.utterances]
+    across = batching == ACROSS_UTTERANCES
+
+    def run(part: list[np.ndarray]) -> list[TranscriptionResult]:
+        return impl.transcribe_batch(part) if across else transcribe_one_by_one(impl, part)
+
+    subject = corpus.name if across else f"{corpus.name}-one-by-one"
+    case = f"{impl.name}-{loaded.label}-{subject}"
+    what = f"{impl.name} {loaded.label} on corpus {corpus.name}"
+    warm = warmup_count(len(audios), impl.batch_size)
+    memory_baseline = devices.start_device_memory(impl.device)
+    with devices.explain_out_of_memory(what, impl.device, impl.batch_size):
+        start = time.perf_counter()
+        watched(impl, progress, f"warm-up ({warm} utterances): {case}", lambda: run(audios[:warm]))
+        warmup_s = time.perf_counter() - start
+        warmup_audio_s = sum(u.duration_s for u in corpus.utterances[:warm])
+        plan = corpus_rounds(
+            warmup_audio_s,
+            warmup_s,
+            corpus.audio_s,
+            rounds=rounds,
+            warmup_rounds=warmup_rounds,
+            budget_s=budget_s,
+        )
+        if plan.timed_once and notify is not None:
+            notify(
+                f"whisperbench: {case}: timed once: a pass over its {duration(corpus.audio_s)} "
+                f"of audio is estimated at {duration(plan.estimate_s)} (from the warm-up on its "
+                f"first {warm} utterances), over the {duration(budget_s)} budget for "
+                f"{max(0, warmup_rounds - 1) + rounds} passes (--corpus-budget)"
+            )
+        labels = _call_labels(case, plan.warmup_rounds + 1, plan.rounds)
+        next(labels)  # the warm-up call above was the cold one
+        outcomes: list[list[TranscriptionResult]] = []
+        seconds: list[float] = []
+
+        def timed() -> None:
+            label = next(labels)
+            began = time.perf_counter()
+            outcomes.append(watched(impl, progress, label, lambda: run(audios)))
+            seconds.append(time.perf_counter() - began)
+
+        benchmark.pedantic(
+            timed, rounds=plan.rounds, warmup_rounds=plan.warmup_rounds, iterations=1
+        )
+    timing = timing_of(benchmark) or Timing.of_rounds(seconds[plan.warmup_rounds :] or seconds)
+    final = outcomes[-1]
+    if len(final) != len(audios):
+        raise RuntimeError(
+            f"{impl.name}.transcribe_batch returned {len(final)} results for {len(audios)} "
+            "utterances; it must return one per utterance, in order"
+        )
+    memory = devices.end_device_memory(impl.device, memory_baseline)
+    return _corpus_result(
+        benchmark, loaded, corpus, final, timing, plan, across, warm, warmup_s, memory
+    )
+
+
+def _corpus_result(
+    benchmark: BenchmarkFixture,
+    loaded: LoadedModel,
+    corpus: Corpus,
+    final: list[TranscriptionResult],
+    timing: Timing,
+    plan: CorpusRounds,
+    across: bool,
+    warm: int,
+    warmup_s: float,
+    memory: devices.DeviceMemory | None,
+) -> Measured:
+    impl = loaded.implementation
+    synthetic = bool(impl.options.synthetic_tokens)
+    references = [None if synthetic else u.reference for u in corpus.utterances]
+    errors = metrics.corpus_word_errors(
+        (u.id, reference, outcome.text)
+        for u, reference, outcome in zip(corpus.utterances, references, final, strict=True)
+    )
+    worst = errors.worst()
+    ran = ACROSS_UTTERANCES if across and impl.batches_utterances else ONE_BY_ONE
+    languages = sorted({str(outcome.language) for outcome in final if outcome.language})
+    result = CorpusResult(
+        implementation=impl.name,
+        model=loaded.label,
+        weights="synthetic" if synthetic else "real",
+        dataset=corpus.name,
+        dataset_source=corpus.spec.given,
+        dataset_format=corpus.spec.format,
+        batching=ACROSS_UTTERANCES if across else ONE_BY_ONE,
+        utterances=len(corpus.utterances),
+        referenced=len(errors.utterance_wer),
+        skipped=len(corpus.skipped),
+        skipped_reasons=tuple(str(s) for s in corpus.skipped[:SKIPPED_SHOWN]),
+        audio_s=corpus.audio_s,
+        rtfx=metrics.rtfx(corpus.audio_s, timing.median_s),
+        wer=errors.wer,
+        word_errors=None
+        if errors.wer is None
+        else WordErrorCounts(
+            errors.substitutions, errors.deletions, errors.insertions, errors.reference_words
+        ),
+        wer_quantiles=errors.quantiles(),
+        worst_utterances=tuple(utterance_id for utterance_id, _ in worst),
+        worst_wer=dict(worst),
+        language=",".join(languages) or None,
+        warmup_utterances=warm,
+        warmup_s=warmup_s,
+        timed_once=plan.timed_once,
+        load_s=loaded.load_s,
+        peak_rss_mb=metrics.process_peak_rss_bytes() / MiB,
+        **device_memory_fields(memory),
+        params=Params.from_mapping({**impl.get_params(), "batching": ran}),
+    )
+    seen = [
+        Transcribed(
+            text=outcome.text,
+            reference=reference,
+            language=outcome.language,
+            audio_s=u.duration_s,
+            median_s=timing.median_s,
+            cold_s=warmup_s,
+            synthetic=synthetic,
+        )
+        for u, reference, outcome in zip(corpus.utterances, references, final, strict=True)
+    ]
+    result = with_values(result, summed_values(seen))
     benchmark.extra_info.update(to_extra_info(result))
     return Measured(result, timing)

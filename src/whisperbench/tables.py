@@ -10,7 +10,14 @@ from rich.table import Table
 from rich.text import Text
 
 from whisperbench.report import formatting
-from whisperbench.results import SESSION, Measured, TranscribeResult, metric, shown_in
+from whisperbench.results import (
+    SESSION,
+    CorpusResult,
+    Measured,
+    TranscribeResult,
+    metric,
+    shown_in,
+)
 
 PARAM_COLUMNS: tuple[tuple[str, str], ...] = (
     ("device", "Device"),
@@ -52,10 +59,51 @@ def repetition_warnings(rows: Sequence[tuple[str, Measured]]) -> list[str]:
     for name, measured in rows:
         count = measured.value(repeats)
         if count:
-            referenced = isinstance(measured.result, TranscribeResult) and measured.result.reference
+            result = measured.result
+            referenced = (isinstance(result, TranscribeResult) and result.reference) or (
+                isinstance(result, CorpusResult) and result.referenced
+            )
             against = "not in the reference" if referenced else "no reference to check against"
             lines.append(
                 f"whisperbench: warning: {case_label(name)}: the transcript repeats "
                 f"{count:.0f} word 8-gram(s) ({against}): repeated or hallucinated text?"
             )
+    return lines
+
+
+WORST_SHOWN = 5
+"""Worst utterances named in a corpus case's line (all ten are saved)."""
+
+
+def corpus_lines(rows: Sequence[tuple[str, Measured]]) -> list[str]:
+    """A line per corpus case: what it ran on and how, its WER spread over the utterances and
+    its worst utterances, what was skipped, and whether it was timed once."""
+    wer = metric("wer")
+    lines = []
+    for name, measured in rows:
+        result = measured.result
+        if not isinstance(result, CorpusResult):
+            continue
+        parts = [
+            f"{result.utterances} utterances, {formatting.duration(result.audio_s or 0.0)} "
+            f"of audio, {result.params.get('batching') or result.batching}"
+        ]
+        if result.wer is not None:
+            spread = ", ".join(
+                f"{key} {formatting.value_with_unit(wer, value)}"
+                for key, value in result.wer_quantiles.items()
+            )
+            parts.append(
+                f"WER {formatting.value_with_unit(wer, result.wer)} over {result.referenced} "
+                f"with a reference (utterances: {spread})"
+            )
+            worst = [
+                f"{utterance} {formatting.value_with_unit(wer, result.worst_wer.get(utterance))}"
+                for utterance in result.worst_utterances[:WORST_SHOWN]
+            ]
+            parts.append(f"worst: {', '.join(worst)}")
+        parts.append(f"{result.skipped or 0} skipped")
+        if result.timed_once:
+            parts.append("timed once (--corpus-budget)")
+        lines.append(f"whisperbench: corpus {case_label(name)}: {'; '.join(parts)}")
     return lines

@@ -87,7 +87,7 @@ def limits(args: argparse.Namespace) -> Limits:
         value: float | None = getattr(args, _dest(metric))
         if value is not None:
             checks.append(MetricLimit(metric, value))
-    kinds = ("transcribe", "load") if args.include_load else ("transcribe",)
+    kinds = ("transcribe", "corpus", "load") if args.include_load else ("transcribe", "corpus")
     return Limits(window=args.window, checks=tuple(checks), kinds=kinds)
 
 

@@ -11,10 +11,12 @@ from whisperbench.errors import ImplementationUnavailableError, UnknownImplement
 from whisperbench.implementations.base import (
     ImplementationOptions,
     ModelInfo,
+    Progress,
     Segment,
     TranscriptionResult,
     WeightsNeed,
     WhisperImplementation,
+    transcribe_one_by_one,
 )
 
 ENTRY_POINT_GROUP = "whisperbench.implementations"
@@ -41,6 +43,7 @@ __all__ = [
     "TEST_DOUBLES",
     "ImplementationOptions",
     "ModelInfo",
+    "Progress",
     "Segment",
     "TranscriptionResult",
     "WeightsNeed",
@@ -52,6 +55,7 @@ __all__ = [
     "get_implementation",
     "parse_implementation_list",
     "registered_names",
+    "transcribe_one_by_one",
 ]
 
 

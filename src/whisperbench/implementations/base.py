@@ -7,6 +7,7 @@ itself. The suite and the CLI ask the ``weights`` package for the folder."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -81,6 +82,12 @@ class TranscriptionResult:
     can tell; their sum is at most the wall time of the call."""
 
 
+Progress = Callable[[int, int, str], None]
+"""``(done, total, unit)``: how far a long call has come, for example 3 of 12 ``windows`` of a
+clip or 40 of 2620 ``utterances`` of a corpus. The caller (the suite) sets it on an engine
+(``WhisperImplementation.progress``); the engine knows nothing of where it is shown."""
+
+
 class WhisperImplementation(ABC):
     """One way of running Whisper. Subclasses set ``name`` and ``weights_format`` and fill in
     the rest."""
@@ -103,6 +110,11 @@ class WhisperImplementation(ABC):
 
     batch_size: int | None = None
     """Windows (or utterances) decoded per batch, once loaded; None where it does not apply."""
+    batches_utterances: ClassVar[bool] = False
+    """Whether ``transcribe_batch`` decodes many utterances together (True), or is the default
+    that transcribes them one by one."""
+    progress: Progress | None = None
+    """Told how far a long call has come (``report_progress``), when the caller sets it."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -178,6 +190,17 @@ class WhisperImplementation(ABC):
     def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
         """Transcribe 16 kHz mono float32 samples. GPU work has finished when this returns."""
 
+    def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[TranscriptionResult]:
+        """Transcribe many utterances (a corpus), one result per utterance in the same order.
+        An engine that can decode several utterances together overrides this (and sets
+        ``batches_utterances``); the default transcribes them one by one."""
+        return transcribe_one_by_one(self, audios)
+
+    def report_progress(self, done: int, total: int, unit: str) -> None:
+        """Tell the caller how far a long call has come (nothing when nobody listens)."""
+        if self.progress is not None:
+            self.progress(done, total, unit)
+
     @abstractmethod
     def get_params(self) -> dict[str, Any]:
         """The settings really in use, read off the loaded model where possible. The keys every
@@ -193,3 +216,20 @@ class WhisperImplementation(ABC):
         if self.model_info is None:
             raise RuntimeError(f"{self.name}: call load(path, info) before transcribing")
         return self.model_info
+
+
+def transcribe_one_by_one(
+    impl: WhisperImplementation, audios: Sequence[np.ndarray]
+) -> list[TranscriptionResult]:
+    """Each utterance through ``impl.transcribe``, in order; progress is counted in utterances
+    (the engine's own progress within each call is not passed on)."""
+    listener, impl.progress = impl.progress, None
+    try:
+        results = []
+        for done, audio in enumerate(audios, start=1):
+            results.append(impl.transcribe(audio))
+            if listener is not None:
+                listener(done, len(audios), "utterances")
+        return results
+    finally:
+        impl.progress = listener

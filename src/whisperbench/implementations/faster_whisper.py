@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from whisperbench.implementations.base import (
     Segment,
     TranscriptionResult,
     WhisperImplementation,
+    transcribe_one_by_one,
 )
 from whisperbench.implementations.windows import quiet_windows
 
@@ -54,6 +55,8 @@ COMPUTE_TYPES = (
     "float32",
 )
 _COMPUTE_TYPE_ALIASES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+GROUP_BATCHES = 8
+"""Batches per ``BatchedInferencePipeline`` call when transcribing many utterances."""
 TEMPERATURE = 0.0
 CONDITION_ON_PREVIOUS_TEXT = False
 """False on both paths: the batched pipeline cannot condition (it forces False), and the
@@ -126,6 +129,7 @@ class FasterWhisper(WhisperImplementation):
     weights_format = "ctranslate2"
     package = "faster-whisper"
     supported_devices = ("cuda", "cpu")
+    batches_utterances = True
 
     model: Any = None
     pipeline: Any = None
@@ -224,6 +228,52 @@ class FasterWhisper(WhisperImplementation):
             segments, run_info = self.model.transcribe(audio, **kwargs)
         # The generator does the decoding: consume it inside the timed call.
         return _result(segments, run_info.language)
+
+    def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[TranscriptionResult]:
+        """Many utterances through ``BatchedInferencePipeline``: a group of utterances is laid
+        end to end and handed over as one recording whose ``clip_timestamps`` are each
+        utterance's quiet-cut windows, so that each decoder call holds ``batch_size`` windows of
+        several utterances; each window's text goes back to its utterance. A group is
+        ``GROUP_BATCHES`` batches long (the pipeline computes the features of a whole call up
+        front). With ``--vad`` (VAD and clip timestamps exclude each other) one by one."""
+        info = self.require_loaded()
+        if self.options.vad:
+            return transcribe_one_by_one(self, audios)
+        results: list[TranscriptionResult] = []
+        group = self.batch_size * GROUP_BATCHES
+        for start in range(0, len(audios), group):
+            results += self._batched_group(info, audios[start : start + group], start, len(audios))
+        return results
+
+    def _batched_group(
+        self, info: ModelInfo, audios: Sequence[np.ndarray], done: int, total: int
+    ) -> list[TranscriptionResult]:
+        owners: list[int] = []
+        clips: list[dict[str, float]] = []
+        offset = 0
+        for index, audio in enumerate(audios):
+            for window in quiet_windows(audio, self.chunk_length_s):
+                owners.append(index)
+                clips.append(
+                    {
+                        "start": (offset + window.start) / SAMPLE_RATE,
+                        "end": (offset + window.end) / SAMPLE_RATE,
+                    }
+                )
+            offset += len(audio)
+        joined = np.concatenate(audios).astype(np.float32, copy=False)
+        kwargs = {**self._decode_kwargs(info), "clip_timestamps": clips}
+        segments, run_info = self.pipeline.transcribe(joined, batch_size=self.batch_size, **kwargs)
+        parts: list[list[Any]] = [[] for _ in audios]
+        left = [owners.count(index) for index in range(len(audios))]
+        # Text tokens only: one segment per clip, in the clips' order (the generator decodes
+        # as it is consumed, inside the timed call).
+        for owner, segment in zip(owners, segments, strict=True):
+            parts[owner].append(segment)
+            left[owner] -= 1
+            if not left[owner]:
+                self.report_progress(done + left.count(0), total, "utterances")
+        return [_result(own, run_info.language) for own in parts]
 
     def get_params(self) -> dict[str, Any]:
         info = self.require_loaded()

@@ -30,7 +30,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import psutil
 import torch
 
@@ -133,9 +132,9 @@ class InsanelyFastWhisper(TransformersReference):
     def _call_options(self) -> dict[str, Any]:
         return {**super()._call_options(), "return_language": True}
 
-    def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
-        info = self.require_loaded()
-        output = self._run_pipeline(audio, info)
+    def _result(self, info: ModelInfo, output: dict[str, Any]) -> TranscriptionResult:
+        """The text, the language the pipeline returned (``return_language``) and its chunks,
+        for ``transcribe`` and ``transcribe_batch`` alike."""
         chunks = output.get("chunks") or []
         detected = next((language_code(c["language"]) for c in chunks if c.get("language")), None)
         language = "en" if self.english_prompt(info) else detected or self.options.language

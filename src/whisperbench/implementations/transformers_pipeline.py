@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,9 @@ from whisperbench.implementations.greedy import DecodeRules, StaticGreedyDecoder
 from whisperbench.implementations.synthetic import TOKENIZER_DONOR, synthetic_model
 from whisperbench.implementations.windows import (
     CHUNK_LENGTH_S,
+    Piece,
     Window,
+    gather,
     log_mel,
     quiet_windows,
     window_batch,
@@ -44,6 +47,8 @@ CUDA_MIN_BATCH = 8
 MEMORY_SHARE = 0.5
 """Share of a GPU's free memory that batched windows may take (the rest: allocator slack,
 the pipeline's own buffers)."""
+CPU_ENCODER_ROWS = 1
+"""Windows per encoder call on the CPU (``TransformersPipeline.encoder_rows``)."""
 QUANTIZATIONS = ("none", "4bit", "int8")
 INT8_SCOPE = "int8-dynamic (decoder layers)"
 MAX_TOKENS_PER_SECOND = 7
@@ -152,6 +157,25 @@ def applied_quantization(model: Any) -> str:
     return "none"
 
 
+def language_batches(
+    pieces: list[Piece], languages: Sequence[str | None], size: int
+) -> list[list[Piece]]:
+    """``pieces`` in batches of at most ``size``, a new batch wherever the language changes
+    (the decoder's prompt is one per batch)."""
+    batches: list[list[Piece]] = []
+    for piece in pieces:
+        last = batches[-1] if batches else None
+        if (
+            last is None
+            or len(last) == size
+            or languages[last[0].utterance] != languages[piece.utterance]
+        ):
+            batches.append([piece])
+        else:
+            last.append(piece)
+    return batches
+
+
 def segments_of(output: dict[str, Any]) -> list[Segment]:
     """The pipeline's timestamped chunks as segments."""
     return [
@@ -169,6 +193,7 @@ class TransformersReference(WhisperImplementation):
     package = "transformers"
     supports_synthetic = True
     yardstick = True
+    batches_utterances = True
     recipe_batch_size = 24
 
     pipe: Any = None
@@ -297,13 +322,32 @@ class TransformersReference(WhisperImplementation):
         synchronize(self.device)
         return output
 
-    def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
-        info = self.require_loaded()
-        output = self._run_pipeline(audio, info)
+    def _result(self, info: ModelInfo, output: dict[str, Any]) -> TranscriptionResult:
+        """The transcription in one of the pipeline's outputs."""
         language = "en" if self.english_prompt(info) else self.options.language
         return TranscriptionResult(
             text=str(output["text"]).strip(), language=language, segments=segments_of(output)
         )
+
+    def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
+        info = self.require_loaded()
+        return self._result(info, self._run_pipeline(audio, info))
+
+    def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[TranscriptionResult]:
+        """The pipeline's own batching over many inputs: the same call as ``_run_pipeline``'s,
+        given a generator of inputs; it cuts each into its chunks and decodes ``batch_size``
+        chunks at a time, whichever utterances they come from."""
+        info = self.require_loaded()
+        inputs = ({"raw": audio, "sampling_rate": SAMPLE_RATE} for audio in audios)
+        outputs = self.pipe(
+            inputs, **self._call_options(), generate_kwargs=self._generate_kwargs(info)
+        )
+        results = []
+        for done, output in enumerate(outputs, start=1):
+            results.append(self._result(info, output))
+            self.report_progress(done, len(audios), "utterances")
+        synchronize(self.device)
+        return results
 
     def get_params(self) -> dict[str, Any]:
         info = self.require_loaded()
@@ -338,9 +382,10 @@ class TransformersPipeline(TransformersReference):
     """Our "insanely fast" implementation: the same loaded pipeline (model, tokenizer, feature
     extractor), but long audio is cut into windows of at most 30 s that end at quiet points and
     do not overlap (``windows.quiet_windows``, faster-whisper's long-form method), turned into
-    log-mel features on the device in one batch, decoded text-only in batches sized to free
+    log-mel features on the device a batch at a time, decoded text-only in batches sized to free
     memory by the static greedy decoder (``greedy.py``: one CUDA graph per step on CUDA), and
-    joined. Nothing is merged, so nothing can be printed twice."""
+    joined. Nothing is merged, so nothing can be printed twice. Many utterances
+    (``transcribe_batch``) go the same way, the windows of several utterances in each batch."""
 
     name = "transformers"
     yardstick = False
@@ -396,8 +441,22 @@ class TransformersPipeline(TransformersReference):
         if self.options.beam_size != 1:
             return model.generate(input_features=features, **kwargs).tolist()  # type: ignore[no-any-return]
         decoder = self._decoder(info, decoder_rows, kwargs)
-        encoded = model.model.encoder(features).last_hidden_state
+        step = self.encoder_rows or len(features)
+        encoded = torch.cat(
+            [
+                model.model.encoder(features[row : row + step]).last_hidden_state
+                for row in range(0, len(features), step)
+            ]
+        )
         return decoder.decode(encoded, self._token_limits(windows)).tolist()  # type: ignore[no-any-return]
+
+    @property
+    def encoder_rows(self) -> int | None:
+        """Windows per encoder call: one at a time on the CPU, the whole batch elsewhere. On
+        the CPU a batch of windows encodes slower than the same windows one by one (tiny.en,
+        one thread, 8 windows: 6.7-8.3 s batched, 5.3-5.4 s one by one: the activations of one
+        window stay in the cache), while the decoder gains from the batch."""
+        return CPU_ENCODER_ROWS if self.device == "cpu" else None
 
     def _decoder(self, info: ModelInfo, rows: int, kwargs: dict[str, Any]) -> StaticGreedyDecoder:
         """One decoder (buffers, CUDA graph) per batch shape and language, built on first use."""
@@ -418,62 +477,103 @@ class TransformersPipeline(TransformersReference):
             )
         return self.decoders[key]
 
-    def _language(self, info: ModelInfo, first_window: torch.Tensor) -> str | None:
-        """English-only models speak English; otherwise the given language, or the one that
-        the model detects on the first window (then forced on every window, so that one
-        window cannot switch language mid-recording)."""
+    def _languages(
+        self, info: ModelInfo, audios: Sequence[np.ndarray], plans: list[list[Window]]
+    ) -> list[str | None]:
+        """Each utterance's language. English-only models speak English; otherwise the given
+        language, or the one the model detects on the utterance's first window (then forced on
+        every window of it, so that one window cannot switch language mid-recording). Detection
+        encodes each first window once more, alone or in a batch alike."""
         if self.english_prompt(info):
-            return "en"
+            return ["en"] * len(audios)
         if self.options.language:
-            return self.options.language
-        token_id = int(self.pipe.model.detect_language(first_window[:1]).reshape(-1)[0])
-        token = str(self.pipe.tokenizer.convert_ids_to_tokens(token_id))
-        return token.strip("<|>")
+            return [self.options.language] * len(audios)
+        firsts = [Piece(u, plan[0]) for u, plan in enumerate(plans)]
+        found: list[str | None] = []
+        for start in range(0, len(firsts), self.batch_size):
+            features = self._features(audios, firsts[start : start + self.batch_size])
+            token_ids = self.pipe.model.detect_language(features).reshape(-1).tolist()
+            tokens = self.pipe.tokenizer.convert_ids_to_tokens([int(t) for t in token_ids])
+            found += [str(token).strip("<|>") for token in tokens]
+        return found
+
+    def _features(self, audios: Sequence[np.ndarray], pieces: list[Piece]) -> torch.Tensor:
+        """Log-mel features of a batch of pieces, computed on the model's device (on MPS
+        before macOS 14, on the CPU: ``mps.feature_device``)."""
+        model, extractor = self.pipe.model, self.pipe.feature_extractor
+        feature_device = mps.feature_device(self.device, self.macos_version)
+        wave, windows = gather(audios, pieces, feature_device)
+        batch = window_batch(wave, windows, extractor.n_samples)
+        return log_mel(batch, extractor.mel_filters).to(model.device, model.dtype)
 
     @torch.inference_mode()
     def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
+        """One clip: its windows, in order, ``batch_size`` at a time; progress in windows."""
+        results, laps = self._transcribe_windows([audio], across_utterances=False)
+        results[0].timings = laps
+        return results[0]
+
+    @torch.inference_mode()
+    def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[TranscriptionResult]:
+        """Many utterances: the windows of all of them decoded ``batch_size`` at a time (a short
+        utterance is one window, so a batch holds many utterances), the longest utterances
+        first so that the rows of a batch end at about the same step; progress in utterances."""
+        results, _ = self._transcribe_windows(audios, across_utterances=True)
+        return results
+
+    def _transcribe_windows(
+        self, audios: Sequence[np.ndarray], *, across_utterances: bool
+    ) -> tuple[list[TranscriptionResult], dict[str, float]]:
+        """The one path of both: quiet-cut windows of every utterance, log-mel features per
+        batch on the device, the static greedy decoder (the rows of a batch share a language),
+        and the windows' texts joined per utterance. Returns the results and the seconds per
+        phase."""
         info = self.require_loaded()
-        model = self.pipe.model
-        extractor = self.pipe.feature_extractor
-        windows = quiet_windows(audio, self.chunk_length_s)
         clock = PhaseClock(self.device)
-        feature_device = mps.feature_device(self.device, self.macos_version)
-        wave = torch.from_numpy(np.ascontiguousarray(audio)).to(feature_device)
-        kwargs = self._generate_kwargs(info)
-        batches = [
-            windows[i : i + self.batch_size] for i in range(0, len(windows), self.batch_size)
-        ]
-        features = [
-            log_mel(window_batch(wave, group, extractor.n_samples), extractor.mel_filters).to(
-                model.device, model.dtype
-            )
-            for group in batches
-        ]
-        clock.lap("features")
-        language = self._language(info, features[0])
-        if not self.english_prompt(info):
-            kwargs["language"] = language
+        plans = [quiet_windows(audio, self.chunk_length_s) for audio in audios]
+        languages = self._languages(info, audios, plans)
         clock.lap("language")
-        decoder_rows = min(self.batch_size, len(windows))
-        tokens = [
-            row
-            for batch, group in zip(features, batches, strict=True)
-            for row in self._decode(info, batch, group, decoder_rows, kwargs)
-        ]
-        clock.lap("generate")
+        order = list(range(len(audios)))
+        if across_utterances:
+            order.sort(key=lambda u: -len(audios[u]))
+        order.sort(key=lambda u: str(languages[u]))  # stable: one language after another
+        pieces = [Piece(u, window) for u in order for window in plans[u]]
+        kwargs = self._generate_kwargs(info)
+        decoder_rows = min(self.batch_size, len(pieces))
+        tokens: list[list[int]] = []
+        left = [len(plan) for plan in plans]
+        for batch in language_batches(pieces, languages, self.batch_size):
+            features = self._features(audios, batch)
+            clock.lap("features")
+            if not self.english_prompt(info):
+                kwargs["language"] = languages[batch[0].utterance]
+            windows = [piece.window for piece in batch]
+            tokens += self._decode(info, features, windows, decoder_rows, kwargs)
+            clock.lap("generate")
+            for piece in batch:
+                left[piece.utterance] -= 1
+            if across_utterances:
+                self.report_progress(left.count(0), len(audios), "utterances")
+            else:
+                self.report_progress(len(tokens), len(pieces), "windows")
         texts = self.pipe.tokenizer.batch_decode(tokens, skip_special_tokens=True)
-        segments = [
-            Segment(window.start / SAMPLE_RATE, window.end / SAMPLE_RATE, text.strip())
-            for window, text in zip(windows, texts, strict=True)
+        segments: list[list[Segment]] = [[] for _ in audios]
+        for piece, text in zip(pieces, texts, strict=True):  # an utterance's pieces in order
+            window = piece.window
+            segments[piece.utterance].append(
+                Segment(window.start / SAMPLE_RATE, window.end / SAMPLE_RATE, text.strip())
+            )
+        results = [
+            TranscriptionResult(
+                text=" ".join(segment.text for segment in parts if segment.text),
+                language=language,
+                segments=parts,
+            )
+            for parts, language in zip(segments, languages, strict=True)
         ]
         clock.lap("merge")
-        self.detected_language = language
-        return TranscriptionResult(
-            text=" ".join(segment.text for segment in segments if segment.text),
-            language=language,
-            segments=segments,
-            timings=clock.laps,
-        )
+        self.detected_language = ",".join(sorted({str(lang) for lang in languages})) or None
+        return results, clock.laps
 
     def cleanup(self) -> None:
         self.decoders.clear()  # static buffers and CUDA graphs hold device memory
@@ -490,6 +590,7 @@ class TransformersPipeline(TransformersReference):
         params["long_form"] = LONG_FORM_METHOD
         params["timestamps"] = self.timestamps
         params["features"] = mps.features_note(params["device"], self.macos_version)
+        params["encoder_rows"] = self.encoder_rows or self.batch_size
         params["decoder"] = (
             "generate (beam search)"
             if self.options.beam_size != 1

@@ -15,6 +15,7 @@ instead of chunk by chunk in numpy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,6 +86,28 @@ def _quietest(region: np.ndarray, frame: int) -> int:
     energy = np.concatenate(([0.0], np.cumsum(np.square(region, dtype=np.float64))))
     sums = energy[frame:] - energy[:-frame]
     return int(np.argmin(sums)) + frame // 2
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One window of one of the utterances of a call (``audios[utterance]``)."""
+
+    utterance: int
+    window: Window
+
+
+def gather(
+    audios: Sequence[np.ndarray], pieces: Sequence[Piece], device: torch.device | str
+) -> tuple[torch.Tensor, list[Window]]:
+    """The pieces' samples back to back in one tensor on ``device``, and each piece's window in
+    it: only real audio crosses to the device; ``window_batch`` pads it there."""
+    joined = np.concatenate([audios[p.utterance][p.window.start : p.window.end] for p in pieces])
+    local, offset = [], 0
+    for piece in pieces:
+        local.append(Window(offset, piece.window.length))
+        offset += piece.window.length
+    wave = torch.from_numpy(np.ascontiguousarray(joined, dtype=np.float32)).to(device)
+    return wave, local
 
 
 def window_batch(audio: torch.Tensor, windows: list[Window], n_samples: int) -> torch.Tensor:

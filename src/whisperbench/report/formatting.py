@@ -56,3 +56,12 @@ def param(raw: Any) -> str:
 def unit_suffix(metric: Metric) -> str:
     """A column header's unit: `` s``, `` %``, or nothing for ratios and counts."""
     return "" if metric.unit in ("", "x") else f" {metric.unit}"
+
+
+def duration(seconds: float) -> str:
+    """A length of time in words: ``2.5 s``, ``3.2 min``, ``1.4 h``."""
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -14,6 +14,8 @@ from whisperbench.report import plots
 from whisperbench.report.markdown import now
 from whisperbench.report.select import (
     case_histories,
+    corpus_header,
+    corpus_rows,
     machine_title,
     numeric_columns,
     run_name,
@@ -135,8 +137,16 @@ def machine_section(runs: Sequence[Run], limits: Limits) -> list[str]:
         image(plots.rtfx_plot(runs), "RTFx by model and implementation"),
         "<h3>WER against RTFx</h3>",
         image(plots.wer_rtfx_plot(runs), "WER against RTFx"),
-        "<h3>History per benchmark</h3>",
     ]
+    corpora = corpus_rows(runs)
+    if corpora:
+        parts += [
+            "<h3>Corpora</h3>",
+            table(corpus_header(), corpora),
+            "<h3>WER against RTFx per corpus</h3>",
+            image(plots.corpus_plot(runs), "WER against RTFx per corpus"),
+        ]
+    parts.append("<h3>History per benchmark</h3>")
     histories = case_histories(runs, limits)
     regressions = [(item.key, run, f) for item in histories for run, f in item.regressions]
     if regressions:

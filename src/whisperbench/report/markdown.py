@@ -10,6 +10,8 @@ from whisperbench.history import History, Run
 from whisperbench.regressions import Limits, describe_rule
 from whisperbench.report.select import (
     case_histories,
+    corpus_header,
+    corpus_rows,
     incomplete_runs,
     machine_title,
     newest_findings,
@@ -63,6 +65,16 @@ def markdown_summary(history: History, limits: Limits | None = None) -> str:
             lines.append("Incomplete runs (cut short; their missing cases were not measured):")
             lines.append("")
             lines += [f"- {line}" for line in cut]
+            lines.append("")
+        corpora = corpus_rows(runs)
+        if corpora:
+            lines += [
+                "### Corpora",
+                "",
+                _row(corpus_header()),
+                _row(["---"] * len(corpus_header())),
+            ]
+            lines += [_row(row) for row in corpora]
             lines.append("")
         flagged = newest_findings(runs, limits)
         if flagged:

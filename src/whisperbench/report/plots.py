@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from whisperbench.history import CaseKey, CaseResult, Run
 from whisperbench.report.select import CaseHistory, latest_results, model_order
-from whisperbench.results import judged, metric
+from whisperbench.results import ONE_BY_ONE, CorpusResult, judged, metric
 
 BAR_HEIGHT_IN = 0.32
 """Inches of figure per bar of the RTFx plot."""
@@ -39,13 +39,15 @@ def series_label(key: CaseKey, configs: set[tuple[str, str, str]]) -> str:
     return f"{key.implementation} ({key.device} {key.dtype}{quant})"
 
 
-def _transcriptions(runs: Sequence[Run], *fields: str) -> list[CaseResult]:
-    """The newest transcribe result of each case that has every metric in ``fields``."""
+def _transcriptions(
+    runs: Sequence[Run], *fields: str, kind: str = "transcribe"
+) -> list[CaseResult]:
+    """The newest result of each case of ``kind`` that has every metric in ``fields``."""
     declared = [metric(name) for name in fields]
     return [
         case
         for _, case in latest_results(runs)
-        if case.key.kind == "transcribe" and all(case.value(m) is not None for m in declared)
+        if case.key.kind == kind and all(case.value(m) is not None for m in declared)
     ]
 
 
@@ -120,13 +122,61 @@ def wer_rtfx_plot(runs: Sequence[Run]) -> str | None:
 def wer_rtfx_figure(runs: Sequence[Run]) -> Figure | None:
     """Scatter: WER against RTFx (log scale), a marker per implementation, each point named
     model/clip."""
-    rtfx, wer = metric("rtfx"), metric("wer")
     cases = _transcriptions(runs, "rtfx", "wer")
     if not cases:
         return None
     configs = {(c.key.device, c.key.dtype, c.key.quantization) for c in cases}
     fig = Figure(figsize=(7.5, 4.6), layout="constrained")
     ax = fig.subplots()
+    _wer_rtfx_points(ax, cases, configs, lambda c: f"{c.key.model}/{c.key.clip}")
+    ax.set_title("Accuracy against speed (newest run of each case)", fontsize=10)
+    return fig
+
+
+def corpus_plot(runs: Sequence[Run]) -> str | None:
+    fig = corpus_figure(runs)
+    return None if fig is None else png(fig)
+
+
+def corpus_figure(runs: Sequence[Run]) -> Figure | None:
+    """WER against RTFx (log scale) per corpus: a panel per corpus, a marker per
+    implementation, each point named by its model (and ``one-by-one`` where the utterances ran
+    one after the other)."""
+    cases = _transcriptions(runs, "rtfx", "wer", kind="corpus")
+    if not cases:
+        return None
+    configs = {(c.key.device, c.key.dtype, c.key.quantization) for c in cases}
+    corpora = sorted({_corpus_of(c) for c in cases})
+    fig = Figure(figsize=(7.5, 0.6 + 4.0 * len(corpora)), layout="constrained")
+    axes = fig.subplots(len(corpora), 1, squeeze=False)[:, 0]
+    for ax, corpus in zip(axes, corpora, strict=True):
+        mine = [c for c in cases if _corpus_of(c) == corpus]
+        _wer_rtfx_points(ax, mine, configs, _corpus_point_label)
+        ax.set_title(f"corpus: {corpus}", fontsize=9, loc="left")
+    fig.suptitle("Corpus WER against corpus RTFx (newest run of each case)", fontsize=10)
+    return fig
+
+
+def _corpus_of(case: CaseResult) -> str:
+    result = case.result
+    return result.dataset if isinstance(result, CorpusResult) else str(case.key.clip)
+
+
+def _corpus_point_label(case: CaseResult) -> str:
+    result = case.result
+    one_by_one = isinstance(result, CorpusResult) and result.batching == ONE_BY_ONE
+    return case.key.model + (" one-by-one" if one_by_one else "")
+
+
+def _wer_rtfx_points(
+    ax: Any,
+    cases: Sequence[CaseResult],
+    configs: set[tuple[str, str, str]],
+    label_of: Callable[[CaseResult], str],
+) -> None:
+    """WER (%) against RTFx (log scale): a marker per implementation series, each point
+    labelled."""
+    rtfx, wer = metric("rtfx"), metric("wer")
     markers = "osD^v<>pXh"
     for index, name in enumerate(sorted({series_label(c.key, configs) for c in cases})):
         mine = [c for c in cases if series_label(c.key, configs) == name]
@@ -134,13 +184,7 @@ def wer_rtfx_figure(runs: Sequence[Run]) -> Figure | None:
         ys = [wer.scaled(c.value(wer)) or 0.0 for c in mine]
         ax.scatter(xs, ys, marker=markers[index % len(markers)], label=name, s=40)
         for c, x, y in zip(mine, xs, ys, strict=True):
-            ax.annotate(
-                f"{c.key.model}/{c.key.clip}",
-                (x, y),
-                fontsize=6,
-                xytext=(4, 3),
-                textcoords="offset points",
-            )
+            ax.annotate(label_of(c), (x, y), fontsize=6, xytext=(4, 3), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_ylim(bottom=0)
     ax.margins(0.15)
@@ -148,8 +192,6 @@ def wer_rtfx_figure(runs: Sequence[Run]) -> Figure | None:
     ax.set_ylabel("WER % (lower is better)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8, loc="best")
-    ax.set_title("Accuracy against speed (newest run of each case)", fontsize=10)
-    return fig
 
 
 def history_plot(item: CaseHistory) -> str:

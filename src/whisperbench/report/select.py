@@ -11,7 +11,7 @@ from whisperbench.history import CaseKey, CaseResult, Run
 from whisperbench.models import MODELS
 from whisperbench.regressions import Finding, Limits, Verdict, series_verdicts
 from whisperbench.report import formatting
-from whisperbench.results import REPORT, Metric, shown_in
+from whisperbench.results import REPORT, CorpusResult, Metric, metric, shown_in
 
 PARAM_COLUMNS: tuple[tuple[str, str], ...] = (
     ("device", "Device"),
@@ -59,19 +59,84 @@ def summary_header() -> list[str]:
 
 def numeric_columns() -> set[str]:
     """The headers whose cells are numbers (right-aligned in HTML)."""
-    return {m.label for m in summary_metrics()} | {"Batch"}
+    return {m.label for m in summary_metrics()} | {"Batch", *CORPUS_NUMERIC}
+
+
+CORPUS_PARAM_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("batching", "Batching"),
+    *PARAM_COLUMNS,
+)
+"""The parameters the corpus table shows: what really ran (``batching``: across utterances or
+one by one), then the summary's."""
+CORPUS_NUMERIC = ("Utterances", "Audio s", "WER p50 %", "WER p90 %", "Skipped")
+WORST_SHOWN = 5
+"""Worst utterances named in a corpus row (all ten are saved)."""
+
+
+def corpus_metrics() -> tuple[Metric, ...]:
+    return tuple(m for m in summary_metrics() if "corpus" in m.kinds)
+
+
+def corpus_header() -> list[str]:
+    return [
+        "Implementation",
+        "Model",
+        "Corpus",
+        "Utterances",
+        "Audio s",
+        *(m.label for m in corpus_metrics()),
+        "WER p50 %",
+        "WER p90 %",
+        f"Worst utterances (WER %, {WORST_SHOWN} of 10)",
+        "Skipped",
+        *(header for _, header in CORPUS_PARAM_COLUMNS),
+        "Run",
+    ]
+
+
+def corpus_rows(runs: Sequence[Run]) -> list[list[str]]:
+    """A row per corpus case: the newest result of each."""
+    wer = metric("wer")
+    rows = []
+    for run, case in latest_results(runs):
+        result = case.result
+        if not isinstance(result, CorpusResult):
+            continue
+        quantiles = result.wer_quantiles
+        worst = ", ".join(
+            f"{utterance} ({formatting.value(wer, result.worst_wer.get(utterance))})"
+            for utterance in result.worst_utterances[:WORST_SHOWN]
+        )
+        rows.append(
+            [
+                case.key.implementation,
+                case.key.model,
+                case.key.clip or result.dataset,
+                formatting.param(result.utterances),
+                formatting.number(result.audio_s, ".1f"),
+                *(formatting.value(m, case.value(m)) for m in corpus_metrics()),
+                formatting.value(wer, quantiles.get("p50")),
+                formatting.value(wer, quantiles.get("p90")),
+                worst or formatting.MISSING,
+                formatting.param(result.skipped),
+                *(formatting.param(case.params.get(name)) for name, _ in CORPUS_PARAM_COLUMNS),
+                run.run_id + (" (timed once)" if result.timed_once else ""),
+            ]
+        )
+    return rows
 
 
 def summary_rows(runs: Sequence[Run]) -> list[list[str]]:
     """Rows of the per-machine table: a row per transcription case, plus a load-only row for an
-    implementation x model whose transcriptions are missing."""
+    implementation x model whose transcriptions are missing (corpus cases have their own
+    table, ``corpus_rows``)."""
     latest = latest_results(runs)
-    transcribed = {
-        (c.key.implementation, c.key.model) for _, c in latest if c.key.kind == "transcribe"
-    }
+    transcribed = {(c.key.implementation, c.key.model) for _, c in latest if c.key.kind != "load"}
     rows = []
     for run, case in latest:
         key = case.key
+        if key.kind == "corpus":
+            continue
         if key.kind == "load" and (key.implementation, key.model) in transcribed:
             continue
         rows.append(
