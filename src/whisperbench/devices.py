@@ -11,7 +11,7 @@ import os
 import platform
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -267,3 +267,28 @@ def machine_facts() -> dict[str, Any]:
         facts["gpu_memory_gb"] = round(props.total_memory / 2**30, 1)
         facts["gpu_driver"] = _nvidia_driver()
     return facts
+
+
+def device_among(
+    requested: str, supported: tuple[str, ...], presence: DevicePresence | None = None
+) -> str:
+    """The device to ask an engine for when it runs on only some devices: ``auto`` is the best
+    device here that the engine supports (else the CPU), so that ``auto`` on a CUDA machine runs
+    an Apple-only engine on the CPU, and on a Mac a CUDA-or-CPU engine on the CPU. A device
+    named explicitly is passed on unchanged (and refused by the engine when unsupported)."""
+    if requested.lower() != "auto":
+        return requested
+    best = resolve_device("auto", presence)
+    return best if best in supported else "cpu"
+
+
+def cpu_thread_count(environ: Mapping[str, str] | None = None) -> int:
+    """The CPU threads every engine is given: ``OMP_NUM_THREADS`` when set to a positive
+    number, else the CPUs this process may use."""
+    environ = os.environ if environ is None else environ
+    value = environ.get("OMP_NUM_THREADS", "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

@@ -1,8 +1,9 @@
 """THE model map: one source of truth for sizes, repos, architectures and verification limits.
 
 Loading, cache checks, synthetic weights and reports all resolve a size name here: a size and
-a weight format give a Hugging Face repo id. What a snapshot of each format holds is declared
-in ``weights.formats``.
+a weight format give a Hugging Face repo id. A format converted from another (openai-whisper's
+checkpoint, whisper.cpp's ggml file, MLX's folder) gives the repo it is converted from. What a
+snapshot of each format holds, and how a conversion is made, is declared in ``weights.formats``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ REPO_FORMATS: tuple[str, ...] = ("transformers", "ctranslate2")
 """The weight formats that every size has a Hugging Face repository for."""
 FAMILIES = REPO_FORMATS
 """The older name of ``REPO_FORMATS`` (formats were called implementation families)."""
+CONVERTED_FORMATS: dict[str, str] = {
+    "openai": "transformers",
+    "ggml": "transformers",
+    "mlx": "transformers",
+}
+"""Formats made from another format's snapshot, and which: every engine's weights come from the
+same transformers snapshot, so that engines are compared on the same weights."""
 
 VERIFY_TIMEOUT_S = 15.0
 VERIFY_TIMEOUT_LARGE_S = 30.0
@@ -57,8 +65,10 @@ class ModelSpec:
         return VERIFY_TIMEOUT_LARGE_S if self.is_large else VERIFY_TIMEOUT_S
 
     def repo_id(self, weights_format: str) -> str:
+        """The repo whose files ``weights_format`` is read from (for a converted format: the
+        repo of the format it is converted from)."""
         try:
-            return self.repos[weights_format]
+            return self.repos[CONVERTED_FORMATS.get(weights_format, weights_format)]
         except KeyError:
             raise UnknownModelError(
                 f"model {self.name!r} has no repository for the {weights_format!r} format; "

@@ -25,6 +25,9 @@ BUILTINS: dict[str, str] = {
     "transformers-reference": (
         "whisperbench.implementations.transformers_pipeline:TransformersReference"
     ),
+    "openai-whisper": "whisperbench.implementations.openai_whisper:OpenAIWhisper",
+    "whisper.cpp": "whisperbench.implementations.whisper_cpp:WhisperCpp",
+    "mlx-whisper": "whisperbench.implementations.mlx_whisper:MLXWhisper",
 }
 
 __all__ = [

@@ -213,9 +213,7 @@ class StaticGreedyDecoder:
         return graph
 
     @torch.inference_mode()
-    def decode(
-        self, encoder_states: torch.Tensor, limits: list[int] | None = None
-    ) -> torch.Tensor:
+    def decode(self, encoder_states: torch.Tensor, limits: list[int] | None = None) -> torch.Tensor:
         """Greedy tokens ``[rows, max_new_tokens]`` (ended rows padded with EOS) for the
         encoder states of up to ``batch`` windows (fewer are padded with empty rows); row
         ``i`` decodes at most ``limits[i]`` tokens (default: ``max_new_tokens``)."""

@@ -1,0 +1,200 @@
+"""whisper.cpp through pywhispercpp: the C/C++ port, on the CPU here; on Metal (Apple) or CUDA
+where the installed wheel was built with that backend.
+
+It reads a ggml model file (``ggml-model.bin``, converted from the transformers snapshot:
+float16 matrices, float32 vectors) and runs ``whisper_full``: one 30 s window at a time, each
+continued from its last timestamp (whisper.cpp's own port of openai-whisper's sequential seek),
+with the comparable settings: greedy (``best_of`` 1) or beam search, temperature 0 with no
+fallback (``temperature_inc`` 0), no conditioning on the previous window (``no_context``), no
+no-speech skipping, English for ``.en`` models, and the same CPU thread count as every other
+engine (``devices.cpu_thread_count``). The wheel's backends are read from whisper.cpp's own
+system information; the PyPI wheel for Linux x86-64 has the CPU only (AVX2, F16C, FMA,
+OpenMP).
+
+``pywhispercpp`` is imported only when an instance is made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from whisperbench.devices import cpu_thread_count, device_among
+from whisperbench.errors import ImplementationUnavailableError
+from whisperbench.implementations.base import (
+    ImplementationOptions,
+    ModelInfo,
+    Segment,
+    TranscriptionResult,
+    WhisperImplementation,
+)
+from whisperbench.implementations.ignored import ignored_options
+
+MODEL_FILE = "ggml-model.bin"
+CHUNK_LENGTH_S = 30
+INSTALL_HINT = "pip install 'whisperbench[whisper-cpp]'  (or: pip install pywhispercpp)"
+LONG_FORM = "sequential 30 s windows, each continued from its last timestamp (whisper_full)"
+GPU_BACKENDS = {"mps": "Metal", "cuda": "CUDA"}
+"""Our device names and the ggml backend that runs whisper.cpp on them."""
+FILE_TYPES = {0: "float32", 1: "float16"}
+"""ggml file types that are not quantised; others are ggml quantisations (q4_0, q5_1, ...)."""
+NO_SPEECH_OFF = 1.0
+"""A no-speech probability never exceeds 1: no window is dropped as silence."""
+IGNORED = {
+    "batch_size": "whisper.cpp decodes one window at a time",
+    "dtype": "it computes in the ggml file's types (float16 matrices here)",
+    "quantization": "it would need a quantised ggml file",
+    "vad": "its VAD needs a separate Silero ggml model, which whisperbench does not provide",
+}
+
+
+def system_info() -> str:
+    """whisper.cpp's own line of compiled-in backends and CPU features."""
+    import _pywhispercpp
+
+    return str(_pywhispercpp.whisper_print_system_info())
+
+
+def wheel_devices(info: str) -> tuple[str, ...]:
+    """The devices this build of whisper.cpp runs on, from its system information (a backend
+    shows as ``Metal : ...`` or ``CUDA : ...``; the CPU is always there)."""
+    gpus = tuple(device for device, backend in GPU_BACKENDS.items() if f"{backend} :" in info)
+    return (*gpus, "cpu")
+
+
+def decode_params(
+    info: ModelInfo, options: ImplementationOptions, threads: int
+) -> tuple[int, dict[str, Any]]:
+    """pywhispercpp's sampling strategy (0 greedy, 1 beam search) and ``whisper_full`` params."""
+    language = "en" if info.english_only else (options.language or "auto")
+    params: dict[str, Any] = {
+        "n_threads": threads,
+        "language": language,
+        "translate": False,
+        "no_context": True,
+        "no_timestamps": False,
+        "temperature": 0.0,
+        "temperature_inc": 0.0,
+        "no_speech_thold": NO_SPEECH_OFF,
+        "print_progress": False,
+        "print_realtime": False,
+        "print_timestamps": False,
+    }
+    if options.beam_size > 1:
+        params["beam_search"] = {"beam_size": options.beam_size, "patience": -1.0}
+        return 1, params
+    params["greedy"] = {"best_of": 1}
+    return 0, params
+
+
+class WhisperCpp(WhisperImplementation):
+    """``pywhispercpp.model.Model`` on a ggml file."""
+
+    name = "whisper.cpp"
+    weights_format = "ggml"
+    package = "pywhispercpp"
+    supported_devices = ("cuda", "mps", "cpu")
+    """As far as the installed wheel has the backend (checked when an instance is made)."""
+
+    model: Any = None
+    batch_size: int = 1
+    chunk_length_s: int = CHUNK_LENGTH_S
+
+    def __init__(self, options: ImplementationOptions | None = None) -> None:
+        options = options or ImplementationOptions()
+        info = system_info()
+        devices = wheel_devices(info)
+        super().__init__(dataclasses.replace(options, device=device_among(options.device, devices)))
+        if self.device not in devices:
+            raise ImplementationUnavailableError(
+                f"this pywhispercpp build has no {GPU_BACKENDS.get(self.device, self.device)} "
+                f"backend (whisper.cpp reports: {info.strip()}); use --device cpu"
+            )
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        for module in ("pywhispercpp", "_pywhispercpp"):
+            if importlib.util.find_spec(module) is None:
+                return f"the pywhispercpp package is not installed; {INSTALL_HINT}"
+        return None
+
+    def _load(self, info: ModelInfo, snapshot: Path) -> None:
+        from pywhispercpp.model import Model
+
+        file = snapshot / MODEL_FILE
+        if not file.is_file():  # whisper.cpp only logs a missing file
+            raise FileNotFoundError(f"whisper.cpp model file {file} does not exist")
+        strategy, params = decode_params(info, self.options, cpu_thread_count())
+        self.model = Model(
+            str(file),
+            params_sampling_strategy=strategy,
+            redirect_whispercpp_logs_to=None,
+            context_params={"use_gpu": self.device != "cpu"},
+            **params,
+        )
+
+    def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
+        info = self.require_loaded()
+        segments = self.model.transcribe(np.ascontiguousarray(audio, dtype=np.float32))
+        parts = [Segment(seg.t0 / 100, seg.t1 / 100, seg.text.strip()) for seg in segments]
+        return TranscriptionResult(
+            text=" ".join(part.text for part in parts if part.text),
+            language=self._language(info),
+            segments=parts,
+        )
+
+    def _language(self, info: ModelInfo) -> str | None:
+        """The language whisper.cpp decoded in (detected when it was ``auto``)."""
+        if info.english_only or self.options.language:
+            return "en" if info.english_only else self.options.language
+        import _pywhispercpp
+
+        return str(_pywhispercpp.whisper_lang_str(_pywhispercpp.whisper_full_lang_id(self._ctx)))
+
+    @property
+    def _ctx(self) -> Any:
+        return self.model._ctx  # pywhispercpp keeps the whisper_context here
+
+    def get_params(self) -> dict[str, Any]:
+        import _pywhispercpp
+
+        info = self.require_loaded()
+        params = self.model.get_params()
+        context = self.model._context_params
+        beam = params["beam_search"]["beam_size"] if params["strategy"] == 1 else 1
+        file_type = int(_pywhispercpp.whisper_model_ftype(self._ctx))
+        file_dtype = FILE_TYPES.get(file_type, f"ggml type {file_type}")
+        return {
+            "implementation": self.name,
+            "model": info.size,
+            "repo_id": info.repo_id,
+            "weights": "real",
+            "weights_format": f"ggml (converted from {info.repo_id})",
+            "device": self.device if context.use_gpu else "cpu",
+            "backends": system_info().strip(),
+            "dtype": file_dtype,
+            "attention": "flash" if context.flash_attn else "ggml",
+            "quantization": "none" if file_type in FILE_TYPES else file_dtype,
+            "batch_size": self.batch_size,
+            "chunk_length_s": self.chunk_length_s,
+            "long_form": LONG_FORM,
+            "beam_size": beam,
+            "decoder": f"beam search ({beam})" if beam > 1 else "greedy",
+            "temperature": params["temperature"],
+            "temperature_fallback": params["temperature_inc"] > 0,
+            "condition_on_previous_text": not params["no_context"],
+            "timestamps": not params["no_timestamps"],
+            "threads": params["n_threads"],
+            "task": None if info.english_only else "transcribe",
+            "language": params["language"],
+            "vad": bool(params["vad"]),
+            **ignored_options(self.name, self.options, IGNORED),
+        }
+
+    def cleanup(self) -> None:
+        self.model = None
+        super().cleanup()
