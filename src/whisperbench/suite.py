@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from whisperbench import devices, metrics, weights
 from whisperbench.audio import AudioClip, find_audio_files, fixture_clip_path, load_clip
+from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.implementations import ImplementationOptions, WhisperImplementation, create
 from whisperbench.implementations import get_implementation as implementation_class
 from whisperbench.implementations.synthetic import synthetic_label
@@ -201,7 +202,10 @@ class ModelPool:
             path = self.paths.get(key) if prepared else None
             if path is None:
                 path = self.prepare(implementation, size)
-            impl = create(implementation, self.config.options)
+            try:
+                impl = create(implementation, self.config.options)
+            except ImplementationUnavailableError as exc:  # these options cannot run here
+                raise Skip(str(exc)) from exc
             info = impl.get_model_info(size)
             devices.reset_peak_memory(impl.device)
             start = time.perf_counter()

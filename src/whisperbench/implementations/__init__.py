@@ -28,6 +28,10 @@ BUILTINS: dict[str, str] = {
     "openai-whisper": "whisperbench.implementations.openai_whisper:OpenAIWhisper",
     "whisper.cpp": "whisperbench.implementations.whisper_cpp:WhisperCpp",
     "mlx-whisper": "whisperbench.implementations.mlx_whisper:MLXWhisper",
+    "lightning-whisper-mlx": (
+        "whisperbench.implementations.lightning_whisper_mlx:LightningWhisperMLX"
+    ),
+    "whisper-mps": "whisperbench.implementations.whisper_mps:WhisperMPS",
 }
 
 __all__ = [

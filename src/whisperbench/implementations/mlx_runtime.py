@@ -13,6 +13,8 @@ from functools import cache
 from typing import Any
 
 from whisperbench.devices import DeviceName, dtype_name, resolve_dtype
+from whisperbench.errors import ImplementationUnavailableError
+from whisperbench.implementations.base import ImplementationOptions
 
 __all__ = [
     "CPU_THREADS_NOTE",
@@ -21,6 +23,7 @@ __all__ = [
     "mlx_dtype",
     "mlx_missing",
     "parameter_dtype",
+    "refuse_beam_search",
     "use_device",
 ]
 
@@ -80,5 +83,15 @@ def parameter_dtype(model: Any) -> str:
     """The dtype of the model's weights, as MLX reports it."""
     from mlx.utils import tree_flatten
 
-    flat: list[tuple[str, Any]] = tree_flatten(model.parameters())
-    return str(flat[0][1].dtype).removeprefix("mlx.core.")
+    first: Any = next(iter(tree_flatten(model.parameters())))[1]
+    return str(first.dtype).removeprefix("mlx.core.")
+
+
+def refuse_beam_search(engine: str, options: ImplementationOptions) -> None:
+    """The MLX Whisper decoders are greedy only (their ``DecodingTask`` raises
+    ``NotImplementedError`` for a beam size): a beam search request cannot run."""
+    if options.beam_size > 1:
+        raise ImplementationUnavailableError(
+            f"{engine} has no beam search (its decoder is greedy only); "
+            f"--beam-size {options.beam_size} cannot run, use --beam-size 1"
+        )

@@ -5,14 +5,20 @@ It reads an MLX model folder (``config.json`` + ``weights.npz``, converted from 
 transformers snapshot), loads it through mlx-whisper's own loader and model cache, casts the
 weights to the dtype it runs in (float16 on Metal, float32 on the CPU), and transcribes with
 ``mlx_whisper.transcribe``: openai-whisper's sequential seek, one window at a time, with the
-comparable settings of ``openai_style``.
+comparable settings of ``openai_style``. Greedy only: MLX's decoder has no beam search.
+
+``MLXWhisper`` is also the base of the other MLX engines (``lightning_whisper_mlx``,
+``whisper_mps``), which differ in the library they call: ``library`` names its transcribe
+module, ``_load_model`` and ``_run`` are the two calls into it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -31,6 +37,7 @@ from whisperbench.implementations.mlx_runtime import (
     mlx_dtype,
     mlx_missing,
     parameter_dtype,
+    refuse_beam_search,
     use_device,
 )
 from whisperbench.implementations.openai_style import (
@@ -57,6 +64,11 @@ class MLXWhisper(WhisperImplementation):
     weights_format = "mlx"
     package = "mlx-whisper"
     supported_devices = MLX_DEVICES
+    library: ClassVar[str] = "mlx_whisper.transcribe"
+    """The module with the library's ``transcribe`` loop and ``ModelHolder`` model cache."""
+    install_hint: ClassVar[str] = INSTALL_HINT
+    ignored: ClassVar[dict[str, str]] = IGNORED
+    long_form: ClassVar[str] = SEQUENTIAL_SEEK
 
     model: Any = None
     path: str = ""
@@ -68,35 +80,40 @@ class MLXWhisper(WhisperImplementation):
 
     def __init__(self, options: ImplementationOptions | None = None) -> None:
         options = options or ImplementationOptions()
+        refuse_beam_search(self.name, options)
         device = device_among(options.device, self.supported_devices)
         super().__init__(dataclasses.replace(options, device=device))
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        return mlx_missing("mlx_whisper", INSTALL_HINT)
+        return mlx_missing(cls.library.partition(".")[0], cls.install_hint)
+
+    def _module(self) -> ModuleType:
+        return importlib.import_module(self.library)
 
     def _load(self, info: ModelInfo, snapshot: Path) -> None:
-        import mlx.core as mx
-        from mlx_whisper.transcribe import ModelHolder
-
         self.mlx_device = use_device(self.device)
         self.dtype, self.dtype_note = mlx_dtype(self.device, self.options.dtype)
         self.path = str(snapshot)
-        # mlx-whisper's own cache: transcribe() finds this model under the same path.
-        self.model = ModelHolder.get_model(self.path, getattr(mx, self.dtype))
+        self.model = self._load_model(snapshot)
         cast_parameters(self.model, self.dtype)
+
+    def _load_model(self, snapshot: Path) -> Any:
+        """Through the library's own cache, where ``transcribe`` finds it under the same path."""
+        import mlx.core as mx
+
+        return self._module().ModelHolder.get_model(str(snapshot), getattr(mx, self.dtype))
+
+    def _run(self, audio: np.ndarray, kwargs: dict[str, Any]) -> dict[str, Any]:
+        output: dict[str, Any] = self._module().transcribe(
+            audio, path_or_hf_repo=self.path, **kwargs
+        )
+        return output
 
     def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
         info = self.require_loaded()
-        import mlx_whisper
-
-        output = mlx_whisper.transcribe(
-            audio,
-            path_or_hf_repo=self.path,
-            fp16=self.dtype == "float16",
-            **transcribe_kwargs(info, self.options),
-        )
-        return result_of(output)
+        kwargs = transcribe_kwargs(info, self.options)
+        return result_of(self._run(audio, {**kwargs, "fp16": self.dtype == "float16"}))
 
     def get_params(self) -> dict[str, Any]:
         info = self.require_loaded()
@@ -105,7 +122,7 @@ class MLXWhisper(WhisperImplementation):
             "model": info.size,
             "repo_id": info.repo_id,
             "weights": "real",
-            "weights_format": f"MLX (converted from {info.repo_id})",
+            "weights_format": f"{self.weights_format} (converted from {info.repo_id})",
             "device": "mps" if self.mlx_device == "gpu" else "cpu",
             "mlx_device": self.mlx_device,
             "dtype": parameter_dtype(self.model),
@@ -114,20 +131,18 @@ class MLXWhisper(WhisperImplementation):
             "quantization": "none",
             "batch_size": self.batch_size,
             "chunk_length_s": self.chunk_length_s,
-            "long_form": SEQUENTIAL_SEEK,
+            "long_form": self.long_form,
             **decode_settings(info, self.options),
             "threads": None,
             "threads_note": CPU_THREADS_NOTE if self.mlx_device == "cpu" else None,
             "language": language_of(info, self.options),
             "vad": False,
-            **ignored_options(self.name, self.options, IGNORED),
+            **ignored_options(self.name, self.options, self.ignored),
         }
 
     def cleanup(self) -> None:
-        from mlx_whisper.transcribe import ModelHolder
-
-        if ModelHolder.model is self.model:
-            ModelHolder.model = None
-            ModelHolder.model_path = None
+        holder = self._module().ModelHolder if self.model is not None else None
+        if holder is not None and holder.model is self.model:
+            holder.model = None
         self.model = None
         super().cleanup()
