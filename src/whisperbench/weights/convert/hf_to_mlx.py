@@ -23,14 +23,17 @@ from whisperbench.weights.convert import Conversion
 from whisperbench.weights.convert.openai_layout import read_openai_model
 from whisperbench.weights.formats import MLX_CONFIG, MLX_WEIGHTS
 
-__all__ = ["CONVERSION", "write_mlx_model"]
+__all__ = ["CONVERSION", "mlx_name", "write_mlx_model"]
 
 _COMPUTED = "encoder.positional_embedding"
 _CONV_WEIGHTS = ("encoder.conv1.weight", "encoder.conv2.weight")
 
 
-def _mlx_name(name: str) -> str:
-    return name.replace(".mlp.0.", ".mlp1.").replace(".mlp.2.", ".mlp2.")
+def mlx_name(openai_name: str) -> str | None:
+    """MLX Whisper's name for an openai-whisper tensor; None for the one MLX computes."""
+    if openai_name == _COMPUTED:
+        return None
+    return openai_name.replace(".mlp.0.", ".mlp1.").replace(".mlp.2.", ".mlp2.")
 
 
 def write_mlx_model(source: Path, out: Path) -> None:
@@ -39,12 +42,13 @@ def write_mlx_model(source: Path, out: Path) -> None:
     model = read_openai_model(source)
     arrays: dict[str, np.ndarray] = {}
     for name, tensor in model.state_dict.items():
-        if name == _COMPUTED:
+        new_name = mlx_name(name)
+        if new_name is None:
             continue
         array = tensor.float().numpy()
         if name in _CONV_WEIGHTS:
             array = np.ascontiguousarray(array.transpose(0, 2, 1))
-        arrays[_mlx_name(name)] = array
+        arrays[new_name] = array
     out.mkdir(parents=True)
     (out / MLX_CONFIG).write_text(json.dumps({**model.dims, "model_type": "whisper"}, indent=1))
     np.savez(out / MLX_WEIGHTS, **arrays)  # type: ignore[arg-type]

@@ -88,12 +88,12 @@ def openai_dims(config: Mapping[str, Any]) -> dict[str, int]:
 def openai_name(name: str) -> str | None:
     """openai-whisper's name for the transformers tensor ``name``; None for ``proj_out``,
     which openai-whisper does not store (it is the token embedding)."""
-    name = name.removeprefix("model.")
-    if name == _TIED:
+    short = name.removeprefix("model.")
+    if short == _TIED:
         return None
-    if name in _TOP_LEVEL:
-        return _TOP_LEVEL[name]
-    match = _LAYER_KEY.match(name)
+    if short in _TOP_LEVEL:
+        return _TOP_LEVEL[short]
+    match = _LAYER_KEY.match(short)
     if match and match.group(3) in _LAYER_MODULES:
         side, index, module, kind = match.groups()
         return f"{side}.blocks.{index}.{_LAYER_MODULES[module]}.{kind}"
