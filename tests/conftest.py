@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,3 +16,30 @@ def _one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def openai_whisper_wer(offline_hub_cache: Path) -> Iterator[Callable[[str], float]]:
+    """openai-whisper's WER on a reference clip (tiny.en, CPU, greedy), each clip transcribed
+    once a session: the yardstick for the other engines' long-form WER."""
+    from engine_helpers import loaded
+
+    from whisperbench.audio import fixture_clip_path, load_clip
+    from whisperbench.implementations.openai_whisper import openai_whisper_missing
+    from whisperbench.metrics import wer
+
+    missing = openai_whisper_missing()
+    if missing:
+        pytest.skip(missing)
+    engine = loaded("openai-whisper", offline_hub_cache)
+    found: dict[str, float] = {}
+
+    def wer_on(clip_name: str) -> float:
+        if clip_name not in found:
+            clip = load_clip(fixture_clip_path(clip_name))
+            assert clip.reference is not None
+            found[clip_name] = wer(clip.reference, engine.transcribe(clip.samples).text)
+        return found[clip_name]
+
+    yield wer_on
+    engine.cleanup()
