@@ -258,6 +258,13 @@ def machine_facts() -> dict[str, Any]:
                 "faster-whisper",
                 "ctranslate2",
                 "bitsandbytes",
+                "accelerate",
+                "openai-whisper",
+                "pywhispercpp",
+                "mlx",
+                "mlx-whisper",
+                "whisper-mps",
+                "lightning-whisper-mlx",
             )
         },
     }
