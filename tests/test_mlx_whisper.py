@@ -23,6 +23,7 @@ from whisperbench.implementations import (
     ImplementationOptions,
     WhisperImplementation,
     create,
+    default_names,
     get_implementation,
 )
 from whisperbench.implementations.lightning_whisper_mlx import LightningWhisperMLX
@@ -54,6 +55,14 @@ def test_auto_runs_on_metal_on_a_mac_and_on_the_cpu_elsewhere() -> None:
     assert device_among("auto", MLX_DEVICES, DevicePresence(cuda=True, mps=False)) == "cpu"
     assert device_among("auto", MLX_DEVICES, DevicePresence(cuda=False, mps=False)) == "cpu"
     assert device_among("cuda", MLX_DEVICES, DevicePresence(cuda=True, mps=False)) == "cuda"
+
+
+def test_run_by_default_on_metal_only() -> None:
+    on_cpu = default_names("cpu")
+    assert not set(ENGINES) & set(on_cpu)
+    assert "transformers" in on_cpu
+    if MLXWhisper.unavailable_reason() is None:
+        assert "mlx-whisper" in default_names("mps")
 
 
 @pytest.mark.parametrize("name", ENGINES)

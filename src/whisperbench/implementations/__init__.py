@@ -7,6 +7,7 @@ import importlib
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
+from whisperbench.devices import device_among
 from whisperbench.errors import ImplementationUnavailableError, UnknownImplementationError
 from whisperbench.implementations.base import (
     ImplementationOptions,
@@ -109,10 +110,20 @@ def available_names() -> list[str]:
     return [item.name for item in availability() if item.available]
 
 
-def default_names() -> list[str]:
-    """What the suite runs when no implementation is named: every available one but the
-    yardsticks (``transformers-reference``), which run when named."""
-    return [name for name in available_names() if not get_implementation(name).yardstick]
+def default_names(device: str = "auto") -> list[str]:
+    """What the suite runs on ``device`` when no implementation is named: every available one
+    but the yardsticks (``transformers-reference``) and those kept to their fast devices
+    (``default_devices``: the MLX engines run by default on Metal, not on a CPU), which run
+    when named."""
+    names = []
+    for name in available_names():
+        cls = get_implementation(name)
+        kept_away = cls.default_devices is not None and (
+            device_among(device, cls.supported_devices) not in cls.default_devices
+        )
+        if not (cls.yardstick or kept_away):
+            names.append(name)
+    return names
 
 
 def parse_implementation_list(value: str) -> list[str]:

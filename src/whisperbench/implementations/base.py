@@ -95,6 +95,9 @@ class WhisperImplementation(ABC):
     supported_devices: ClassVar[tuple[DeviceName, ...]] = ("cuda", "mps", "cpu")
     yardstick: ClassVar[bool] = False
     """A reference kept to compare against (run when named, not by default)."""
+    default_devices: ClassVar[tuple[DeviceName, ...] | None] = None
+    """The devices where the suite runs it by default (``--implementations available``); None:
+    every device it supports. Named (or ``all``), it runs on any supported device."""
     supports_synthetic: ClassVar[bool] = False
     """Whether ``ImplementationOptions.synthetic_tokens`` (random weights) is honoured."""
 
