@@ -24,6 +24,41 @@ CONVERTED_FORMATS: dict[str, str] = {
 """Formats made from another format's snapshot, and which: every engine's weights come from the
 same transformers snapshot, so that engines are compared on the same weights."""
 
+
+@dataclass(frozen=True)
+class NativeRepo:
+    """A repository of an engine's own ecosystem that holds a converted format ready-made, made
+    from the same openai weights (``ggerganov/whisper.cpp``'s ggml files, ``mlx-community``'s MLX
+    folders). Online, ``whisperbench download`` fetches it; a whole cached copy is used instead
+    of converting the transformers snapshot."""
+
+    repo_id: str
+    required: tuple[str, ...]
+    """Files a whole snapshot holds (``a|b``: either)."""
+    allow_patterns: tuple[str, ...]
+    """What a download fetches (a repo such as whisper.cpp's holds every size's file)."""
+    one_file_of_many: bool = False
+    """The repo holds a file per size (whisper.cpp's): the path handed to an engine is the
+    size's file, not the snapshot folder."""
+
+
+_NATIVE_NAMES = {"large": "large-v3-turbo"}
+"""Sizes whose native repos and files go by another name (``large`` is large-v3-turbo)."""
+
+
+def native_repo(size: str, weights_format: str) -> NativeRepo | None:
+    """The native repository of ``weights_format`` for ``size``, where there is one."""
+    name = _NATIVE_NAMES.get(size, size)
+    if weights_format == "ggml":
+        file = f"ggml-{name}.bin"
+        return NativeRepo("ggerganov/whisper.cpp", (file,), (file,), one_file_of_many=True)
+    if weights_format == "mlx":
+        repo = f"mlx-community/whisper-{name}" + ("" if size == "large" else "-mlx")
+        weights = ("weights.safetensors", "weights.npz")
+        return NativeRepo(repo, ("config.json", "|".join(weights)), ("config.json", *weights))
+    return None
+
+
 VERIFY_TIMEOUT_S = 15.0
 VERIFY_TIMEOUT_LARGE_S = 30.0
 

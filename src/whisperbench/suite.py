@@ -3,6 +3,7 @@ clips, and one measured transcription -> ``extra_info``. ``plugin.py`` wires it 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,7 +13,12 @@ from typing import Any, Protocol
 from whisperbench import devices, metrics, weights
 from whisperbench.audio import AudioClip, find_audio_files, fixture_clip_path, load_clip
 from whisperbench.errors import ImplementationUnavailableError
-from whisperbench.implementations import ImplementationOptions, WhisperImplementation, create
+from whisperbench.implementations import (
+    ImplementationOptions,
+    ModelInfo,
+    WhisperImplementation,
+    create,
+)
 from whisperbench.implementations import get_implementation as implementation_class
 from whisperbench.implementations.synthetic import synthetic_label
 from whisperbench.models import get_model
@@ -128,11 +134,19 @@ def weights_for(
     )
 
 
+def model_info(impl: WhisperImplementation, size: str, path: Path) -> ModelInfo:
+    """``impl``'s view of ``size``, naming the repo the files at ``path`` really came from (a
+    native repo's snapshot, say whisper.cpp's, rather than the one a conversion would use)."""
+    info = impl.get_model_info(size)
+    origin = weights.repo_of(path)
+    return info if origin is None else dataclasses.replace(info, repo_id=origin)
+
+
 def load_model(impl: WhisperImplementation, size: str, *, cache_dir: Path | None = None) -> None:
     """Find the weights ``impl`` needs for ``size`` in the cache and load them (untimed: the
     suite times ``impl.load`` alone)."""
     path = weights_for(type(impl), size, impl.options, cache_dir=cache_dir)
-    impl.load(path, impl.get_model_info(size))
+    impl.load(path, model_info(impl, size, path))
 
 
 class Notifier(Protocol):
@@ -206,7 +220,7 @@ class ModelPool:
                 impl = create(implementation, self.config.options)
             except ImplementationUnavailableError as exc:  # these options cannot run here
                 raise Skip(str(exc)) from exc
-            info = impl.get_model_info(size)
+            info = model_info(impl, size, path)
             devices.reset_peak_memory(impl.device)
             start = time.perf_counter()
             with devices.explain_out_of_memory(

@@ -16,6 +16,8 @@ it is its own extra and not part of ``dev``. It runs with newer tiktoken as well
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -46,6 +48,31 @@ class LightningWhisperMLX(MLXWhisper):
     def _load(self, info: Any, snapshot: Any) -> None:
         super()._load(info, snapshot)
         self.batch_size = self.options.batch_size or DEFAULT_BATCH_SIZE
+
+    def _load_model(self, snapshot: Path) -> Any:
+        """Its own loader reads ``weights.npz`` only (ours, and the older mlx-community repos);
+        a folder with ``weights.safetensors`` (newer mlx-community repos) gets the same model
+        built from its own classes, as its loader builds it, and put in its model cache."""
+        if (snapshot / "weights.npz").is_file():
+            return super()._load_model(snapshot)
+        import mlx.core as mx
+        from lightning_whisper_mlx import whisper
+        from mlx.utils import tree_unflatten
+
+        config = json.loads((snapshot / "config.json").read_text())
+        config.pop("model_type", None)
+        quantization = config.pop("quantization", None)
+        model = whisper.Whisper(whisper.ModelDimensions(**config), getattr(mx, self.dtype))
+        weights: Any = mx.load(str(snapshot / "weights.safetensors"))
+        if quantization is not None:  # as its own loader quantises
+            import mlx.nn
+
+            nn: Any = mlx.nn
+            nn.QuantizedLinear.quantize_module(model, **quantization)
+        model.update(tree_unflatten(list(weights.items())))
+        holder = self._module().ModelHolder
+        holder.model, holder.model_path = model, self.path
+        return model
 
     def _run(self, audio: np.ndarray, kwargs: dict[str, Any]) -> dict[str, Any]:
         output: dict[str, Any] = self._module().transcribe_audio(

@@ -125,7 +125,8 @@ class WhisperCpp(WhisperImplementation):
     def _load(self, info: ModelInfo, snapshot: Path) -> None:
         from pywhispercpp.model import Model
 
-        file = snapshot / MODEL_FILE
+        # The converted folder, or the size's file of whisper.cpp's own repo.
+        file = snapshot if snapshot.is_file() else snapshot / MODEL_FILE
         if not file.is_file():  # whisper.cpp only logs a missing file
             raise FileNotFoundError(f"whisper.cpp model file {file} does not exist")
         strategy, params = decode_params(info, self.options, cpu_thread_count())
@@ -173,7 +174,8 @@ class WhisperCpp(WhisperImplementation):
             "model": info.size,
             "repo_id": info.repo_id,
             "weights": "real",
-            "weights_format": f"ggml (converted from {info.repo_id})",
+            "weights_format": self.weights_format,
+            "weights_path": str(self.snapshot_path),
             "device": self.device if context.use_gpu else "cpu",
             "backends": system_info().strip(),
             "dtype": file_dtype,

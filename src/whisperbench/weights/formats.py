@@ -101,7 +101,7 @@ def _ggml_loader() -> Loader:
     from pywhispercpp.model import Model
 
     def load(path: Path) -> object:
-        file = path / GGML_FILE
+        file = path if path.is_file() else path / GGML_FILE  # a native repo's file, or ours
         if not file.is_file():  # whisper.cpp would only log the failure
             raise FileNotFoundError(f"{file} does not exist")
         return Model(str(file), n_threads=1, redirect_whispercpp_logs_to=None)
