@@ -75,3 +75,15 @@ def test_an_unknown_tensor_is_an_error() -> None:
         openai_name("model.encoder.adapter.weight")
     with pytest.raises(ModelImportError, match="unexpected tensor"):
         openai_name("model.decoder.layers.0.self_attn.rotary.weight")
+
+
+@pytest.mark.parametrize("target", ["openai", "ggml", "mlx"])
+def test_a_changed_mapping_converts_again(target: str) -> None:
+    import dataclasses
+
+    from whisperbench.weights.convert import load_conversion
+
+    conversion = load_conversion(f"whisperbench.weights.convert.hf_to_{target}")
+    assert (conversion.source_format, conversion.target_format) == ("transformers", target)
+    assert conversion.uses == ("whisperbench.weights.convert.openai_layout",)
+    assert conversion.digest() != dataclasses.replace(conversion, uses=()).digest()

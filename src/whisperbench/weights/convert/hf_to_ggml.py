@@ -31,7 +31,7 @@ from typing import BinaryIO
 import numpy as np
 
 from whisperbench.errors import ModelImportError
-from whisperbench.weights.convert import Conversion
+from whisperbench.weights.convert import Conversion, openai_layout
 from whisperbench.weights.convert.openai_layout import read_openai_model
 from whisperbench.weights.formats import GGML_FILE
 
@@ -134,4 +134,4 @@ def write_ggml_model(source: Path, out: Path) -> None:
             _write_tensor(handle, name, tensor.float().numpy())
 
 
-CONVERSION = Conversion("transformers", "ggml", write_ggml_model)
+CONVERSION = Conversion("transformers", "ggml", write_ggml_model, uses=(openai_layout.__name__,))

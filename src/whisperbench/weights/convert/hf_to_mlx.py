@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from whisperbench.weights.convert import Conversion
+from whisperbench.weights.convert import Conversion, openai_layout
 from whisperbench.weights.convert.openai_layout import read_openai_model
 from whisperbench.weights.formats import MLX_CONFIG, MLX_WEIGHTS
 
@@ -54,4 +54,4 @@ def write_mlx_model(source: Path, out: Path) -> None:
     np.savez(out / MLX_WEIGHTS, **arrays)  # type: ignore[arg-type]
 
 
-CONVERSION = Conversion("transformers", "mlx", write_mlx_model)
+CONVERSION = Conversion("transformers", "mlx", write_mlx_model, uses=(openai_layout.__name__,))

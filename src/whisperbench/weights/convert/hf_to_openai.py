@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from whisperbench.weights.convert import Conversion
+from whisperbench.weights.convert import Conversion, openai_layout
 from whisperbench.weights.convert.openai_layout import read_openai_model
 from whisperbench.weights.formats import OPENAI_CHECKPOINT
 
@@ -27,4 +27,6 @@ def write_openai_checkpoint(source: Path, out: Path) -> None:
     torch.save({"dims": model.dims, "model_state_dict": model.state_dict}, out / OPENAI_CHECKPOINT)
 
 
-CONVERSION = Conversion("transformers", "openai", write_openai_checkpoint)
+CONVERSION = Conversion(
+    "transformers", "openai", write_openai_checkpoint, uses=(openai_layout.__name__,)
+)
