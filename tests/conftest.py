@@ -22,11 +22,9 @@ def _one_torch_thread() -> Iterator[None]:
 def openai_whisper_wer(offline_hub_cache: Path) -> Iterator[Callable[[str], float]]:
     """openai-whisper's WER on a reference clip (tiny.en, CPU, greedy), each clip transcribed
     once a session: the yardstick for the other engines' long-form WER."""
-    from engine_helpers import loaded
+    from engine_helpers import clip_wer, loaded
 
-    from whisperbench.audio import fixture_clip_path, load_clip
     from whisperbench.implementations.openai_whisper import openai_whisper_missing
-    from whisperbench.metrics import wer
 
     missing = openai_whisper_missing()
     if missing:
@@ -36,9 +34,7 @@ def openai_whisper_wer(offline_hub_cache: Path) -> Iterator[Callable[[str], floa
 
     def wer_on(clip_name: str) -> float:
         if clip_name not in found:
-            clip = load_clip(fixture_clip_path(clip_name))
-            assert clip.reference is not None
-            found[clip_name] = wer(clip.reference, engine.transcribe(clip.samples).text)
+            found[clip_name] = clip_wer(engine, clip_name)[0]
         return found[clip_name]
 
     yield wer_on

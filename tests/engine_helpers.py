@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from whisperbench.audio import fixture_clip_path, load_clip
 from whisperbench.implementations import (
     ImplementationOptions,
+    TranscriptionResult,
     WhisperImplementation,
     create,
     get_implementation,
 )
+from whisperbench.metrics import wer
 from whisperbench.suite import load_model
 
 LONG_FORM_WER_GAP = 0.02
@@ -30,3 +33,11 @@ def loaded(name: str, cache: Path, **options: object) -> WhisperImplementation:
     impl = create(name, ImplementationOptions(device="cpu", **options))  # type: ignore[arg-type]
     load_model(impl, "tiny.en", cache_dir=cache)
     return impl
+
+
+def clip_wer(engine: WhisperImplementation, clip_name: str) -> tuple[float, TranscriptionResult]:
+    """The engine's WER on a reference clip, and its result."""
+    clip = load_clip(fixture_clip_path(clip_name))
+    assert clip.reference is not None
+    result = engine.transcribe(clip.samples)
+    return wer(clip.reference, result.text), result

@@ -14,9 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from engine_helpers import LONG_FORM_WER_GAP, loaded
+from engine_helpers import LONG_FORM_WER_GAP, clip_wer, loaded
 
-from whisperbench.audio import fixture_clip_path, load_clip
 from whisperbench.devices import DevicePresence, device_among
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.implementations import (
@@ -29,7 +28,6 @@ from whisperbench.implementations import (
 from whisperbench.implementations.lightning_whisper_mlx import LightningWhisperMLX
 from whisperbench.implementations.mlx_runtime import MLX_DEVICES, mlx_dtype
 from whisperbench.implementations.mlx_whisper import MLXWhisper
-from whisperbench.metrics import wer
 
 ENGINES = ("mlx-whisper", "whisper-mps", "lightning-whisper-mlx")
 FIXED_WINDOW_GAP = (
@@ -97,10 +95,8 @@ def engine(
 
 @pytest.mark.slow
 def test_short_clip_word_for_word(engine: WhisperImplementation) -> None:
-    clip = load_clip(fixture_clip_path("short"))
-    assert clip.reference is not None
-    result = engine.transcribe(clip.samples)
-    assert wer(clip.reference, result.text) == 0.0, result.text
+    error, result = clip_wer(engine, "short")
+    assert error == 0.0, result.text
     assert result.language == "en" and result.segments
 
 
@@ -112,9 +108,7 @@ def test_medium_clip_close_to_openai_whisper(
 ) -> None:
     if engine.name == "lightning-whisper-mlx":
         request.applymarker(pytest.mark.xfail(reason=FIXED_WINDOW_GAP, strict=True))
-    clip = load_clip(fixture_clip_path("medium"))
-    assert clip.reference is not None
-    ours = wer(clip.reference, engine.transcribe(clip.samples).text)
+    ours, _ = clip_wer(engine, "medium")
     assert ours <= openai_whisper_wer("medium") + LONG_FORM_WER_GAP, ours
 
 

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from engine_helpers import loaded, needs
+from engine_helpers import clip_wer, loaded, needs
 
-from whisperbench.audio import AudioClip, fixture_clip_path, load_clip
 from whisperbench.implementations import ImplementationOptions, WhisperImplementation, create
 from whisperbench.implementations.base import ModelInfo
 from whisperbench.implementations.openai_style import transcribe_kwargs
@@ -20,7 +19,6 @@ from whisperbench.implementations.openai_whisper import (
     compute_dtype,
     openai_whisper_missing,
 )
-from whisperbench.metrics import wer
 
 LONG_WER_MAX = 0.15
 """Measured 0.116 (tiny.en, greedy, sequential seek; the transformers fast path: 0.099)."""
@@ -77,10 +75,8 @@ def openai_tiny(offline_hub_cache: Path) -> Iterator[WhisperImplementation]:
 @pytest.mark.slow
 @needs("openai-whisper")
 def test_short_clip_word_for_word(openai_tiny: WhisperImplementation) -> None:
-    clip = load_clip(fixture_clip_path("short"))
-    assert clip.reference is not None
-    result = openai_tiny.transcribe(clip.samples)
-    assert wer(clip.reference, result.text) == 0.0, result.text
+    error, result = clip_wer(openai_tiny, "short")
+    assert error == 0.0, result.text
     assert result.language == "en"
     assert [segment.start for segment in result.segments] == sorted(
         segment.start for segment in result.segments
@@ -116,9 +112,7 @@ def test_params_report_what_runs(openai_tiny: WhisperImplementation) -> None:
 @needs("openai-whisper")
 def test_beam_search_is_what_runs(offline_hub_cache: Path) -> None:
     impl = loaded("openai-whisper", offline_hub_cache, beam_size=2)
-    clip: AudioClip = load_clip(fixture_clip_path("short"))
-    assert clip.reference is not None
-    assert wer(clip.reference, impl.transcribe(clip.samples).text) == 0.0
+    assert clip_wer(impl, "short")[0] == 0.0
     params = impl.get_params()
     assert (params["beam_size"], params["decoder"]) == (2, "beam search (2)")
     impl.cleanup()

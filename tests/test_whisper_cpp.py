@@ -8,9 +8,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from engine_helpers import LONG_FORM_WER_GAP, loaded, needs
+from engine_helpers import LONG_FORM_WER_GAP, clip_wer, loaded, needs
 
-from whisperbench.audio import fixture_clip_path, load_clip
 from whisperbench.devices import cpu_thread_count
 from whisperbench.implementations import ImplementationOptions, WhisperImplementation
 from whisperbench.implementations.base import ModelInfo
@@ -20,7 +19,6 @@ from whisperbench.implementations.whisper_cpp import (
     decode_params,
     wheel_devices,
 )
-from whisperbench.metrics import wer
 
 EN = ModelInfo("tiny.en", "whisper.cpp", "ggml", "openai/whisper-tiny.en", 15.0, True)
 MULTI = ModelInfo("base", "whisper.cpp", "ggml", "openai/whisper-base", 15.0, False)
@@ -76,10 +74,8 @@ def cpp_tiny(offline_hub_cache: Path) -> Iterator[WhisperImplementation]:
 @pytest.mark.slow
 @needs("whisper.cpp")
 def test_short_clip_word_for_word(cpp_tiny: WhisperImplementation) -> None:
-    clip = load_clip(fixture_clip_path("short"))
-    assert clip.reference is not None
-    result = cpp_tiny.transcribe(clip.samples)
-    assert wer(clip.reference, result.text) == 0.0, result.text
+    error, result = clip_wer(cpp_tiny, "short")
+    assert error == 0.0, result.text
     assert result.language == "en" and result.segments
 
 
@@ -88,9 +84,7 @@ def test_short_clip_word_for_word(cpp_tiny: WhisperImplementation) -> None:
 def test_long_clip_close_to_openai_whisper(
     cpp_tiny: WhisperImplementation, openai_whisper_wer: Callable[[str], float]
 ) -> None:
-    clip = load_clip(fixture_clip_path("long"))
-    assert clip.reference is not None
-    ours = wer(clip.reference, cpp_tiny.transcribe(clip.samples).text)
+    ours, _ = clip_wer(cpp_tiny, "long")
     assert ours <= openai_whisper_wer("long") + LONG_FORM_WER_GAP, ours
 
 

@@ -112,15 +112,10 @@ def test_a_cached_native_repo_is_used_as_it_is(native_cache: Path) -> None:
 @pytest.mark.slow
 def test_whisper_cpp_runs_whisper_cpps_own_file(native_cache: Path) -> None:
     pytest.importorskip("pywhispercpp", reason="pywhispercpp is not installed")
-    from engine_helpers import loaded
-
-    from whisperbench.audio import fixture_clip_path, load_clip
-    from whisperbench.metrics import wer
+    from engine_helpers import clip_wer, loaded
 
     impl = loaded("whisper.cpp", native_cache)
-    clip = load_clip(fixture_clip_path("short"))
-    assert clip.reference is not None
-    assert wer(clip.reference, impl.transcribe(clip.samples).text) == 0.0
+    assert clip_wer(impl, "short")[0] == 0.0
     params = impl.get_params()
     assert params["repo_id"] == "ggerganov/whisper.cpp"
     assert params["weights_path"].endswith("ggml-tiny.en.bin")
@@ -130,7 +125,7 @@ def test_whisper_cpp_runs_whisper_cpps_own_file(native_cache: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["mlx-whisper", "lightning-whisper-mlx"])
 def test_the_mlx_engines_load_an_mlx_community_folder(name: str, native_cache: Path) -> None:
-    from engine_helpers import loaded
+    from engine_helpers import clip_wer, loaded
 
     from whisperbench.implementations import get_implementation
 
@@ -142,10 +137,5 @@ def test_the_mlx_engines_load_an_mlx_community_folder(name: str, native_cache: P
     assert params["repo_id"] == "mlx-community/whisper-tiny.en-mlx"
     assert params["dtype"] == "float32"
     if name == "lightning-whisper-mlx":  # its own loader reads npz only: ours builds the model
-        from whisperbench.audio import fixture_clip_path, load_clip
-        from whisperbench.metrics import wer
-
-        clip = load_clip(fixture_clip_path("short"))
-        assert clip.reference is not None
-        assert wer(clip.reference, impl.transcribe(clip.samples).text) == 0.0
+        assert clip_wer(impl, "short")[0] == 0.0
     impl.cleanup()

@@ -29,7 +29,6 @@ from whisperbench.implementations.base import (
     TranscriptionResult,
     WhisperImplementation,
 )
-from whisperbench.implementations.ignored import ignored_options
 from whisperbench.implementations.mlx_runtime import (
     CPU_THREADS_NOTE,
     MLX_DEVICES,
@@ -48,6 +47,7 @@ from whisperbench.implementations.openai_style import (
     result_of,
     transcribe_kwargs,
 )
+from whisperbench.implementations.reported import ignored_options, weights_params
 
 INSTALL_HINT = "pip install 'whisperbench[mlx-whisper]'  (or: pip install mlx-whisper)"
 IGNORED = {
@@ -121,12 +121,7 @@ class MLXWhisper(WhisperImplementation):
     def get_params(self) -> dict[str, Any]:
         info = self.require_loaded()
         return {
-            "implementation": self.name,
-            "model": info.size,
-            "repo_id": info.repo_id,
-            "weights": "real",
-            "weights_format": self.weights_format,
-            "weights_path": self.path,
+            **weights_params(self, info),
             "device": "mps" if self.mlx_device == "gpu" else "cpu",
             "mlx_device": self.mlx_device,
             "dtype": parameter_dtype(self.model),

@@ -31,7 +31,6 @@ from whisperbench.implementations.base import (
     TranscriptionResult,
     WhisperImplementation,
 )
-from whisperbench.implementations.ignored import ignored_options
 from whisperbench.implementations.openai_style import (
     CHUNK_LENGTH_S,
     SEQUENTIAL_SEEK,
@@ -40,6 +39,7 @@ from whisperbench.implementations.openai_style import (
     result_of,
     transcribe_kwargs,
 )
+from whisperbench.implementations.reported import ignored_options, weights_params
 
 CHECKPOINT = "model.pt"
 INSTALL_HINT = "pip install 'whisperbench[openai-whisper]'  (or: pip install openai-whisper)"
@@ -125,12 +125,7 @@ class OpenAIWhisper(WhisperImplementation):
 
         weights = next(self.model.parameters())
         return {
-            "implementation": self.name,
-            "model": info.size,
-            "repo_id": info.repo_id,
-            "weights": "real",
-            "weights_format": self.weights_format,
-            "weights_path": str(self.snapshot_path),
+            **weights_params(self, info),
             "weights_dtype": dtype_name(weights.dtype),
             "device": weights.device.type,
             "dtype": dtype_name(self.dtype),

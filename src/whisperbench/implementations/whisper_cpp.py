@@ -32,7 +32,7 @@ from whisperbench.implementations.base import (
     TranscriptionResult,
     WhisperImplementation,
 )
-from whisperbench.implementations.ignored import ignored_options
+from whisperbench.implementations.reported import ignored_options, weights_params
 
 MODEL_FILE = "ggml-model.bin"
 CHUNK_LENGTH_S = 30
@@ -170,12 +170,7 @@ class WhisperCpp(WhisperImplementation):
         file_type = int(_pywhispercpp.whisper_model_ftype(self._ctx))
         file_dtype = FILE_TYPES.get(file_type, f"ggml type {file_type}")
         return {
-            "implementation": self.name,
-            "model": info.size,
-            "repo_id": info.repo_id,
-            "weights": "real",
-            "weights_format": self.weights_format,
-            "weights_path": str(self.snapshot_path),
+            **weights_params(self, info),
             "device": self.device if context.use_gpu else "cpu",
             "backends": system_info().strip(),
             "dtype": file_dtype,
