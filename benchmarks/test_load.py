@@ -14,9 +14,9 @@ def test_load(
 ) -> None:
     benchmark.group = "load"
     try:
-        info = measure_load(benchmark, model_pool, load_case)
+        measured = measure_load(benchmark, model_pool, load_case)
     except Skip as reason:
         pytest.skip(str(reason))
-    record_result(info)
-    assert info["load_s"] > 0
-    assert info["params"]["model"] == load_case.size
+    record_result(measured)
+    assert measured.result.load_s is not None and measured.result.load_s > 0
+    assert measured.result.params.model == load_case.size

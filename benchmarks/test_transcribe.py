@@ -23,12 +23,12 @@ def test_transcribe(
     except Skip as reason:
         pytest.skip(str(reason))
     clip = clip_library.get(transcribe_case.clip)
-    info = measure_transcription(
+    measured = measure_transcription(
         benchmark,
         loaded,
         clip,
         rounds=suite_config.rounds,
         warmup_rounds=suite_config.warmup_rounds,
     )
-    record_result(info)
-    assert info["transcript"], f"{transcribe_case.id}: empty transcript for {clip.path}"
+    record_result(measured)
+    assert measured.result.transcript, f"{transcribe_case.id}: empty transcript for {clip.path}"

@@ -1,12 +1,54 @@
-"""Fixtures for every test module here."""
+"""Fixtures for every test module here.
+
+- every test that uses real weights (``offline_hub_cache`` and the like) is marked ``slow``;
+- ``_one_torch_thread``: one intra-op thread for every module;
+- the recorded runs: the 23 pytest-benchmark JSON files committed under ``reports/`` (real runs
+  of the suite on 2 CPU cores and on an H100), read as they are: ``recorded_files``,
+  ``recorded_storages``, ``gpu_storage`` (the H100 storage at 4e2b31c, whose run 0003 ran ours
+  at batch 24 after batch 64 in run 0002), ``cpu_storage``, ``storage_of`` (copies runs into a
+  temporary storage of pytest-benchmark's layout);
+- ``variants``: a temporary storage of runs made from a recorded one with a known change
+  (slower, WER up, repeated n-grams, other parameters), for the regression rule;
+- ``StandInBenchmark``: the part of pytest-benchmark's ``benchmark`` fixture that the suite
+  uses, timing real rounds with pytest-benchmark's own ``Stats``, for in-process suite tests.
+"""
 
 from __future__ import annotations
 
+import json
+import shutil
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import torch
+from pytest_benchmark.stats import Stats
+
+REPO = Path(__file__).resolve().parents[1]
+REPORTS = REPO / "reports"
+GPU_STORAGE = REPORTS / "gpu" / "h100-4e2b31c"
+CPU_STORAGE = REPORTS / "cpu" / "runs-7ee3082"
+RECORDED_FILES = tuple(sorted(REPORTS.rglob("*.json")))
+"""Every run recorded under reports/ (23 when these tests were written)."""
+MACHINE = "Linux-CPython-3.11-64bit"
+
+
+REAL_WEIGHTS_FIXTURES = frozenset({"offline_hub_cache", "offline_models", "offline_hub_env"})
+"""Fixtures that import real Whisper weights (``fixtures/model_cache.py``): a test that uses
+one, directly or through another fixture, loads a real model and belongs to the slow tier."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs real weights is marked ``slow``, wherever it is written, so that
+    ``pytest -m "not slow"`` keeps only the fast tier."""
+    for item in items:
+        if REAL_WEIGHTS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -16,6 +58,173 @@ def _one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def recorded_files() -> tuple[Path, ...]:
+    assert len(RECORDED_FILES) >= 23, RECORDED_FILES
+    return RECORDED_FILES
+
+
+@pytest.fixture(scope="session")
+def recorded_storages() -> tuple[Path, ...]:
+    """Each folder of recorded runs, as ``--storage`` takes it."""
+    folders = {
+        path.parent.parent if path.parent.name.startswith("Linux-") else path.parent
+        for path in RECORDED_FILES
+    }
+    return tuple(sorted(folders))
+
+
+@pytest.fixture(scope="session")
+def gpu_storage() -> Path:
+    return GPU_STORAGE
+
+
+@pytest.fixture(scope="session")
+def cpu_storage() -> Path:
+    return CPU_STORAGE
+
+
+@pytest.fixture
+def storage_of(tmp_path: Path) -> Callable[..., Path]:
+    """``storage_of(*files, machine=...)``: a temporary pytest-benchmark storage holding copies
+    of ``files`` under one machine folder; returns the storage."""
+    storage = tmp_path / "storage"
+
+    def make(*files: Path, machine: str = MACHINE) -> Path:
+        folder = storage / machine
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in files:
+            shutil.copy2(path, folder / path.name)
+        return storage
+
+    return make
+
+
+TIME_STATS = ("min", "max", "mean", "median", "stddev", "iqr", "q1", "q3", "ld15iqr", "hd15iqr")
+
+
+@dataclass
+class VariantStorage:
+    """A pytest-benchmark storage of runs derived from one recorded run, each with a change
+    whose effect is known. Run N is saved N minutes after the source, so they sort in order."""
+
+    root: Path
+    source: Path = (
+        CPU_STORAGE
+        / MACHINE
+        / ("0001_7ee30825bdd1baf5de7601076d0ff73cfb6f109e_20261124_080803.json")
+    )
+    machine: str = MACHINE
+
+    def add(
+        self,
+        run_id: str,
+        *,
+        slower: float = 1.0,
+        wer_points: float = 0.0,
+        repeats: int | None = None,
+        params: dict[str, Any] | None = None,
+        machine: str | None = None,
+    ) -> Path:
+        """A copy of the source run as run ``run_id``: every time ``slower`` times longer (and
+        RTFx lower), WER ``wer_points`` higher, ``repeated_ngrams`` set, ``params`` updated."""
+        data = json.loads(self.source.read_text(encoding="utf-8"))
+        for bench in data["benchmarks"]:
+            stats = bench["stats"]
+            for name in TIME_STATS:
+                if name in stats:
+                    stats[name] *= slower
+            info = bench["extra_info"]
+            if info["kind"] == "transcribe":
+                info["rtfx"] /= slower
+                if info.get("wer") is not None:
+                    info["wer"] += wer_points / 100
+                if repeats is not None:
+                    info["repeated_ngrams"] = repeats
+            info["params"].update(params or {})
+        when = datetime.fromisoformat(data["datetime"]) + timedelta(minutes=int(run_id))
+        data["datetime"] = when.isoformat()
+        folder = self.root / (machine or self.machine)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{run_id}_variant_{when:%Y%m%d_%H%M%S}.json"
+        path.write_text(json.dumps(data), encoding="utf-8")
+        return path
+
+
+def write_broken_copies(run: Path, folder: Path) -> dict[str, Path]:
+    """Copies of a saved run into ``folder`` as they go wrong in a storage: cut in half (an
+    interrupted write), empty, and foreign (a pytest-benchmark run without whisperbench's
+    extra_info); by kind."""
+    text = run.read_text(encoding="utf-8")
+    foreign = json.loads(text)
+    for bench in foreign["benchmarks"]:
+        bench["extra_info"] = {}
+    copies = {
+        "truncated": (folder / "0002_truncated.json", text[: len(text) // 2]),
+        "empty": (folder / "0003_empty.json", ""),
+        "foreign": (folder / "0004_foreign.json", json.dumps(foreign)),
+    }
+    for path, content in copies.values():
+        path.write_text(content, encoding="utf-8")
+    return {kind: path for kind, (path, _) in copies.items()}
+
+
+@pytest.fixture
+def broken_copies() -> Callable[[Path, Path], dict[str, Path]]:
+    """``broken_copies(run, folder)``: see ``write_broken_copies``."""
+    return write_broken_copies
+
+
+@pytest.fixture
+def variants(tmp_path: Path) -> VariantStorage:
+    return VariantStorage(tmp_path / "variants")
+
+
+class StandInBenchmark:
+    """pytest-benchmark's ``benchmark`` fixture as the suite uses it: ``pedantic`` runs the
+    warm-up rounds untimed and times each round into a real ``pytest_benchmark.stats.Stats``;
+    ``extra_info`` is what a saved run would hold. ``disabled`` behaves like
+    ``--benchmark-disable`` (one untimed call, no stats)."""
+
+    def __init__(self, disabled: bool = False) -> None:
+        self.extra_info: dict[str, Any] = {}
+        self.stats: Any = None
+        self.disabled = disabled
+        self.group: str | None = None
+
+    def pedantic(
+        self, target: Callable[..., Any], *, rounds: int, warmup_rounds: int, iterations: int
+    ) -> Any:
+        if self.disabled:
+            return target()
+        stats = Stats()
+        for _ in range(warmup_rounds):
+            target()
+        result = None
+        for _ in range(rounds):
+            start = time.perf_counter()
+            for _ in range(iterations):
+                result = target()
+            stats.update((time.perf_counter() - start) / iterations)
+        self.stats = SimpleNamespace(stats=stats)
+        return result
+
+    def saved(self, name: str) -> dict[str, Any]:
+        """This benchmark as a saved run's ``benchmarks`` entry."""
+        return {
+            "name": name,
+            "group": self.group,
+            "extra_info": self.extra_info,
+            "stats": self.stats.stats.as_dict(),
+        }
+
+
+@pytest.fixture
+def stand_in_benchmark() -> type[StandInBenchmark]:
+    """``stand_in_benchmark()`` (or ``(disabled=True)``): a fresh ``StandInBenchmark``."""
+    return StandInBenchmark
 
 
 @pytest.fixture(scope="session")

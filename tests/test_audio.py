@@ -84,7 +84,9 @@ def test_folder_listing(tmp_path: Path) -> None:
     assert [p.stem for p in find_audio_files(fixture_clip_path("short").parent)] == [
         "long",
         "medium",
+        "seams",
         "short",
+        "spontaneous",
     ]
     with pytest.raises(AudioError, match="no audio files"):
         find_audio_files(tmp_path)

@@ -166,6 +166,7 @@ def test_download_with_hf_hub_offline_names_import_model(
     _one_offline_line(capsys.readouterr().out, "HF_HUB_OFFLINE")
 
 
+@pytest.mark.slow
 def test_download_without_a_connection_names_import_model(tmp_path: Path) -> None:
     offline = {"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": UNREACHABLE}
     result = _cli(*_argv(DOWNLOAD, tmp_path / "hub"), env=offline)

@@ -15,10 +15,11 @@ from whisperbench.devices import (
     resolve_dtype,
     synchronize,
 )
-from whisperbench.errors import DeviceUnavailableError
+from whisperbench.errors import DeviceOutOfMemoryError, DeviceUnavailableError
 from whisperbench.implementations.transformers_pipeline import (
     choose_batch_size,
     decide_quantization,
+    window_bytes,
 )
 from whisperbench.models import get_model
 
@@ -62,11 +63,24 @@ def test_dtypes() -> None:
         resolve_dtype("cpu", "int3")
 
 
-def test_mps_batch_size_follows_unified_memory_like_the_seed() -> None:
-    arch = get_model("medium").architecture
-    assert choose_batch_size("mps", 32 * GiB, arch, 2) == 16
-    assert choose_batch_size("mps", 10 * GiB, arch, 2) == 12
-    assert choose_batch_size("mps", 4 * GiB, arch, 2) == 10
+def test_mps_batch_size_follows_the_window_cost_like_cuda() -> None:
+    """Half the free working set over one window's cost, at most 64, and no floor of 8: an
+    8 GB Mac's few free GiB hold only a few large-v3 windows."""
+    large, tiny = get_model("large-v3").architecture, get_model("tiny.en").architecture
+    per_window = window_bytes(large, 2)
+    assert choose_batch_size("mps", 4 * per_window, large, 2) == 2
+    assert choose_batch_size("mps", 2 * GiB, large, 2) == GiB // per_window
+    assert choose_batch_size("mps", 8 * GiB, tiny, 2) == 64
+    assert choose_batch_size("mps", 2 * GiB, large, 2) < choose_batch_size("mps", 8 * GiB, large, 2)
+
+
+def test_mps_refuses_a_model_whose_one_window_does_not_fit() -> None:
+    large = get_model("large-v3").architecture
+    with pytest.raises(DeviceOutOfMemoryError) as caught:
+        choose_batch_size("mps", window_bytes(large, 2), large, 2)
+    message = str(caught.value)
+    assert "one 30 s window needs about" in message and "MiB on mps" in message
+    assert "Fix: a smaller model" in message and "--device cpu" in message
 
 
 def test_cuda_batch_size_grows_with_free_memory_and_shrinks_with_model_size() -> None:

@@ -13,7 +13,12 @@ from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
 from whisperbench.audio import fixture_clip_path, load_clip
 from whisperbench.implementations import ImplementationOptions, create
-from whisperbench.implementations.greedy import DecodeRules, StaticGreedyDecoder, prompt_ids
+from whisperbench.implementations.greedy import (
+    DecodeRules,
+    SlotWrite,
+    StaticGreedyDecoder,
+    prompt_ids,
+)
 from whisperbench.implementations.transformers_pipeline import INT8_SCOPE, max_new_tokens_for
 from whisperbench.implementations.windows import log_mel, quiet_windows, window_batch
 from whisperbench.metrics import wer
@@ -54,7 +59,7 @@ def medium_features(processor: Any) -> torch.Tensor:
     )
 
 
-def _decoder(model: Any, rows: int) -> StaticGreedyDecoder:
+def _decoder(model: Any, rows: int, slot_write: SlotWrite | None = None) -> StaticGreedyDecoder:
     config = model.generation_config
     return StaticGreedyDecoder(
         model,
@@ -62,6 +67,7 @@ def _decoder(model: Any, rows: int) -> StaticGreedyDecoder:
         prompt_ids(config, None, None),
         MAX_NEW,
         DecodeRules.from_generation_config(config),
+        slot_write=slot_write,
     )
 
 
@@ -69,15 +75,22 @@ def _text(row: list[int], eos: int) -> list[int]:
     return [t for t in row if t < eos]
 
 
-def test_greedy_decoder_gives_generates_tokens(model: Any, medium_features: torch.Tensor) -> None:
-    """Every text token equal to ``generate``'s (greedy, ``<|notimestamps|>``)."""
+@pytest.mark.parametrize("slot_write", ["index_copy", "index_put"])
+def test_greedy_decoder_gives_generates_tokens(
+    model: Any, medium_features: torch.Tensor, slot_write: SlotWrite
+) -> None:
+    """Every text token equal to ``generate``'s (greedy, ``<|notimestamps|>``), with either
+    way of writing a step's column: ``index_copy`` (CPU, CUDA) and ``index_put`` (the MPS
+    path, run here on the CPU)."""
     eos = model.generation_config.eos_token_id
     with torch.inference_mode():
         expected = model.generate(
             medium_features, return_timestamps=False, max_new_tokens=MAX_NEW, num_beams=1
         )
         encoded = model.model.encoder(medium_features).last_hidden_state
-        ours = _decoder(model, len(medium_features)).decode(encoded).tolist()
+        decoder = _decoder(model, len(medium_features), slot_write)
+        assert decoder.slot_write == slot_write
+        ours = decoder.decode(encoded).tolist()
     for theirs_row, ours_row in zip(expected.tolist(), ours, strict=True):
         assert _text(ours_row, eos) == _text(theirs_row, eos)
         assert len(_text(ours_row, eos)) > 40

@@ -119,6 +119,13 @@ def test_cpu_threads_default_to_usable_cpus_unless_set() -> None:
     assert cpu_thread_count({"OMP_NUM_THREADS": "0"}) == usable
 
 
+def test_cpu_threads_on_a_mac_count_only_performance_cores() -> None:
+    """An M2 Pro has 8 performance and 4 efficiency cores (``sysctl hw.perflevel0.physicalcpu``
+    says 8): 8 threads, not 12; OMP_NUM_THREADS still wins."""
+    assert cpu_thread_count({}, performance_cores=8) == 8
+    assert cpu_thread_count({"OMP_NUM_THREADS": "2"}, performance_cores=8) == 2
+
+
 def test_unavailable_without_the_package_says_how_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -131,6 +138,7 @@ def test_unavailable_without_the_package_says_how_to_install(
         create("faster-whisper", ImplementationOptions(device="cpu"))
 
 
+@pytest.mark.slow
 def test_module_imports_without_faster_whisper() -> None:
     code = (
         "import sys; sys.modules['faster_whisper'] = None; sys.modules['ctranslate2'] = None\n"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from engine_helpers import LONG_FORM_WER_GAP, clip_wer, loaded, needs
 
-from whisperbench.devices import cpu_thread_count
+from whisperbench.devices import engine_cpu_threads
 from whisperbench.implementations import ImplementationOptions, WhisperImplementation
 from whisperbench.implementations.base import ModelInfo
 from whisperbench.implementations.whisper_cpp import (
@@ -93,7 +93,7 @@ def test_long_clip_close_to_openai_whisper(
 def test_params_report_what_runs(cpp_tiny: WhisperImplementation) -> None:
     params = cpp_tiny.get_params()
     assert (params["device"], params["dtype"], params["quantization"]) == ("cpu", "float16", "none")
-    assert params["threads"] == cpu_thread_count()
+    assert params["threads"] == engine_cpu_threads()
     assert (params["batch_size"], params["beam_size"], params["decoder"]) == (1, 1, "greedy")
     assert (params["temperature"], params["temperature_fallback"]) == (0.0, False)
     assert params["condition_on_previous_text"] is False

@@ -19,6 +19,8 @@ from typing import Any, Literal
 import psutil
 import torch
 
+from whisperbench import mps
+from whisperbench.apple import performance_cores, read_apple_facts
 from whisperbench.errors import DeviceOutOfMemoryError, DeviceUnavailableError
 
 DeviceName = Literal["cuda", "mps", "cpu"]
@@ -40,16 +42,23 @@ class DevicePresence:
 
     cuda: bool
     mps: bool
+    mps_problem: str | None = None
+    """Why whisperbench cannot use the MPS that torch offers (a torch too old), or None."""
 
     @classmethod
     def detect(cls) -> DevicePresence:
         mps_backend = getattr(torch.backends, "mps", None)
-        mps = bool(mps_backend is not None and mps_backend.is_available())
-        return cls(cuda=torch.cuda.is_available(), mps=mps)
+        mps_ready = bool(mps_backend is not None and mps_backend.is_available())
+        return cls(
+            cuda=torch.cuda.is_available(),
+            mps=mps_ready,
+            mps_problem=mps.torch_problem(torch.__version__) if mps_ready else None,
+        )
 
 
 def resolve_device(requested: str = "auto", presence: DevicePresence | None = None) -> DeviceName:
-    """``auto`` -> cuda, then mps, then cpu. An absent device is an error that says what is here."""
+    """``auto`` -> cuda, then mps (where whisperbench can use it), then cpu. An absent device
+    is an error that says what is here."""
     presence = presence or DevicePresence.detect()
     requested = requested.lower()
     if requested.startswith("cuda:"):
@@ -61,7 +70,7 @@ def resolve_device(requested: str = "auto", presence: DevicePresence | None = No
     if requested == "auto":
         if presence.cuda:
             return "cuda"
-        return "mps" if presence.mps else "cpu"
+        return "mps" if presence.mps and not presence.mps_problem else "cpu"
     if requested == "cuda" and not presence.cuda:
         raise DeviceUnavailableError(
             "device 'cuda' was asked for but torch sees no CUDA GPU here "
@@ -70,9 +79,12 @@ def resolve_device(requested: str = "auto", presence: DevicePresence | None = No
         )
     if requested == "mps" and not presence.mps:
         raise DeviceUnavailableError(
-            "device 'mps' was asked for but PyTorch MPS is not available here "
-            "(it needs Apple Silicon and macOS 12.3+); use --device auto or cpu"
+            "device 'mps' was asked for but PyTorch MPS is not available here (it needs "
+            "Apple Silicon and macOS 13 or newer, 14 or newer for torch releases since late "
+            f"2025; torch {torch.__version__}, {platform.platform()}); use --device auto or cpu"
         )
+    if requested == "mps" and presence.mps_problem:
+        raise DeviceUnavailableError(f"device 'mps' cannot be used: {presence.mps_problem}")
     return requested  # type: ignore[return-value]
 
 
@@ -98,10 +110,17 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 
 def initialize(device: str) -> None:
-    """Create the device's context now (CUDA takes seconds), so that no timed load pays for it."""
+    """Create the device's context now (CUDA takes seconds), so that no timed load pays for it.
+    On MPS, also cap the allocator at the recommended working set (``mps.watermark``), unless
+    ``PYTORCH_MPS_HIGH_WATERMARK_RATIO`` chose otherwise: an over-commit then fails with an
+    out-of-memory error instead of swapping."""
     if device in ("cuda", "mps"):
         torch.zeros(1, device=device)
         synchronize(device)
+    if device == "mps":
+        mark = mps.watermark(os.environ)
+        if mark.set_by_whisperbench:
+            torch.mps.set_per_process_memory_fraction(mark.ratio)
 
 
 def synchronize(device: str) -> None:
@@ -140,10 +159,14 @@ def memory_info(device: str) -> MemoryInfo:
         return MemoryInfo(int(free), int(total))
     vm = psutil.virtual_memory()
     if device == "mps":
-        # MPS shares system memory; torch caps it at the recommended working set.
-        total = int(torch.mps.recommended_max_memory())
-        used = int(torch.mps.driver_allocated_memory())
-        return MemoryInfo(max(0, min(total - used, int(vm.available))), total)
+        recommended = int(torch.mps.recommended_max_memory())
+        free = mps.free_bytes(
+            recommended,
+            int(torch.mps.current_allocated_memory()),
+            int(vm.available),
+            mps.watermark(os.environ),
+        )
+        return MemoryInfo(free, recommended)
     return MemoryInfo(int(vm.available), int(vm.total))
 
 
@@ -174,18 +197,54 @@ def explain_out_of_memory(what: str, device: str, batch_size: int | None) -> Ite
         ) from exc
 
 
-def reset_peak_memory(device: str) -> None:
+DEVICE_MEMORY_MEASURES: dict[str, str] = {
+    "cuda": "peak allocated during the case (torch.cuda.max_memory_allocated, reset at its start)",
+    "mps": "allocated at the end of the case: live tensors, not a peak "
+    "(torch.mps.current_allocated_memory; torch keeps no peak on MPS)",
+}
+"""What each device's memory figure is. CUDA's is a true peak; MPS offers none, and its
+driver_allocated_memory counts cached pool blocks and every other loaded model too."""
+
+
+@dataclass(frozen=True)
+class DeviceMemory:
+    """One case's device memory: what is measured, the figure, and the baseline at its start
+    (the loaded weights and buffers that the case did not allocate)."""
+
+    measure: str
+    bytes: int
+    baseline_bytes: int
+
+    @property
+    def is_peak(self) -> bool:
+        return self.measure.startswith("peak")
+
+
+def _allocated_bytes(device: str) -> int:
+    if device == "cuda":
+        return int(torch.cuda.memory_allocated())
+    return int(torch.mps.current_allocated_memory())
+
+
+def start_device_memory(device: str) -> int | None:
+    """At a case's start: reset the peak where torch keeps one, and return the bytes
+    allocated now (the baseline); None on the CPU."""
+    if device not in DEVICE_MEMORY_MEASURES:
+        return None
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
+    return _allocated_bytes(device)
 
 
-def device_peak_memory_bytes(device: str) -> int | None:
-    """Peak memory the framework allocated on the device, where torch can tell."""
+def end_device_memory(device: str, baseline_bytes: int | None) -> DeviceMemory | None:
+    """At a case's end: the figure ``DEVICE_MEMORY_MEASURES`` names for the device."""
+    if baseline_bytes is None or device not in DEVICE_MEMORY_MEASURES:
+        return None
     if device == "cuda":
-        return int(torch.cuda.max_memory_allocated())
-    if device == "mps":
-        return int(torch.mps.driver_allocated_memory())
-    return None
+        figure = int(torch.cuda.max_memory_allocated())
+    else:
+        figure = _allocated_bytes(device)
+    return DeviceMemory(DEVICE_MEMORY_MEASURES[device], figure, baseline_bytes)
 
 
 def empty_cache(device: str) -> None:
@@ -193,18 +252,6 @@ def empty_cache(device: str) -> None:
         torch.cuda.empty_cache()
     elif device == "mps":
         torch.mps.empty_cache()
-
-
-def _apple_chip() -> str | None:
-    if platform.system() != "Darwin":
-        return None
-    try:
-        out = subprocess.run(
-            ["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
 
 
 def _nvidia_driver() -> str | None:
@@ -231,9 +278,16 @@ def _package_version(name: str) -> str | None:
         return None
 
 
+def pytorch_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The ``PYTORCH_*`` variables set for this run (MPS fallback, allocator watermarks, ...):
+    they change what runs where and how memory is capped."""
+    return {name: value for name, value in sorted(environ.items()) if name.startswith("PYTORCH_")}
+
+
 def machine_facts() -> dict[str, Any]:
     """What a reader of a saved run needs to know about where it ran."""
     presence = DevicePresence.detect()
+    apple_facts = read_apple_facts()
     facts: dict[str, Any] = {
         "cpu": platform.processor() or platform.machine(),
         "cpu_count_logical": os.cpu_count(),
@@ -241,8 +295,11 @@ def machine_facts() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "platform": platform.platform(),
-        "apple_chip": _apple_chip(),
+        "apple_chip": apple_facts.chip if apple_facts else None,
+        "apple": apple_facts.as_dict() if apple_facts else None,
         "mps_available": presence.mps,
+        "mps_watermark": mps.watermark(os.environ).describe() if presence.mps else None,
+        "pytorch_environment": pytorch_environment(os.environ),
         "cuda_available": presence.cuda,
         "gpu_name": None,
         "gpu_memory_gb": None,
@@ -289,13 +346,24 @@ def device_among(
     return best if best in supported else "cpu"
 
 
-def cpu_thread_count(environ: Mapping[str, str] | None = None) -> int:
-    """The CPU threads every engine is given: ``OMP_NUM_THREADS`` when set to a positive
-    number, else the CPUs this process may use."""
+def cpu_thread_count(
+    environ: Mapping[str, str] | None = None, performance_cores: int | None = None
+) -> int:
+    """``OMP_NUM_THREADS`` when set to a positive number; else, on a Mac, its performance
+    cores (``apple.performance_cores()``: a thread on an efficiency core holds back every
+    thread that waits for it); else the CPUs this process may use."""
     environ = os.environ if environ is None else environ
     value = environ.get("OMP_NUM_THREADS", "").strip()
     if value.isdigit() and int(value) > 0:
         return int(value)
+    if performance_cores:
+        return performance_cores
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def engine_cpu_threads() -> int:
+    """The CPU threads every engine that takes a count is given (faster-whisper, whisper.cpp):
+    ``cpu_thread_count`` on this machine."""
+    return cpu_thread_count(performance_cores=performance_cores())

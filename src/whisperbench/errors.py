@@ -42,3 +42,7 @@ class DeviceOutOfMemoryError(WhisperBenchError, MemoryError):
 
 class HistoryError(WhisperBenchError, ValueError):
     """A saved benchmark run that cannot be read."""
+
+
+class ResultError(WhisperBenchError, ValueError):
+    """A benchmark's ``extra_info`` that is not a whisperbench result (or lacks a field)."""

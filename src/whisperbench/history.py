@@ -1,5 +1,9 @@
 """Saved benchmark runs (pytest-benchmark file storage) -> typed records.
 
+Each benchmark's ``extra_info`` is read by ``results.from_extra_info`` into the same typed
+record the suite saved (runs saved by earlier versions included); its timing statistics into
+``results.Timing``.
+
 Discovery uses pytest-benchmark's own ``FileStorage.query`` (so run references and globs mean
 what they mean to ``--benchmark-compare``); each file is then read here, one at a time, so that
 a broken or foreign file costs one line in ``History.skipped`` and never another run.
@@ -18,6 +22,15 @@ from typing import Any
 from pytest_benchmark.storage.file import FileStorage
 
 from whisperbench.errors import HistoryError
+from whisperbench.results import (
+    Metric,
+    Params,
+    Result,
+    Timing,
+    TranscribeResult,
+    config_changes,
+    from_extra_info,
+)
 
 DEFAULT_STORAGE = "reports/benchmarks"
 """The storage that pyproject's ``addopts`` gives pytest-benchmark (relative to the repo)."""
@@ -25,7 +38,9 @@ DEFAULT_STORAGE = "reports/benchmarks"
 
 @dataclass(frozen=True)
 class CaseKey:
-    """What must match for two results to be the same benchmark: the case and how it ran."""
+    """What must match for two results to be the same benchmark: the case and where it ran.
+    Two results of one key compare like with like only when their configuration (the speed
+    parameters of ``results.SPEED_PARAMS``) matches too: see ``CaseResult.config_changes``."""
 
     kind: str
     implementation: str
@@ -34,6 +49,19 @@ class CaseKey:
     device: str
     dtype: str
     quantization: str
+
+    @classmethod
+    def of(cls, result: Result) -> CaseKey:
+        params = result.params
+        return cls(
+            kind=result.kind,
+            implementation=result.implementation,
+            model=result.model,
+            clip=result.clip if isinstance(result, TranscribeResult) else None,
+            device=str(params.device or "-"),
+            dtype=str(params.dtype or "-"),
+            quantization=str(params.quantization or "none"),
+        )
 
     @property
     def label(self) -> str:
@@ -52,62 +80,47 @@ class CaseKey:
 
 @dataclass(frozen=True)
 class CaseResult:
-    """One benchmark of one run: pytest-benchmark's timing stats and whisperbench's extra_info."""
+    """One benchmark of one run: pytest-benchmark's timing of the rounds and whisperbench's
+    typed record (``results``)."""
 
     name: str
     key: CaseKey
-    median_s: float
-    min_s: float
-    max_s: float
-    mean_s: float
-    stddev_s: float
-    iqr_s: float
-    rounds: int
+    timing: Timing
     data: tuple[float, ...] | None
-    extra_info: dict[str, Any]
+    """The seconds of each round, when the run was saved with ``--benchmark-save-data``."""
+    result: Result
 
-    def _number(self, name: str) -> float | None:
-        value = self.extra_info.get(name)
-        return (
-            float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-        )
-
-    @property
-    def rtfx(self) -> float | None:
-        return self._number("rtfx")
+    def value(self, metric: Metric) -> float | None:
+        """A declared metric's value for this case (None where it has none)."""
+        return metric.value(self.timing, self.result)
 
     @property
-    def wer(self) -> float | None:
-        return self._number("wer")
+    def params(self) -> Params:
+        return self.result.params
+
+    def config_changes(self, earlier: CaseResult) -> tuple[str, ...]:
+        """How this result's speed parameters differ from ``earlier``'s (empty: like for like)."""
+        return config_changes(earlier.params, self.params)
 
     @property
-    def load_s(self) -> float | None:
-        return self._number("load_s")
+    def median_s(self) -> float:
+        return self.timing.median_s
 
     @property
-    def peak_rss_mb(self) -> float | None:
-        return self._number("peak_rss_mb")
+    def min_s(self) -> float:
+        return self.timing.min_s
 
     @property
-    def peak_device_mb(self) -> float | None:
-        return self._number("peak_device_mb")
+    def max_s(self) -> float:
+        return self.timing.max_s
 
     @property
-    def audio_s(self) -> float | None:
-        return self._number("audio_s")
-
-    @property
-    def params(self) -> dict[str, Any]:
-        params = self.extra_info.get("params")
-        return params if isinstance(params, dict) else {}
+    def rounds(self) -> int:
+        return self.timing.rounds
 
     @property
     def spread_s(self) -> float | None:
-        """The noise seen in the timed rounds: the IQR from 5 rounds on, the full range below
-        (too few rounds for quartiles); None for a single round, which shows no noise at all."""
-        if self.rounds < 2:
-            return None
-        return self.iqr_s if self.rounds >= 5 else self.max_s - self.min_s
+        return self.timing.spread_s
 
 
 @dataclass(frozen=True)
@@ -312,33 +325,15 @@ def load_run(path: Path, root: Path | None = None) -> Run:
 def _case(bench: Any) -> CaseResult:
     if not isinstance(bench, dict):
         raise HistoryError("not a benchmark record")
-    extra = bench.get("extra_info")
-    if not isinstance(extra, dict) or extra.get("kind") not in ("load", "transcribe"):
-        raise HistoryError("no whisperbench extra_info (kind load/transcribe)")
-    stats = bench["stats"]
-    params = _mapping(extra.get("params"))
-    key = CaseKey(
-        kind=str(extra["kind"]),
-        implementation=str(extra["implementation"]),
-        model=str(extra["model"]),
-        clip=str(extra["clip"]) if extra.get("clip") is not None else None,
-        device=str(params.get("device") or "-"),
-        dtype=str(params.get("dtype") or "-"),
-        quantization=str(params.get("quantization") or "none"),
-    )
-    data = stats.get("data")
+    result = from_extra_info(bench.get("extra_info"))
+    key = CaseKey.of(result)
+    data = bench["stats"].get("data")
     return CaseResult(
         name=str(bench.get("name", key.label)),
         key=key,
-        median_s=float(stats["median"]),
-        min_s=float(stats["min"]),
-        max_s=float(stats["max"]),
-        mean_s=float(stats["mean"]),
-        stddev_s=float(stats.get("stddev") or 0.0),
-        iqr_s=float(stats.get("iqr") or 0.0),
-        rounds=int(stats.get("rounds") or 1),
+        timing=Timing.from_stats(bench["stats"]),
         data=tuple(float(x) for x in data) if isinstance(data, list) and data else None,
-        extra_info=extra,
+        result=result,
     )
 
 

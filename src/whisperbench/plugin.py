@@ -4,12 +4,14 @@ load timeouts (pytest-timeout), machine facts for saved runs, and a results tabl
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from whisperbench import devices, hookspecs
+from whisperbench.errors import DeviceUnavailableError
 from whisperbench.implementations import (
     ImplementationOptions,
     default_names,
@@ -17,6 +19,7 @@ from whisperbench.implementations import (
 )
 from whisperbench.implementations.synthetic import DEFAULT_SYNTHETIC_TOKENS
 from whisperbench.models import DEFAULT_MODEL, get_model, parse_model_list
+from whisperbench.results import Measured
 from whisperbench.suite import (
     DEFAULT_CLIPS,
     ClipLibrary,
@@ -32,7 +35,7 @@ from whisperbench.suite import (
 from whisperbench.weights import go_offline
 
 CONFIG_KEY = pytest.StashKey[SuiteConfig]()
-RESULTS_KEY = pytest.StashKey[list[dict[str, Any]]]()
+RESULTS_KEY = pytest.StashKey[list[tuple[str, Measured]]]()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -137,6 +140,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
     clips = audio_clips(get("audio")) if get("audio") else fixture_clips(get("clips").split(","))
     if get("rounds") < 1:
         raise pytest.UsageError("--rounds must be at least 1")
+    devices.resolve_device(get("device"))  # an absent device is one usage error, not N errors
     cache_dir = get("cache_dir")
     options = ImplementationOptions(
         device=get("device"),
@@ -162,7 +166,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
 def pytest_configure(config: pytest.Config) -> None:
     try:
         config.stash[CONFIG_KEY] = _suite_config(config)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, DeviceUnavailableError) as exc:
         raise pytest.UsageError(str(exc)) from exc
     config.stash[RESULTS_KEY] = []
     if config.getoption("offline"):
@@ -227,10 +231,10 @@ def clip_library(suite_config: SuiteConfig) -> ClipLibrary:
 
 @pytest.fixture
 def record_result(request: pytest.FixtureRequest) -> Any:
-    """Keeps a case's extra_info for the summary table at the end of the session."""
+    """Keeps a case's measured record for the summary table at the end of the session."""
 
-    def record(info: dict[str, Any]) -> None:
-        request.config.stash[RESULTS_KEY].append({"case": request.node.name, **info})
+    def record(measured: Measured) -> None:
+        request.config.stash[RESULTS_KEY].append((request.node.name, measured))
 
     return record
 
@@ -242,13 +246,25 @@ def pytest_benchmark_update_machine_info(
     machine_info["whisperbench"] = devices.machine_facts()
 
 
+COMMIT_VARIABLE = "WHISPERBENCH_COMMIT"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_benchmark_update_commit_info(config: pytest.Config, commit_info: dict[str, Any]) -> None:
+    """The commit named by ``WHISPERBENCH_COMMIT`` where git cannot tell (a copy of the tree
+    without its history, such as a GPU machine's): it goes into the saved run and its name."""
+    commit = os.environ.get(COMMIT_VARIABLE, "").strip()
+    if commit:
+        commit_info.update(id=commit, dirty=False, project="whisperbench", source=COMMIT_VARIABLE)
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     results = config.stash.get(RESULTS_KEY, [])
     if not results:
         return
     from rich.console import Console
 
-    from whisperbench.tables import results_table
+    from whisperbench.tables import repetition_warnings, results_table
 
     buffer = io.StringIO()
     Console(
@@ -256,6 +272,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     ).print(results_table(results))
     terminalreporter.write_sep("-", "whisperbench results")
     terminalreporter.write(buffer.getvalue())
+    for line in repetition_warnings(results):
+        terminalreporter.write_line(line, yellow=True)
 
 
 __all__ = ["LoadCase", "TranscribeCase"]

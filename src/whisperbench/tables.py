@@ -1,51 +1,61 @@
-"""Rich tables of benchmark results, shared by the pytest summary and the CLI."""
+"""The results table printed at the end of a benchmark session: a row per case, the parameters
+that ran and every metric ``results.METRICS`` shows in the session; then a warning line per
+case whose transcript repeats itself."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 from rich.table import Table
 from rich.text import Text
 
+from whisperbench.report import formatting
+from whisperbench.results import SESSION, Measured, TranscribeResult, metric, shown_in
 
-def _fmt(value: Any, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
+PARAM_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("device", "Device"),
+    ("dtype", "dtype"),
+    ("batch_size", "Batch"),
+)
 
 
-def results_table(results: list[dict[str, Any]], title: str = "whisperbench") -> Table:
-    """One row per case: speed (median, RTFx, cold), accuracy (WER) and what really ran."""
+def case_label(name: str) -> str:
+    """``test_transcribe[transformers-tiny.en-short]`` -> ``transformers-tiny.en-short``."""
+    return name.split("[", 1)[-1].rstrip("]")
+
+
+def results_table(rows: Sequence[tuple[str, Measured]], title: str = "whisperbench") -> Table:
+    """One row per case: what ran, then speed (median, RTFx, cold), accuracy (WER, repeats),
+    load time and memory."""
+    metrics = shown_in(SESSION)
     table = Table(title=title)
-    for column in (
-        "Case",
-        "Device",
-        "dtype",
-        "Batch",
-        "Median s",
-        "RTFx",
-        "Cold s",
-        "WER %",
-        "Load s",
-        "Peak RSS MB",
-    ):
-        table.add_column(
-            column,
-            justify="left" if column in ("Case", "Device", "dtype") else "right",
-            no_wrap=column == "Case",
-        )
-    for row in results:
-        params = row.get("params", {})
-        wer = row.get("wer")
-        median = row["audio_s"] / row["rtfx"] if row.get("rtfx") else None
+    table.add_column("Case", justify="left", no_wrap=True)
+    for _, header in PARAM_COLUMNS:
+        table.add_column(header, justify="right" if header == "Batch" else "left")
+    for m in metrics:
+        table.add_column(m.label, justify="right")
+    for name, measured in rows:
+        params = measured.result.params
         table.add_row(
-            Text(row["case"].split("[", 1)[-1].rstrip("]")),
-            str(params.get("device", "-")),
-            str(params.get("dtype", "-")),
-            str(params.get("batch_size", "-")),
-            _fmt(median if row.get("kind") == "transcribe" else row.get("load_s"), ".3f"),
-            _fmt(row.get("rtfx"), ".1f"),
-            _fmt(row.get("cold_s"), ".3f"),
-            _fmt(None if wer is None else 100 * wer, ".1f"),
-            _fmt(row.get("load_s"), ".2f"),
-            _fmt(row.get("peak_rss_mb"), ".0f"),
+            Text(case_label(name)),
+            *(formatting.param(params.get(field)) for field, _ in PARAM_COLUMNS),
+            *(formatting.value(m, measured.value(m)) for m in metrics),
         )
     return table
+
+
+def repetition_warnings(rows: Sequence[tuple[str, Measured]]) -> list[str]:
+    """A line per case whose transcript holds repeated word 8-grams (that its reference, if
+    any, does not): a sign of hallucinated or duplicated text, with or without a reference."""
+    repeats = metric("repeated_ngrams")
+    lines = []
+    for name, measured in rows:
+        count = measured.value(repeats)
+        if count:
+            referenced = isinstance(measured.result, TranscribeResult) and measured.result.reference
+            against = "not in the reference" if referenced else "no reference to check against"
+            lines.append(
+                f"whisperbench: warning: {case_label(name)}: the transcript repeats "
+                f"{count:.0f} word 8-gram(s) ({against}): repeated or hallucinated text?"
+            )
+    return lines

@@ -11,13 +11,20 @@ from rich.console import Console
 from whisperbench.history import DEFAULT_STORAGE, History, load_history
 from whisperbench.regressions import (
     DEFAULT_TIME_CHECK,
-    DEFAULT_WER_POINTS,
     DEFAULT_WINDOW,
+    Limit,
+    Limits,
+    MetricLimit,
     TimeCheck,
+    TimeLimit,
     time_check_arg,
 )
+from whisperbench.results import Metric, judged
 
 NONE = "none"
+LOG_WIDTH = 240
+"""Columns of the tables when the output is not a terminal: wide enough for compare's table
+(a case label and three columns per metric) on one line per case."""
 
 
 def add_storage(parser: argparse.ArgumentParser) -> None:
@@ -30,12 +37,15 @@ def add_storage(parser: argparse.ArgumentParser) -> None:
 
 
 def add_thresholds(parser: argparse.ArgumentParser) -> None:
+    """--window, --time, an option per judged metric (results.METRICS: --wer, --repeats, ...)
+    and --include-load."""
     parser.add_argument(
         "--window",
         type=_positive_int,
         default=DEFAULT_WINDOW,
         metavar="N",
-        help=f"compare with the median of the last N earlier runs (default: {DEFAULT_WINDOW})",
+        help=f"compare with the median of the last N earlier runs of the same configuration "
+        f"(default: {DEFAULT_WINDOW})",
     )
     parser.add_argument(
         "--time",
@@ -50,16 +60,19 @@ def add_thresholds(parser: argparse.ArgumentParser) -> None:
             f"(default: {DEFAULT_TIME_CHECK.replace('%', '%%')})"
         ),
     )
-    parser.add_argument(
-        "--wer",
-        default=DEFAULT_WER_POINTS,
-        type=_wer_arg,
-        metavar="POINTS",
-        help=(
-            "WER regression limit in percentage points; 'none' turns it off "
-            f"(default: {DEFAULT_WER_POINTS:g})"
-        ),
-    )
+    for metric in judged():
+        judgement = metric.judge
+        if judgement is None:
+            continue
+        default = "none" if judgement.default is None else f"{judgement.default:g}"
+        parser.add_argument(
+            judgement.option,
+            dest=_dest(metric),
+            default=judgement.default,
+            type=_limit_arg,
+            metavar=judgement.metavar,
+            help=f"{judgement.help} (default: {default})".replace("%", "%%"),
+        )
     parser.add_argument(
         "--include-load",
         action="store_true",
@@ -67,9 +80,15 @@ def add_thresholds(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def kinds(args: argparse.Namespace) -> tuple[str, ...]:
-    """The kinds of case that the limits judge."""
-    return ("transcribe", "load") if args.include_load else ("transcribe",)
+def limits(args: argparse.Namespace) -> Limits:
+    """The regression rule the options give."""
+    checks: list[Limit] = [TimeLimit(check) for check in time_checks(args)]
+    for metric in judged():
+        value: float | None = getattr(args, _dest(metric))
+        if value is not None:
+            checks.append(MetricLimit(metric, value))
+    kinds = ("transcribe", "load") if args.include_load else ("transcribe",)
+    return Limits(window=args.window, checks=tuple(checks), kinds=kinds)
 
 
 def time_checks(args: argparse.Namespace) -> tuple[TimeCheck, ...]:
@@ -82,22 +101,21 @@ def time_checks(args: argparse.Namespace) -> tuple[TimeCheck, ...]:
     return tuple(value for value in values if value is not None)
 
 
-def wer_points(args: argparse.Namespace) -> float | None:
-    value: float | None = args.wer
-    return value
+def _dest(metric: Metric) -> str:
+    return f"limit_{metric.field}"
 
 
 def _time_arg(text: str) -> TimeCheck | None:
     return None if text.strip().lower() == NONE else time_check_arg(text.strip())
 
 
-def _wer_arg(text: str) -> float | None:
+def _limit_arg(text: str) -> float | None:
     if text.strip().lower() == NONE:
         return None
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"percentage points or 'none', not {text!r}") from None
+        raise argparse.ArgumentTypeError(f"a number or 'none', not {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError("must not be negative")
     return value
@@ -125,5 +143,5 @@ def console() -> Console:
     """Rich output; wide when not a terminal (CI logs, pipes), and plain lines never wrap."""
     out = Console(highlight=False, soft_wrap=True)
     if not out.is_terminal:
-        out = Console(highlight=False, soft_wrap=True, width=max(out.width, 200))
+        out = Console(highlight=False, soft_wrap=True, width=max(out.width, LOG_WIDTH))
     return out

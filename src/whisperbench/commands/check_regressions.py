@@ -17,16 +17,21 @@ from rich.table import Table
 from whisperbench.commands import _options
 from whisperbench.errors import HistoryError
 from whisperbench.history import History
-from whisperbench.regressions import CheckReport, check_newest, describe_check
+from whisperbench.regressions import CheckReport, check_newest, describe_rule
+from whisperbench.report import formatting
+from whisperbench.results import judged
 
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "check-regressions",
-        help="fail (exit 1) when the newest saved run is slower or less accurate than its history",
+        help="fail (exit 1) when the newest saved run is slower, less accurate or repeats more "
+        "text than its history",
         description=(
             "Compare each case of the newest saved run on this machine with the median of the "
-            "same case over the last N earlier runs (--window). Exit 0: no regression, or no "
+            "same case, in the same configuration (engine, device, dtype, quantisation, batch "
+            "size, beam size, window length, decoder), over the last N earlier runs (--window); "
+            "a change of configuration is reported, not judged. Exit 0: no regression, or no "
             "history yet (the message says so); 1: a regression; 2: an error such as no "
             "readable run at all."
         ),
@@ -61,42 +66,41 @@ def pick_machine(history: History, wanted: str | None) -> str:
     )
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:+.1f}%"
-
-
 def report_table(report: CheckReport) -> Table:
+    """A row per checked case: time and each judged metric, now and in the history."""
+    metrics = judged()
     table = Table(title=f"run {report.newest.label} against the history")
-    for name in (
-        "Case",
-        "Median s",
-        "History median s",
-        "Δ time",
-        "WER %",
-        "History WER %",
-        "Δ WER pts",
-        "Runs",
-        "Result",
-    ):
+    columns = ["Case", "Median s", "History median s", "Δ time"]
+    for metric in metrics:
+        points = " pts" if metric.change == "points" else ""
+        columns += [metric.label, f"History {metric.label}", f"Δ {metric.short}{points}"]
+    columns += ["Runs", "Result"]
+    for name in columns:
         table.add_column(
-            name, justify="left" if name in ("Case", "Result") else "right", no_wrap=name == "Case"
+            name,
+            justify="left" if name in ("Case", "Result") else "right",
+            no_wrap=name in ("Case", "Result"),
         )
     for case in report.cases:
-        wer = case.current.wer
-        base_wer = case.baseline_wer
-        change = case.wer_change_points
-        failed = sorted({f.what for f in case.findings})
-        table.add_row(
+        cells = [
             escape(case.key.label),
-            f"{case.current.median_s:.3f}",
-            f"{case.baseline_time['median']:.3f}",
-            _pct(case.time_change),
-            "–" if wer is None else f"{100 * wer:.1f}",
-            "–" if base_wer is None else f"{100 * base_wer:.1f}",
-            "–" if change is None else f"{change:+.1f}",
+            formatting.number(case.current.median_s, ".3f"),
+            formatting.number(case.baseline_time["median"], ".3f"),
+            formatting.relative(case.time_change),
+        ]
+        for metric in metrics:
+            now, base = case.current.value(metric), case.baseline(metric)
+            cells += [
+                formatting.value(metric, now),
+                formatting.value(metric, base),
+                formatting.change_cell(metric, metric.change_between(base, now)),
+            ]
+        failed = sorted({f.what for f in case.findings})
+        cells += [
             str(len(case.history)),
             f"[red]REGRESSION ({', '.join(failed)})[/]" if failed else "[green]ok[/]",
-        )
+        ]
+        table.add_row(*cells)
     return table
 
 
@@ -111,10 +115,8 @@ def run(args: argparse.Namespace) -> int:
         if run_.machine != machine:
             print(f"{run_.path}: skipped: from machine {run_.machine}, not {machine}")
     runs = history.for_machine(machine)
-    checks = _options.time_checks(args)
-    wer = _options.wer_points(args)
-    kinds = _options.kinds(args)
-    report = check_newest(runs, window=args.window, time_checks=checks, wer_points=wer, kinds=kinds)
+    limits = _options.limits(args)
+    report = check_newest(runs, limits)
     if report is None:
         print(
             f"no history to compare: run {runs[-1].label} is the only saved run on {machine}; "
@@ -122,14 +124,9 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     out = _options.console()
-    rules = [describe_check(c) for c in checks] + (
-        [f"WER +{wer:g} points"] if wer is not None else []
-    )
+    baseline = [r.run_id for r in report.baseline_runs]
     out.print(
-        f"checking run {report.newest.label} on {machine} "
-        f"against the median of up to {args.window} "
-        f"earlier run(s) ({', '.join(r.run_id for r in report.baseline_runs) or 'none'}); "
-        f"limits: {', '.join(rules) or 'none'}",
+        f"checking run {report.newest.label} on {machine} {describe_rule(limits, baseline)}",
         markup=False,
     )
     for note in report.notes:
@@ -138,6 +135,19 @@ def run(args: argparse.Namespace) -> int:
         out.print(report_table(report))
     for key in report.new_cases:
         out.print(f"new case, no history yet: {key.label}", markup=False)
+    for changed in report.config_changes:
+        out.print(
+            f"{changed.text} since run {changed.previous_run}, no earlier run of this "
+            f"configuration (not judged): {changed.key.label}",
+            markup=False,
+        )
+    for case in report.cases:
+        if case.config_change:
+            out.print(
+                f"config changed: {', '.join(case.config_change)} since the previous run "
+                f"(judged against earlier runs of this configuration): {case.key.label}",
+                markup=False,
+            )
     for key in report.missing_cases:
         out.print(f"missing from the newest run (skipped or failed?): {key.label}", markup=False)
     if report.failed:

@@ -11,11 +11,14 @@ from rich.table import Table
 from whisperbench.commands import _options
 from whisperbench.history import Run
 from whisperbench.regressions import CaseComparison, compare_runs
+from whisperbench.report import formatting
+from whisperbench.results import COMPARE, Metric, shown_in
 
 LEGEND = (
     "time and RTFx: * significant (the medians differ by more than the larger spread of the "
     "rounds: range below 5 rounds, IQR from 5), ~ within the noise, ? cannot tell (a run with "
-    "a single round); WER: * a change of a word or more (one transcript per run, no rounds)"
+    "a single round); WER and repeats: * a change of a word or more (one transcript per run, "
+    "no rounds); ≠ the configuration changed (listed above): not like for like, not judged"
 )
 
 
@@ -38,61 +41,40 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:+.1f}%"
-
-
-def _mark(significant: bool | None) -> str:
-    return {True: "*", False: "~", None: "?"}[significant]
-
-
-def _num(value: float | None, spec: str) -> str:
-    return "–" if value is None else format(value, spec)
+def _mark(row: CaseComparison, metric: Metric) -> str:
+    if row.config_changes:
+        return "≠"
+    return {True: "*", False: "~", None: "?"}[row.significant(metric)]
 
 
 def comparison_table(a: Run, b: Run, rows: list[CaseComparison]) -> Table:
+    """A, B and the change of each metric that compare shows (results.METRICS), per case."""
+    metrics = shown_in(COMPARE)
     table = Table(title=f"{a.label} -> {b.label}")
-    for name in (
-        "Case",
-        "Time A s",
-        "Time B s",
-        "Δ time",
-        "Noise s",
-        "RTFx A",
-        "RTFx B",
-        "Δ RTFx",
-        "WER A %",
-        "WER B %",
-        "Δ WER pts",
-    ):
-        table.add_column(
-            name, justify="left" if name == "Case" else "right", no_wrap=name == "Case"
-        )
+    table.add_column("Case", justify="left", no_wrap=True)
+    for metric in metrics:
+        unit = formatting.unit_suffix(metric)
+        points = " pts" if metric.change == "points" else ""
+        table.add_column(f"{metric.short} A{unit}", justify="right")
+        table.add_column(f"{metric.short} B{unit}", justify="right")
+        table.add_column(f"Δ {metric.short}{points}", justify="right")
+        if metric.source == "timing":
+            table.add_column("Noise s", justify="right")
     for row in rows:
-        significance = _mark(row.time_significant) if row.a and row.b else ""
-        wer_a = row.a.wer if row.a else None
-        wer_b = row.b.wer if row.b else None
-        change = row.time_change
-        style = ""
-        if row.time_significant and change is not None:
-            style = "red" if change > 0 else "green"
-        table.add_row(
-            escape(row.key.label) + ("" if row.a else " (new)") + ("" if row.b else " (gone)"),
-            _num(row.a.median_s if row.a else None, ".3f"),
-            _num(row.b.median_s if row.b else None, ".3f"),
-            f"[{style}]{_pct(change)} {significance}[/]"
-            if style
-            else f"{_pct(change)} {significance}",
-            _num(row.noise_s, ".3f"),
-            _num(row.a.rtfx if row.a else None, ".1f"),
-            _num(row.b.rtfx if row.b else None, ".1f"),
-            f"{_pct(row.rtfx_change)} {significance}" if row.rtfx_change is not None else "–",
-            _num(None if wer_a is None else 100 * wer_a, ".1f"),
-            _num(None if wer_b is None else 100 * wer_b, ".1f"),
-            "–"
-            if row.wer_change_points is None
-            else f"{row.wer_change_points:+.1f} {'*' if row.wer_significant else '~'}",
-        )
+        cells = [escape(row.key.label) + ("" if row.a else " (new)") + ("" if row.b else " (gone)")]
+        for metric in metrics:
+            value_a, value_b = row.values(metric)
+            change = row.change(metric)
+            delta = formatting.change_cell(metric, change)
+            if change is not None:
+                delta = f"{delta} {_mark(row, metric)}"
+                worse = metric.worsening(value_a, value_b) or 0.0
+                if row.significant(metric) and not row.config_changes and worse:
+                    delta = f"[{'red' if worse > 0 else 'green'}]{delta}[/]"
+            cells += [formatting.value(metric, value_a), formatting.value(metric, value_b), delta]
+            if metric.source == "timing":
+                cells.append(formatting.number(row.noise_s, ".3f"))
+        table.add_row(*cells)
     return table
 
 
@@ -105,6 +87,12 @@ def run(args: argparse.Namespace) -> int:
         out.print(
             f"note: the runs come from different machines ({a.machine}, {b.machine})", markup=False
         )
-    out.print(comparison_table(a, b, compare_runs(a, b)))
+    rows = compare_runs(a, b)
+    out.print(comparison_table(a, b, rows))
+    for row in rows:
+        if row.config_changes:
+            out.print(
+                f"config changed: {row.key.label}: {', '.join(row.config_changes)}", markup=False
+            )
     out.print(LEGEND, markup=False)
     return 0

@@ -1,4 +1,5 @@
-"""``whisperbench report``: a Markdown summary and an HTML page with plots from saved runs."""
+"""``whisperbench report``: Markdown, HTML (with plots) and JSON (github-action-benchmark)
+reports from saved runs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from whisperbench.commands import _options
+from whisperbench.report.write import DEFAULT_FORMATS, FORMATS
 
 DEFAULT_OUTPUT = "reports/html"
 
@@ -19,8 +21,9 @@ def register(subparsers: Any) -> None:
             "Read the runs saved by `pytest benchmarks/ --benchmark-autosave` and write "
             "summary.md (a table per machine) and index.html (self-contained, with plots: RTFx "
             "by model and implementation, WER against RTFx, the history of each benchmark with "
-            "regressions marked, machine facts and the commit of each run). Unreadable or "
-            "foreign files are reported and skipped."
+            "regressions and changes of configuration marked, machine facts and the commit of "
+            "each run); with --format json, the files github-action-benchmark reads. "
+            "Unreadable or foreign files are reported and skipped."
         ),
     )
     _options.add_storage(parser)
@@ -28,27 +31,47 @@ def register(subparsers: Any) -> None:
         "--output",
         default=DEFAULT_OUTPUT,
         metavar="DIR",
-        help=f"folder for summary.md and index.html (default: {DEFAULT_OUTPUT}, git-ignored)",
+        help=f"folder for the report's files (default: {DEFAULT_OUTPUT}, git-ignored)",
+    )
+    parser.add_argument(
+        "--format",
+        dest="formats",
+        action="append",
+        type=_formats_arg,
+        default=None,
+        metavar="FORMATS",
+        help=(
+            f"comma-separated, repeatable: md (summary.md), html (index.html), json "
+            "(benchmark-bigger-is-better.json and benchmark-smaller-is-better.json for "
+            f"github-action-benchmark) (default: {','.join(DEFAULT_FORMATS)})"
+        ),
     )
     _options.add_thresholds(parser)
     parser.set_defaults(func=run)
 
 
+def _formats_arg(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in FORMATS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown format {', '.join(unknown) or repr(text)}; choose from {', '.join(FORMATS)}"
+        )
+    return names
+
+
 def run(args: argparse.Namespace) -> int:
     from whisperbench.errors import HistoryError
-    from whisperbench.report import ReportSettings, write_report
+    from whisperbench.report.write import write_report
 
+    formats = (
+        tuple(dict.fromkeys(f for group in args.formats for f in group))
+        if args.formats
+        else DEFAULT_FORMATS
+    )
     history = _options.load(args)
     if not history.runs:
         raise HistoryError(f"no readable runs in {history.storage}; nothing to report")
-    settings = ReportSettings(
-        window=args.window,
-        time_checks=_options.time_checks(args),
-        wer_points=_options.wer_points(args),
-        kinds=_options.kinds(args),
-    )
-    files = write_report(history, Path(args.output), settings)
     print(f"{len(history.runs)} run(s) from {len(history.machines)} machine(s)")
-    print(f"wrote {files.markdown}")
-    print(f"wrote {files.html}")
+    write_report(history, Path(args.output), _options.limits(args), formats, progress=print)
     return 0

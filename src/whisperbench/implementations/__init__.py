@@ -26,6 +26,9 @@ BUILTINS: dict[str, str] = {
     "transformers-reference": (
         "whisperbench.implementations.transformers_pipeline:TransformersReference"
     ),
+    "insanely-fast-whisper": (
+        "whisperbench.implementations.insanely_fast_whisper:InsanelyFastWhisper"
+    ),
     "openai-whisper": "whisperbench.implementations.openai_whisper:OpenAIWhisper",
     "whisper.cpp": "whisperbench.implementations.whisper_cpp:WhisperCpp",
     "mlx-whisper": "whisperbench.implementations.mlx_whisper:MLXWhisper",
@@ -35,8 +38,15 @@ BUILTINS: dict[str, str] = {
     "whisper-mps": "whisperbench.implementations.whisper_mps:WhisperMPS",
 }
 
+TEST_DOUBLES: dict[str, str] = {
+    "fake": "whisperbench.implementations.fake:FakeWhisper",
+}
+"""Engines for tests and plugin authors' tests: they run when named (``--implementations
+fake``), never with ``all`` or ``available``, and ``check-models`` does not list them."""
+
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "TEST_DOUBLES",
     "ImplementationOptions",
     "ModelInfo",
     "Segment",
@@ -73,12 +83,12 @@ def registered_names() -> list[str]:
 
 def get_implementation(name: str) -> type[WhisperImplementation]:
     """The class registered as ``name``; an unknown name lists the registered ones."""
-    targets = _targets()
+    targets = {**TEST_DOUBLES, **_targets()}
     try:
         target = targets[name]
     except KeyError:
         raise UnknownImplementationError(
-            f"unknown implementation {name!r}; registered: {', '.join(targets)}"
+            f"unknown implementation {name!r}; registered: {', '.join(_targets())}"
         ) from None
     module_name, _, attr = target.partition(":")
     try:
@@ -112,9 +122,9 @@ def available_names() -> list[str]:
 
 def default_names(device: str = "auto") -> list[str]:
     """What the suite runs on ``device`` when no implementation is named: every available one
-    but the yardsticks (``transformers-reference``) and those kept to their fast devices
-    (``default_devices``: the MLX engines run by default on Metal, not on a CPU), which run
-    when named."""
+    but the yardsticks (``transformers-reference``, ``insanely-fast-whisper``) and those kept to
+    their fast devices (``default_devices``: the MLX engines run by default on Metal, not on a
+    CPU), which run when named."""
     names = []
     for name in available_names():
         cls = get_implementation(name)
@@ -133,7 +143,7 @@ def parse_implementation_list(value: str) -> list[str]:
     names = [part.strip() for part in value.split(",") if part.strip()]
     known = registered_names()
     for name in names:
-        if name not in known:
+        if name not in known and name not in TEST_DOUBLES:
             raise UnknownImplementationError(
                 f"unknown implementation {name!r}; registered: {', '.join(known)}"
             )

@@ -100,6 +100,12 @@ class WhisperImplementation(ABC):
     every device it supports. Named (or ``all``), it runs on any supported device."""
     supports_synthetic: ClassVar[bool] = False
     """Whether ``ImplementationOptions.synthetic_tokens`` (random weights) is honoured."""
+    needs_weights: ClassVar[bool] = True
+    """False for an engine that loads no model files (the ``fake`` one): the suite then skips
+    the cache checks and imports before its load."""
+
+    batch_size: int | None = None
+    """Windows (or utterances) decoded per batch, once loaded; None where it does not apply."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -111,14 +117,28 @@ class WhisperImplementation(ABC):
 
     def __init__(self, options: ImplementationOptions | None = None) -> None:
         self.options = options or ImplementationOptions()
-        self.device: DeviceName = resolve_device(self.options.device)
-        if self.device not in self.supported_devices:
-            raise ImplementationUnavailableError(
-                f"{self.name} does not run on {self.device}; it supports "
-                f"{', '.join(self.supported_devices)}. Use --device with one of those."
-            )
+        self.device: DeviceName = resolve_device(self.device_request(self.options.device))
+        reason = self.unsupported_device_reason(self.device)
+        if reason is not None:
+            raise ImplementationUnavailableError(reason)
         self.model_info: ModelInfo | None = None
         self.snapshot_path: Path | None = None
+
+    @classmethod
+    def device_request(cls, requested: str) -> str:
+        """The device this implementation asks for when the user asks for ``requested``:
+        the same, unless it reads ``auto`` its own way (faster-whisper: cuda or else cpu)."""
+        return requested
+
+    @classmethod
+    def unsupported_device_reason(cls, device: str) -> str | None:
+        """Why this implementation cannot run on ``device``, or None when it can."""
+        if device in cls.supported_devices:
+            return None
+        return (
+            f"{cls.name} does not run on {device}; it supports "
+            f"{', '.join(cls.supported_devices)}. Use --device with one of those."
+        )
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -142,10 +162,14 @@ class WhisperImplementation(ABC):
         unless an implementation builds the weights some other way."""
         return WeightsNeed(size, cls.weights_format)
 
-    def load(self, snapshot: Path, info: ModelInfo) -> None:
+    def load(self, snapshot: Path | None, info: ModelInfo) -> None:
         """Load the weights in the local folder ``snapshot`` (what ``weights_needed`` asked
-        for) as the model ``info`` describes."""
-        self._load(info, snapshot)
+        for) as the model ``info`` describes; None only for an engine that reads no files
+        (``needs_weights = False``)."""
+        if snapshot is not None:
+            self._load(info, snapshot)
+        elif self.needs_weights:
+            raise ValueError(f"{self.name} reads its weights from a folder; none was given")
         self.snapshot_path = snapshot
         self.model_info = info
 
@@ -159,7 +183,10 @@ class WhisperImplementation(ABC):
 
     @abstractmethod
     def get_params(self) -> dict[str, Any]:
-        """The settings really in use, read off the loaded model where possible."""
+        """The settings really in use, read off the loaded model where possible. The keys every
+        engine shares are typed by ``results.Params`` (device, dtype, quantization,
+        quantization_note, batch_size, chunk_length_s, beam_size, decoder, attention, task,
+        language, vad, threads, model, repo_id); any other key is kept and shown as it is."""
 
     def cleanup(self) -> None:
         """Release the model and the memory it holds."""

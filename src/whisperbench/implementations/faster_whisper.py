@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from whisperbench.audio import SAMPLE_RATE
-from whisperbench.devices import DevicePresence, cpu_thread_count, device_among
+from whisperbench.devices import DevicePresence, device_among, engine_cpu_threads
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.implementations.base import (
     ImplementationOptions,
@@ -115,7 +115,7 @@ class FasterWhisper(WhisperImplementation):
 
     def __init__(self, options: ImplementationOptions | None = None) -> None:
         options = options or ImplementationOptions()
-        device = ct2_device_request(options.device)
+        device = self.device_request(options.device)
         if device != options.device:
             options = dataclasses.replace(options, device=device)
         if options.synthetic_tokens:
@@ -124,6 +124,10 @@ class FasterWhisper(WhisperImplementation):
                 "run it on real weights, or leave it out of synthetic runs"
             )
         super().__init__(options)
+
+    @classmethod
+    def device_request(cls, requested: str) -> str:
+        return ct2_device_request(requested)
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -142,7 +146,7 @@ class FasterWhisper(WhisperImplementation):
                 f"faster-whisper: ctranslate2 {ctranslate2.__version__} sees no CUDA device "
                 f"although torch does; {CUDA_HINT}"
             )
-        self.cpu_threads = cpu_thread_count()
+        self.cpu_threads = engine_cpu_threads()
         try:
             self.model = WhisperModel(
                 str(snapshot),

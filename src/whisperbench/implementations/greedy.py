@@ -16,7 +16,7 @@ short window caught in a repetition loop stops at its own length, not at the lon
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch.nn import functional as F
@@ -24,6 +24,19 @@ from torch.nn import functional as F
 NEG_INF = float("-inf")
 CHECK_EVERY = 8
 """Steps replayed between two looks at the device for "has every row ended?"."""
+SlotWrite = Literal["index_copy", "index_put"]
+
+
+def slot_write_for(device_type: str) -> SlotWrite:
+    """How a step writes its column into the KV caches and the token history.
+
+    ``index_copy_`` everywhere but MPS: one kernel per write, captured in the CUDA graph.
+    MPS has no ``index_copy_`` kernel before torch 2.8 (pytorch#154326), and the one added
+    then ran about 100x slower than the CPU until pytorch#185750; advanced-index assignment
+    (``index_put_``, what transformers' static cache falls back to on MPS) has a Metal kernel
+    on every torch this project supports, so MPS never needs ``PYTORCH_ENABLE_MPS_FALLBACK``
+    here. Both write the same values (the tests decode with each on the CPU)."""
+    return "index_put" if device_type == "mps" else "index_copy"
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,7 @@ class StaticGreedyDecoder:
         rules: DecodeRules,
         min_new_tokens: int = 0,
         use_cuda_graph: bool | None = None,
+        slot_write: SlotWrite | None = None,
     ) -> None:
         self.model = model
         self.decoder = model.model.decoder
@@ -105,16 +119,28 @@ class StaticGreedyDecoder:
         self.limits = torch.full((batch,), max_new_tokens, **long)
         """Tokens each row may decode (``decode``'s ``limits``)."""
         self.key_positions = torch.arange(self.length, **long)
-        vocab_ids = torch.arange(vocab, **long)
-        self.suppress = vocab_ids >= rules.timestamp_begin  # text only: no timestamp tokens
-        self.suppress[[*rules.suppress_tokens, rules.no_timestamps]] = True
-        self.begin_forbidden = torch.zeros(vocab, device=device, dtype=torch.bool)
-        self.begin_forbidden[list(rules.begin_suppress_tokens)] = True
+        suppress = torch.arange(vocab) >= rules.timestamp_begin  # text only: no timestamps
+        suppress[[*rules.suppress_tokens, rules.no_timestamps]] = True
+        begin_forbidden = torch.zeros(vocab, dtype=torch.bool)
+        begin_forbidden[list(rules.begin_suppress_tokens)] = True
+        self.suppress = suppress.to(device)  # built on the CPU, then moved as a whole
+        self.begin_forbidden = begin_forbidden.to(device)
         self.min_new = min_new_tokens
+        self.slot_write: SlotWrite = slot_write or slot_write_for(device.type)
         self.graph: torch.cuda.CUDAGraph | None = None
         self.use_cuda_graph = device.type == "cuda" if use_cuda_graph is None else use_cuda_graph
 
     # -- one step, on fixed buffers -------------------------------------------------------------
+
+    def _write_slot(
+        self, buffer: torch.Tensor, dim: int, index: torch.Tensor, values: torch.Tensor
+    ) -> None:
+        """``buffer``'s slice ``index`` (a one-element tensor) along ``dim`` = ``values``, in
+        place and without reading the index on the host (CUDA graphs replay it)."""
+        if self.slot_write == "index_copy":
+            buffer.index_copy_(dim, index, values)
+        else:
+            buffer[(slice(None),) * dim + (index,)] = values
 
     def _attend(
         self, attn: Any, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Any
@@ -140,8 +166,8 @@ class StaticGreedyDecoder:
             shape = (self.batch, self.heads, 1, self.head_dim)
             k = attn.k_proj(h).view(self.batch, 1, self.heads, self.head_dim).transpose(1, 2)
             v = attn.v_proj(h).view(self.batch, 1, self.heads, self.head_dim).transpose(1, 2)
-            self.self_k[i].index_copy_(2, self.position, k.reshape(shape))
-            self.self_v[i].index_copy_(2, self.position, v.reshape(shape))
+            self._write_slot(self.self_k[i], 2, self.position, k.reshape(shape))
+            self._write_slot(self.self_v[i], 2, self.position, v.reshape(shape))
             x = x + self._attend(attn, h, self.self_k[i], self.self_v[i], mask)
             h = layer.encoder_attn_layer_norm(x)
             x = x + self._attend(layer.encoder_attn, h, self.cross_k[i], self.cross_v[i], None)
@@ -161,7 +187,7 @@ class StaticGreedyDecoder:
         chosen = logits.argmax(dim=-1)
         chosen = torch.where(self.finished, rules.eos, chosen)
         self.finished |= (chosen == rules.eos) | (n + 1 >= self.limits)
-        self.history.index_copy_(1, n.clamp(max=self.max_new - 1), chosen.unsqueeze(1))
+        self._write_slot(self.history, 1, n.clamp(max=self.max_new - 1), chosen.unsqueeze(1))
         self.tokens.copy_(chosen)
         self.position += 1
         self.generated += 1

@@ -14,7 +14,6 @@ module, ``_load_model`` and ``_run`` are the two calls into it.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 from pathlib import Path
 from types import ModuleType
@@ -84,8 +83,12 @@ class MLXWhisper(WhisperImplementation):
     def __init__(self, options: ImplementationOptions | None = None) -> None:
         options = options or ImplementationOptions()
         refuse_beam_search(self.name, options)
-        device = device_among(options.device, self.supported_devices)
-        super().__init__(dataclasses.replace(options, device=device))
+        super().__init__(options)
+
+    @classmethod
+    def device_request(cls, requested: str) -> str:
+        """``auto``: Metal on a Mac, else the CPU (never CUDA)."""
+        return device_among(requested, cls.supported_devices)
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from whisperbench import apple, mps
 from whisperbench.audio import SAMPLE_RATE
 from whisperbench.devices import PhaseClock, dtype_name, memory_info, resolve_dtype, synchronize
+from whisperbench.errors import DeviceOutOfMemoryError
 from whisperbench.implementations.base import (
     ImplementationOptions,
     ModelInfo,
@@ -34,12 +37,13 @@ from whisperbench.implementations.windows import (
 from whisperbench.models import Architecture, get_model
 
 GiB = 2**30
+MiB = 2**20
 CPU_BATCH_SIZE = 8
-MPS_BATCH_SIZES = ((16 * GiB, 16), (8 * GiB, 12))
-MPS_MIN_BATCH = 10
-CUDA_MIN_BATCH, CUDA_MAX_BATCH = 8, 64
-CUDA_MEMORY_SHARE = 0.5
-"""Share of free GPU memory that batched windows may take (the rest: weights, allocator slack)."""
+MAX_BATCH = 64
+CUDA_MIN_BATCH = 8
+MEMORY_SHARE = 0.5
+"""Share of a GPU's free memory that batched windows may take (the rest: allocator slack,
+the pipeline's own buffers)."""
 QUANTIZATIONS = ("none", "4bit", "int8")
 INT8_SCOPE = "int8-dynamic (decoder layers)"
 MAX_TOKENS_PER_SECOND = 7
@@ -68,18 +72,25 @@ def choose_batch_size(device: str, free_bytes: int, arch: Architecture, dtype_by
 
     cpu: a fixed 8 (on 2 cores tiny.en on the long clip ran at RTFx 14.8 with 1, 20.6 with 4
     and 23.7 with 8: batching spreads the per-step cost of the vocabulary projection).
-    mps: 10-16 by unified memory, as the seed measured on Macs.
-    cuda: as many windows as fit in half the free memory, between 8 and 64.
+    cuda and mps: as many windows as fit in half the free memory (``window_bytes``), at most
+    64; at least 8 on CUDA (a batch that does not fit there fails with a clear out-of-memory
+    error). On MPS the free memory is the recommended working set's (``devices.memory_info``),
+    and a model whose one window does not fit is refused here, before unified memory swaps.
     """
     if device == "cpu":
         return CPU_BATCH_SIZE
+    per_window = window_bytes(arch, dtype_bytes)
+    fitting = int(free_bytes * MEMORY_SHARE) // per_window
     if device == "mps":
-        for threshold, size in MPS_BATCH_SIZES:
-            if free_bytes >= threshold:
-                return size
-        return MPS_MIN_BATCH
-    fitting = int(free_bytes * CUDA_MEMORY_SHARE) // window_bytes(arch, dtype_bytes)
-    return max(CUDA_MIN_BATCH, min(CUDA_MAX_BATCH, fitting))
+        if fitting < 1:
+            raise DeviceOutOfMemoryError(
+                f"one 30 s window needs about {per_window / MiB:.0f} MiB on mps for this model "
+                f"and {dtype_bytes * 8}-bit weights, but only {free_bytes / MiB:.0f} MiB of the "
+                "recommended Metal working set is free (half of it goes to windows). "
+                "Fix: a smaller model, closing other GPU work, or --device cpu"
+            )
+        return min(MAX_BATCH, fitting)
+    return max(CUDA_MIN_BATCH, min(MAX_BATCH, fitting))
 
 
 @dataclass(frozen=True)
@@ -206,12 +217,27 @@ class TransformersReference(WhisperImplementation):
         self.batch_size = self.options.batch_size or self.recipe_batch_size
         self.chunk_length_s = CHUNK_LENGTH_S
 
+    def load_dtype(self) -> torch.dtype:
+        """The dtype the pipeline loads in: ``--dtype``, else the device's default."""
+        return resolve_dtype(self.device, self.options.dtype)
+
+    def requested_quantization(self) -> str:
+        return self.options.quantization
+
+    def bits_and_bytes_options(self, dtype: torch.dtype) -> dict[str, Any]:
+        """``BitsAndBytesConfig``'s arguments when 4-bit weights are applied."""
+        return {
+            "load_in_4bit": True,
+            "bnb_4bit_quant_type": FOUR_BIT_TYPE,
+            "bnb_4bit_compute_dtype": dtype,
+        }
+
     def _build_pipeline(self, info: ModelInfo, snapshot: Path) -> Any:
         from transformers import pipeline
 
-        dtype = resolve_dtype(self.device, self.options.dtype)
+        dtype = self.load_dtype()
         self.quantization = decide_quantization(
-            self.options.quantization, self.device, four_bit_installed()
+            self.requested_quantization(), self.device, four_bit_installed()
         )
         model_kwargs: dict[str, Any] = {
             "attn_implementation": "sdpa",
@@ -223,7 +249,7 @@ class TransformersReference(WhisperImplementation):
             from transformers import BitsAndBytesConfig
 
             model_kwargs["quantization_config"] = BitsAndBytesConfig(  # type: ignore[no-untyped-call]
-                load_in_4bit=True, bnb_4bit_quant_type=FOUR_BIT_TYPE, bnb_4bit_compute_dtype=dtype
+                **self.bits_and_bytes_options(dtype)
             )
             model_kwargs["device_map"] = {"": 0 if self.device == "cuda" else "cpu"}
             device_arg = None  # accelerate places a quantised model; the pipeline must not move it
@@ -265,11 +291,10 @@ class TransformersReference(WhisperImplementation):
         without language and task tokens."""
         return info.english_only or bool(self.options.synthetic_tokens)
 
-    def _generate_kwargs(self, info: ModelInfo) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {
-            "num_beams": self.options.beam_size,
-            "return_timestamps": self.timestamps,
-        }
+    def _prompt_kwargs(self, info: ModelInfo) -> dict[str, Any]:
+        """``generate``'s task and language (multilingual models only), and the exact token
+        count of synthetic runs."""
+        kwargs: dict[str, Any] = {}
         if not self.english_prompt(info):
             kwargs["task"] = "transcribe"
             if self.options.language:
@@ -278,16 +303,34 @@ class TransformersReference(WhisperImplementation):
             kwargs["min_new_tokens"] = kwargs["max_new_tokens"] = self.options.synthetic_tokens
         return kwargs
 
-    def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
-        info = self.require_loaded()
-        output = self.pipe(
+    def _generate_kwargs(self, info: ModelInfo) -> dict[str, Any]:
+        return {
+            "num_beams": self.options.beam_size,
+            "return_timestamps": self.timestamps,
+            **self._prompt_kwargs(info),
+        }
+
+    def _call_options(self) -> dict[str, Any]:
+        """The pipeline call's options besides the audio and ``generate_kwargs``."""
+        return {
+            "batch_size": self.batch_size,
+            "chunk_length_s": self.chunk_length_s,
+            "return_timestamps": self.timestamps,
+        }
+
+    def _run_pipeline(self, audio: np.ndarray, info: ModelInfo) -> dict[str, Any]:
+        """The pipeline's output for ``audio``, all device work finished."""
+        output: dict[str, Any] = self.pipe(
             {"raw": audio, "sampling_rate": SAMPLE_RATE},
-            batch_size=self.batch_size,
-            chunk_length_s=self.chunk_length_s,
-            return_timestamps=self.timestamps,
+            **self._call_options(),
             generate_kwargs=self._generate_kwargs(info),
         )
         synchronize(self.device)
+        return output
+
+    def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
+        info = self.require_loaded()
+        output = self._run_pipeline(audio, info)
         language = "en" if self.english_prompt(info) else self.options.language
         return TranscriptionResult(
             text=str(output["text"]).strip(), language=language, segments=segments_of(output)
@@ -314,6 +357,7 @@ class TransformersReference(WhisperImplementation):
             "task": None if self.english_prompt(info) else "transcribe",
             "language": self.options.language,
             "vad": False,
+            "cpu_fallback": mps.cpu_fallback_note(first.device.type, os.environ),
         }
 
     def cleanup(self) -> None:
@@ -333,6 +377,8 @@ class TransformersPipeline(TransformersReference):
     yardstick = False
     decoders: dict[tuple[int, str | None], StaticGreedyDecoder]
     detected_language: str | None = None
+    macos_version: str | None = None
+    """Read at load: MPS computes the features on the CPU before macOS 14 (``mps.py``)."""
 
     @property
     def timestamps(self) -> bool:
@@ -343,6 +389,7 @@ class TransformersPipeline(TransformersReference):
 
     def _load(self, info: ModelInfo, snapshot: Path) -> None:
         self.decoders = {}
+        self.macos_version = apple.macos_version()
         self.pipe = self._build_pipeline(info, snapshot)
         self.chunk_length_s = CHUNK_LENGTH_S
         dtype = self.pipe.model.dtype
@@ -421,14 +468,15 @@ class TransformersPipeline(TransformersReference):
         extractor = self.pipe.feature_extractor
         windows = quiet_windows(audio, self.chunk_length_s)
         clock = PhaseClock(self.device)
-        wave = torch.from_numpy(np.ascontiguousarray(audio)).to(model.device)
+        feature_device = mps.feature_device(self.device, self.macos_version)
+        wave = torch.from_numpy(np.ascontiguousarray(audio)).to(feature_device)
         kwargs = self._generate_kwargs(info)
         batches = [
             windows[i : i + self.batch_size] for i in range(0, len(windows), self.batch_size)
         ]
         features = [
             log_mel(window_batch(wave, group, extractor.n_samples), extractor.mel_filters).to(
-                model.dtype
+                model.device, model.dtype
             )
             for group in batches
         ]
@@ -472,7 +520,7 @@ class TransformersPipeline(TransformersReference):
         )
         params["long_form"] = LONG_FORM_METHOD
         params["timestamps"] = self.timestamps
-        params["features"] = f"log-mel on {params['device']}, batched"
+        params["features"] = mps.features_note(params["device"], self.macos_version)
         params["decoder"] = (
             "generate (beam search)"
             if self.options.beam_size != 1

@@ -7,7 +7,7 @@ continued from its last timestamp (whisper.cpp's own port of openai-whisper's se
 with the comparable settings: greedy (``best_of`` 1) or beam search, temperature 0 with no
 fallback (``temperature_inc`` 0), no conditioning on the previous window (``no_context``), no
 no-speech skipping, English for ``.en`` models, and the same CPU thread count as every other
-engine (``devices.cpu_thread_count``). The wheel's backends are read from whisper.cpp's own
+engine (``devices.engine_cpu_threads``). The wheel's backends are read from whisper.cpp's own
 system information; the PyPI wheel for Linux x86-64 has the CPU only (AVX2, F16C, FMA,
 OpenMP).
 
@@ -16,15 +16,13 @@ OpenMP).
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from whisperbench.devices import cpu_thread_count, device_among
-from whisperbench.errors import ImplementationUnavailableError
+from whisperbench.devices import device_among, engine_cpu_threads
 from whisperbench.implementations.base import (
     ImplementationOptions,
     ModelInfo,
@@ -104,16 +102,21 @@ class WhisperCpp(WhisperImplementation):
     batch_size: int = 1
     chunk_length_s: int = CHUNK_LENGTH_S
 
-    def __init__(self, options: ImplementationOptions | None = None) -> None:
-        options = options or ImplementationOptions()
+    @classmethod
+    def device_request(cls, requested: str) -> str:
+        """``auto``: the best device that this build of whisper.cpp has a backend for."""
+        return device_among(requested, wheel_devices(system_info()))
+
+    @classmethod
+    def unsupported_device_reason(cls, device: str) -> str | None:
+        reason = super().unsupported_device_reason(device)
         info = system_info()
-        devices = wheel_devices(info)
-        super().__init__(dataclasses.replace(options, device=device_among(options.device, devices)))
-        if self.device not in devices:
-            raise ImplementationUnavailableError(
-                f"this pywhispercpp build has no {GPU_BACKENDS.get(self.device, self.device)} "
-                f"backend (whisper.cpp reports: {info.strip()}); use --device cpu"
+        if reason is None and device not in wheel_devices(info):
+            reason = (
+                f"this pywhispercpp build has no {GPU_BACKENDS.get(device, device)} backend "
+                f"(whisper.cpp reports: {info.strip()}); use --device cpu"
             )
+        return reason
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -129,7 +132,7 @@ class WhisperCpp(WhisperImplementation):
         file = snapshot if snapshot.is_file() else snapshot / MODEL_FILE
         if not file.is_file():  # whisper.cpp only logs a missing file
             raise FileNotFoundError(f"whisper.cpp model file {file} does not exist")
-        strategy, params = decode_params(info, self.options, cpu_thread_count())
+        strategy, params = decode_params(info, self.options, engine_cpu_threads())
         self.model = Model(
             str(file),
             params_sampling_strategy=strategy,

@@ -1,0 +1,82 @@
+"""``summary.md``: per machine, the newest result of each case, then the newest run's
+regressions and changes of configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+from whisperbench.history import History, Run
+from whisperbench.regressions import Limits, describe_rule
+from whisperbench.report.select import (
+    case_histories,
+    machine_title,
+    newest_findings,
+    summary_header,
+    summary_rows,
+)
+
+NAME = "summary.md"
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def versions_line(run: Run) -> str:
+    versions = run.facts.get("versions")
+    if not isinstance(versions, dict):
+        return ""
+    shown = [f"{name} {version}" for name, version in versions.items() if version]
+    return "Versions: " + ", ".join(shown) + "." if shown else ""
+
+
+def markdown_summary(history: History, limits: Limits | None = None) -> str:
+    limits = limits or Limits()
+    lines = ["# whisperbench results", ""]
+    lines.append(
+        f"{len(history.runs)} run(s) from {len(history.machines)} machine(s)"
+        + (f" in `{history.storage}`" if history.storage else "")
+        + f"; the newest result of each case. Generated {now()}."
+    )
+    lines.append("")
+    header = summary_header()
+    for machine in history.machines:
+        runs = history.for_machine(machine)
+        newest = runs[-1]
+        lines += [f"## {machine_title(runs)}", ""]
+        lines.append(
+            f"{len(runs)} run(s); newest {newest.label}, commit `{newest.commit}`"
+            + (" (uncommitted changes)" if newest.dirty else "")
+            + f". {versions_line(newest)}"
+        )
+        lines += ["", _row(header), _row(["---"] * len(header))]
+        lines += [_row(row) for row in summary_rows(runs)]
+        lines.append("")
+        flagged = newest_findings(runs, limits)
+        if flagged:
+            lines.append(f"Regressions in the newest run ({describe_rule(limits)}):")
+            lines.append("")
+            lines += [f"- {f.key.label}: {f.message}" for f in flagged]
+            lines.append("")
+        changed = [
+            (item.key, item.verdicts[-1].config_change)
+            for item in case_histories(runs, limits)
+            if item.points[-1][0] is newest and item.verdicts[-1].config_change
+        ]
+        if changed:
+            lines.append("Configuration changes in the newest run (compared only with runs of")
+            lines.append("the same configuration, never judged as regressions):")
+            lines.append("")
+            lines += [f"- {key.label}: config changed: {', '.join(c)}" for key, c in changed]
+            lines.append("")
+    problems = history.problems()
+    if problems:
+        lines += ["## Skipped history files", ""]
+        lines += [f"- {line}" for line in problems]
+        lines.append("")
+    return "\n".join(lines)

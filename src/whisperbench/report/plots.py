@@ -1,0 +1,235 @@
+"""The report's plots, as base64 PNG for a self-contained page (matplotlib's Agg canvas: no
+GUI backend and no pyplot state).
+
+They stay readable as engines and sizes grow: RTFx bars are horizontal, one row per model and
+engine, each labelled at its end and coloured by engine with a legend; RTFx (tens to thousands)
+is on a log scale.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from whisperbench.history import CaseKey, CaseResult, Run
+from whisperbench.report.select import CaseHistory, latest_results, model_order
+from whisperbench.results import judged, metric
+
+BAR_HEIGHT_IN = 0.32
+"""Inches of figure per bar of the RTFx plot."""
+
+
+def png(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    FigureCanvasAgg(fig)
+    fig.savefig(buffer, format="png", dpi=100)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def series_label(key: CaseKey, configs: set[tuple[str, str, str]]) -> str:
+    """The implementation, with device/dtype/quantisation when the machine has several."""
+    if len(configs) <= 1:
+        return key.implementation
+    quant = "" if key.quantization in ("none", "-") else f" {key.quantization}"
+    return f"{key.implementation} ({key.device} {key.dtype}{quant})"
+
+
+def _transcriptions(runs: Sequence[Run], *fields: str) -> list[CaseResult]:
+    """The newest transcribe result of each case that has every metric in ``fields``."""
+    declared = [metric(name) for name in fields]
+    return [
+        case
+        for _, case in latest_results(runs)
+        if case.key.kind == "transcribe" and all(case.value(m) is not None for m in declared)
+    ]
+
+
+def rtfx_plot(runs: Sequence[Run]) -> str | None:
+    fig = rtfx_figure(runs)
+    return None if fig is None else png(fig)
+
+
+def rtfx_figure(runs: Sequence[Run]) -> Figure | None:
+    """Horizontal bars on a log scale: RTFx of each model (rows) per implementation (colours),
+    one panel per clip."""
+    rtfx = metric("rtfx")
+    cases = _transcriptions(runs, "rtfx")
+    if not cases:
+        return None
+    configs = {(c.key.device, c.key.dtype, c.key.quantization) for c in cases}
+    clips = sorted({c.key.clip or "" for c in cases})
+    models = sorted({c.key.model for c in cases}, key=model_order)
+    series = sorted({series_label(c.key, configs) for c in cases})
+    values = {
+        (c.key.clip or "", c.key.model, series_label(c.key, configs)): c.value(rtfx) or 0.0
+        for c in cases
+    }
+    panels = [
+        (clip, [m for m in models if any((clip, m, name) in values for name in series)])
+        for clip in clips
+    ]
+    rows = [len(panel_models) * len(series) for _, panel_models in panels]
+    fig = Figure(
+        figsize=(8.0, 1.4 + sum(0.6 + BAR_HEIGHT_IN * n for n in rows)), layout="constrained"
+    )
+    axes = fig.subplots(
+        len(panels), 1, squeeze=False, sharex=True, gridspec_kw={"height_ratios": rows}
+    )[:, 0]
+    height = 0.8 / len(series)
+    colours = {name: f"C{i % 10}" for i, name in enumerate(series)}
+    for ax, (clip, panel_models) in zip(axes, panels, strict=True):
+        for s_index, name in enumerate(series):
+            ys, xs = [], []
+            for m_index, model in enumerate(panel_models):
+                value = values.get((clip, model, name))
+                if value:
+                    ys.append(m_index + (s_index - (len(series) - 1) / 2) * height)
+                    xs.append(value)
+            bars = ax.barh(ys, xs, height=height * 0.9, color=colours[name], label=name)
+            ax.bar_label(bars, labels=[f"{x:.1f}" for x in xs], fontsize=7, padding=3)
+        ax.set_yticks(range(len(panel_models)), panel_models, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.set_title(f"clip: {clip}", fontsize=9, loc="left")
+        ax.grid(axis="x", which="both", alpha=0.25)
+    low, high = min(values.values()), max(values.values())
+    axes[-1].set_xlim(low / 2, high * 4)  # room for the labels at the bars' ends
+    axes[-1].set_xlabel("RTFx, log scale (audio seconds per second; higher is faster)")
+    handles, labels = axes[0].get_legend_handles_labels()  # every series, even if empty
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncols=min(len(series), 3),
+        fontsize=8,
+    )
+    fig.suptitle("RTFx by model and implementation (newest run of each case)", fontsize=10)
+    return fig
+
+
+def wer_rtfx_plot(runs: Sequence[Run]) -> str | None:
+    fig = wer_rtfx_figure(runs)
+    return None if fig is None else png(fig)
+
+
+def wer_rtfx_figure(runs: Sequence[Run]) -> Figure | None:
+    """Scatter: WER against RTFx (log scale), a marker per implementation, each point named
+    model/clip."""
+    rtfx, wer = metric("rtfx"), metric("wer")
+    cases = _transcriptions(runs, "rtfx", "wer")
+    if not cases:
+        return None
+    configs = {(c.key.device, c.key.dtype, c.key.quantization) for c in cases}
+    fig = Figure(figsize=(7.5, 4.6), layout="constrained")
+    ax = fig.subplots()
+    markers = "osD^v<>pXh"
+    for index, name in enumerate(sorted({series_label(c.key, configs) for c in cases})):
+        mine = [c for c in cases if series_label(c.key, configs) == name]
+        xs = [c.value(rtfx) or 0.0 for c in mine]
+        ys = [wer.scaled(c.value(wer)) or 0.0 for c in mine]
+        ax.scatter(xs, ys, marker=markers[index % len(markers)], label=name, s=40)
+        for c, x, y in zip(mine, xs, ys, strict=True):
+            ax.annotate(
+                f"{c.key.model}/{c.key.clip}",
+                (x, y),
+                fontsize=6,
+                xytext=(4, 3),
+                textcoords="offset points",
+            )
+    ax.set_xscale("log")
+    ax.set_ylim(bottom=0)
+    ax.margins(0.15)
+    ax.set_xlabel("RTFx, log scale (higher is faster)")
+    ax.set_ylabel("WER % (lower is better)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, loc="best")
+    ax.set_title("Accuracy against speed (newest run of each case)", fontsize=10)
+    return fig
+
+
+def history_plot(item: CaseHistory) -> str:
+    return png(history_figure(item))
+
+
+def history_figure(item: CaseHistory) -> Figure:
+    """Median time per run (bars: min to max of the rounds), then a panel per judged metric the
+    case has (WER, repeated n-grams); runs the regression rule flags are marked in red, changes
+    of configuration by a dashed line and what changed."""
+    cases = [case for _, case in item.points]
+    panels = [m for m in judged() if any(c.value(m) is not None for c in cases)]
+    fig = Figure(
+        figsize=(max(5.5, 0.6 * len(cases) + 3.0), 3.0 + 1.6 * len(panels)),
+        layout="constrained",
+    )
+    axes = fig.subplots(1 + len(panels), 1, squeeze=False, sharex=True)[:, 0]
+    xs = list(range(len(cases)))
+    medians = [c.median_s for c in cases]
+    ax = axes[0]
+    ax.errorbar(
+        xs,
+        medians,
+        yerr=[[c.median_s - c.min_s for c in cases], [c.max_s - c.median_s for c in cases]],
+        marker="o",
+        capsize=3,
+        label="median (min–max of rounds)",
+    )
+    _mark(ax, xs, medians, item, "time")
+    ax.set_ylabel("seconds")
+    ax.set_ylim(bottom=0)
+    for panel_ax, declared in zip(axes[1:], panels, strict=True):
+        ys = [
+            shown if (shown := declared.scaled(c.value(declared))) is not None else float("nan")
+            for c in cases
+        ]
+        panel_ax.plot(xs, ys, marker="s", color="tab:green", label=declared.label)
+        _mark(panel_ax, xs, ys, item, declared.field)
+        panel_ax.set_ylabel(declared.label)
+        panel_ax.set_ylim(bottom=0)
+    for each in axes:
+        each.grid(alpha=0.3)
+        each.legend(fontsize=7, loc="best")
+    _config_lines(axes, item)
+    labels = [f"{run.run_id}\n{run.short_commit}" for run, _ in item.points]
+    axes[-1].set_xticks(xs, labels, fontsize=7)
+    fig.suptitle(item.key.label, fontsize=10)
+    return fig
+
+
+def _mark(ax: Any, xs: list[int], ys: list[float], item: CaseHistory, what: str) -> None:
+    flagged = [
+        i
+        for i, verdict in enumerate(item.verdicts)
+        if any(f.what == what for f in verdict.findings)
+    ]
+    if flagged:
+        ax.scatter(
+            [xs[i] for i in flagged],
+            [ys[i] for i in flagged],
+            s=140,
+            marker="X",
+            color="red",
+            zorder=5,
+            label="regression",
+        )
+
+
+def _config_lines(axes: Any, item: CaseHistory) -> None:
+    """A dashed line before each run whose configuration changed, with what changed."""
+    for index, verdict in enumerate(item.verdicts):
+        if not verdict.config_change:
+            continue
+        for ax in axes:
+            ax.axvline(index - 0.5, color="grey", linestyle="--", linewidth=1)
+        axes[0].annotate(
+            "config changed:\n" + "\n".join(verdict.config_change),
+            (index - 0.45, 0.98),
+            xycoords=("data", "axes fraction"),
+            fontsize=6,
+            va="top",
+            color="dimgrey",
+        )

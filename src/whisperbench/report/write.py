@@ -1,0 +1,47 @@
+"""Writes a report in the formats asked for: ``md`` (summary.md), ``html`` (index.html),
+``json`` (github-action-benchmark's two files)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from whisperbench.history import History
+from whisperbench.regressions import Limits
+
+FORMATS = ("md", "html", "json")
+DEFAULT_FORMATS = ("md", "html")
+
+
+def write_report(
+    history: History,
+    output: Path,
+    limits: Limits | None = None,
+    formats: Sequence[str] = DEFAULT_FORMATS,
+    progress: Callable[[str], None] = lambda message: None,
+) -> list[Path]:
+    """Write each format into ``output``; the files written, in order."""
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise ValueError(f"unknown report format(s) {', '.join(unknown)}; use {', '.join(FORMATS)}")
+    output.mkdir(parents=True, exist_ok=True)
+    texts: dict[str, str] = {}
+    if "md" in formats:
+        from whisperbench.report import markdown
+
+        texts[markdown.NAME] = markdown.markdown_summary(history, limits)
+    if "html" in formats:
+        from whisperbench.report import html
+
+        texts[html.NAME] = html.html_report(history, limits)
+    if "json" in formats:
+        from whisperbench.report import json_export
+
+        texts.update(json_export.export(history))
+    written = []
+    for name, text in texts.items():
+        path = output / name
+        path.write_text(text, encoding="utf-8")
+        progress(f"wrote {path}")
+        written.append(path)
+    return written

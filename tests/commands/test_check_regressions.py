@@ -1,0 +1,202 @@
+"""``whisperbench check-regressions``.
+
+Fast: on the recorded runs (``reports/``) and copies of one with a known change (``variants``):
+exit codes, the options (one per judged metric), the table, changes of configuration.
+
+Slow: on real runs of the suite (``bench_runs.py``): two runs of the same code pass; a slowdown
+and a WER rise injected through the ``pytest_whisperbench_model_loaded`` hook fail; a broken
+history file is skipped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from bench_runs import TIME_LIMIT, SuiteRuns, suite_runs, truncate
+
+from whisperbench.cli import main
+
+CASE = "transcribe transformers tiny.en short [cpu float32]"
+
+if TYPE_CHECKING:
+    from conftest import VariantStorage
+
+
+@pytest.fixture(scope="module")
+def runs(offline_hub_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> SuiteRuns:
+    return suite_runs(offline_hub_cache, tmp_path_factory)
+
+
+def check(storage: Path, *options: str) -> list[str]:
+    return ["check-regressions", "--storage", str(storage), *options]
+
+
+@pytest.mark.slow
+def test_two_runs_of_the_same_code_pass(
+    runs: SuiteRuns, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs.into(tmp_path, runs.baseline, runs.same)
+    assert main(check(tmp_path, "--time", TIME_LIMIT)) == 0
+    out = capsys.readouterr().out
+    assert f"OK: no regressions in run {runs.same.name[:4]} (1 case(s) checked)" in out
+    assert CASE in out
+
+
+@pytest.mark.slow
+def test_an_injected_slowdown_fails(
+    runs: SuiteRuns, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs.into(tmp_path, runs.baseline, runs.same, runs.worse)
+    assert main(check(tmp_path, "--time", TIME_LIMIT, "--wer", "none")) == 1
+    out = capsys.readouterr().out
+    assert "FAILED: 1 regression(s)" in out
+    failure = out.split("FAILED", 1)[1]
+    assert f"{CASE}: median time" in failure
+    assert "(median of 2 run(s))" in failure
+    assert f"over {TIME_LIMIT}" in failure
+
+
+@pytest.mark.slow
+def test_an_injected_wer_rise_fails(
+    runs: SuiteRuns, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs.into(tmp_path, runs.baseline, runs.same, runs.worse)
+    assert main(check(tmp_path, "--time", "none", "--wer", "1.0")) == 1
+    failure = capsys.readouterr().out.split("FAILED", 1)[1]
+    assert f"{CASE}: WER 50.0% vs 0.0% (median of 2 run(s)): +50.0 points, over 1" in failure
+    assert "median time" not in failure
+
+
+@pytest.mark.slow
+def test_default_limits_catch_both(
+    runs: SuiteRuns, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs.into(tmp_path, runs.baseline, runs.same, runs.worse)
+    assert main(check(tmp_path)) == 1
+    out = capsys.readouterr().out
+    assert "REGRESSION (time, wer)" in out
+    assert "limits: median:10%, WER +1 points" in out
+
+
+@pytest.mark.slow
+def test_a_truncated_history_file_is_reported_and_skipped(
+    runs: SuiteRuns, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, broken, _ = runs.into(tmp_path, runs.baseline, runs.same, runs.worse)
+    truncate(broken)
+    runs.into(tmp_path, runs.same, machine="Darwin-CPython-3.12-arm64bit")
+    assert main(check(tmp_path, "--machine", runs.machine, "--time", "none")) == 1
+    captured = capsys.readouterr()
+    assert f"{broken}: skipped: not valid JSON (truncated or corrupt?)" in captured.err
+    assert "skipped: from machine Darwin-CPython-3.12-arm64bit" in captured.out
+    # the newest run is still checked, against the one readable earlier run
+    assert f"earlier run(s) ({runs.baseline.name[:4]})" in captured.out
+    assert "WER 50.0% vs 0.0% (median of 1 run(s))" in captured.out
+
+
+# -- fast: recorded runs and variants of one ------------------------------------------------------
+
+
+def test_the_same_results_again_pass_with_every_limit_named(
+    variants: VariantStorage, capsys: pytest.CaptureFixture[str]
+) -> None:
+    variants.add("0001")
+    variants.add("0002")
+    assert main(check(variants.root)) == 0
+    out = capsys.readouterr().out
+    assert (
+        "of the same configuration; limits: median:10%, WER +1 points, repeated 8-grams +0" in out
+    )
+    assert "earlier run(s) (0001)" in out
+    assert "OK: no regressions in run 0002 (12 case(s) checked)" in out
+    header = next(line for line in out.splitlines() if "History median s" in line)
+    for column in ("WER %", "History WER %", "Repeats", "History Repeats", "Runs", "Result"):
+        assert column in header, column
+
+
+def test_a_slowdown_and_a_wer_rise_fail_with_one_line_each(
+    variants: VariantStorage, capsys: pytest.CaptureFixture[str]
+) -> None:
+    variants.add("0001")
+    variants.add("0002", slower=1.3, wer_points=1.5)
+    assert main(check(variants.root)) == 1
+    out = capsys.readouterr().out
+    failure = out.split("FAILED: ", 1)[1]
+    assert failure.startswith("24 regression(s) in run 0002:")  # 12 cases x (time, WER)
+    assert "REGRESSION (time, wer)" in out
+    line = next(
+        row for row in failure.splitlines() if "transformers tiny.en short" in row and "WER" in row
+    )
+    assert line.strip() == (
+        "transcribe transformers tiny.en short [cpu float32]: "
+        "WER 1.5% vs 0.0% (median of 1 run(s)): +1.5 points, over 1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "code"),
+    [
+        ((), 1),
+        (("--time", "none"), 1),
+        (("--time", "none", "--wer", "none"), 1),
+        (("--time", "none", "--wer", "none", "--repeats", "none"), 0),
+        (("--time", "median:60%", "--wer", "3", "--repeats", "5"), 0),
+    ],
+)
+def test_each_judged_metric_has_its_option(
+    variants: VariantStorage, options: tuple[str, ...], code: int
+) -> None:
+    variants.add("0001", repeats=0)
+    variants.add("0002", slower=1.5, wer_points=2.0, repeats=3)
+    assert main(check(variants.root, *options)) == code
+
+
+def test_a_repeats_rise_is_a_regression(
+    variants: VariantStorage, capsys: pytest.CaptureFixture[str]
+) -> None:
+    variants.add("0001", repeats=0)
+    variants.add("0002", repeats=2)
+    assert main(check(variants.root)) == 1
+    out = capsys.readouterr().out
+    assert "REGRESSION (repeated_ngrams)" in out
+    assert "repeated 8-grams 2 vs 0 (median of 1 run(s)): +2, over 0" in out
+
+
+def test_a_change_of_configuration_passes_and_is_said(
+    gpu_storage: Path, capsys: pytest.CaptureFixture[str], storage_of: Any
+) -> None:
+    """reports/gpu/h100-4e2b31c's runs 0002 (batch 64) and 0003 (batch 24) of the same ID."""
+    runs = sorted(gpu_storage.glob("000[23]_*.json"))
+    storage = storage_of(*runs, machine="Linux-CPython-3.12-64bit")
+    assert main(check(storage)) == 0
+    out = capsys.readouterr().out
+    assert (
+        "config changed: batch_size 64 -> 24 since run 0002, no earlier run of this "
+        "configuration (not judged): transcribe transformers tiny.en long-x2 [cuda float16]"
+    ) in out
+    assert "OK: no regressions in run 0003" in out
+    assert "+42.8%" not in out
+
+
+def test_the_first_run_has_no_history_and_passes(
+    variants: VariantStorage, capsys: pytest.CaptureFixture[str]
+) -> None:
+    variants.add("0001")
+    assert main(check(variants.root)) == 0
+    assert "no history to compare: run 0001" in capsys.readouterr().out
+
+
+def test_errors_exit_2_with_one_line(
+    tmp_path: Path, variants: VariantStorage, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "Linux-CPython-3.11-64bit").mkdir()
+    assert main(check(tmp_path)) == 2
+    assert "no readable runs" in capsys.readouterr().err
+    variants.add("0001")
+    assert main(check(variants.root, "--machine", "Darwin-x")) == 2
+    assert "no readable runs of machine 'Darwin-x'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(check(variants.root, "--repeats", "many"))
+    assert exit_info.value.code == 2
+    assert "a number or 'none', not 'many'" in capsys.readouterr().err
