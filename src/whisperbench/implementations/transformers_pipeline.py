@@ -136,8 +136,8 @@ def decide_quantization(
     if not bitsandbytes_installed:
         return QuantizationDecision(
             "none",
-            f"4-bit requested but {FOUR_BIT_PACKAGES} are not both installed "
-            "(pip install whisperbench[quantization])",
+            f"4-bit requested but bitsandbytes or accelerate is not installed (4-bit needs "
+            f"{FOUR_BIT_PACKAGES}: pip install whisperbench[quantization])",
         )
     return QuantizationDecision("4bit", None)
 
