@@ -16,6 +16,7 @@ from whisperbench.implementations.base import ModelInfo
 from whisperbench.implementations.whisper_cpp import (
     NO_SPEECH_OFF,
     WhisperCpp,
+    backend_in_log,
     decode_params,
     wheel_devices,
 )
@@ -38,6 +39,15 @@ def test_devices_come_from_the_wheels_backends() -> None:
         "cpu",
     )
     assert wheel_devices("CUDA : ARCHS = 890 | CPU : AVX2 = 1 |") == ("cuda", "cpu")
+
+
+def test_apple_silicon_may_run_metal_and_the_load_log_says_which_backend_runs() -> None:
+    assert wheel_devices(LINUX_WHEEL, apple_silicon=True) == ("mps", "cpu")
+    assert backend_in_log("whisper_backend_init_gpu: using Metal backend\n") == "mps"
+    assert backend_in_log("whisper_backend_init_gpu: using CUDA0 backend") == "cuda"
+    found_none = "whisper_backend_init_gpu: device 0: CPU (type: 0)\n"
+    assert backend_in_log(found_none + "whisper_backend_init_gpu: no GPU found\n") == "cpu"
+    assert backend_in_log("whisper_init_with_params_no_state: use gpu    = 0\n") is None
 
 
 def test_decoding_parameters_are_the_comparable_ones() -> None:

@@ -17,12 +17,16 @@ OpenMP).
 from __future__ import annotations
 
 import importlib.util
+import platform
+import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from whisperbench.devices import device_among, engine_cpu_threads
+from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.implementations.base import (
     ImplementationOptions,
     ModelInfo,
@@ -57,11 +61,35 @@ def system_info() -> str:
     return str(_pywhispercpp.whisper_print_system_info())
 
 
-def wheel_devices(info: str) -> tuple[str, ...]:
-    """The devices this build of whisper.cpp runs on, from its system information (a backend
-    shows as ``Metal : ...`` or ``CUDA : ...``; the CPU is always there)."""
-    gpus = tuple(device for device, backend in GPU_BACKENDS.items() if f"{backend} :" in info)
+def wheel_devices(info: str, apple_silicon: bool = False) -> tuple[str, ...]:
+    """The devices this build of whisper.cpp may run on, from its system information (a backend
+    with features shows as ``CUDA : ...``; the CPU is always there). Builds for Apple Silicon
+    enable Metal by default, and Metal need not list features there, so on Apple Silicon
+    ``mps`` is assumed; the load's own log line then says which backend really runs."""
+    gpus = [device for device, backend in GPU_BACKENDS.items() if f"{backend} :" in info]
+    if apple_silicon and "mps" not in gpus:
+        gpus.append("mps")
     return (*gpus, "cpu")
+
+
+def on_apple_silicon() -> bool:
+    return platform.system() == "Darwin" and platform.machine() == "arm64"
+
+
+def backend_in_log(log: str) -> str | None:
+    """The backend whisper.cpp chose, from its load log: ``using Metal backend`` -> mps,
+    ``using CUDA0 backend`` -> cuda, ``no GPU found`` -> cpu; None when it did not say (the
+    GPU was not asked for)."""
+    if "whisper_backend_init_gpu: no GPU found" in log:
+        return "cpu"
+    match = re.search(r"whisper_backend_init_gpu: using (\w+) backend", log)
+    if match is None:
+        return None
+    name = match.group(1)
+    return next(
+        (device for device, backend in GPU_BACKENDS.items() if name.startswith(backend)),
+        name.lower(),
+    )
 
 
 def decode_params(
@@ -99,19 +127,21 @@ class WhisperCpp(WhisperImplementation):
     """As far as the installed wheel has the backend (checked when an instance is made)."""
 
     model: Any = None
+    backend_device: str = "cpu"
+    """The device whisper.cpp's load log says it runs on."""
     batch_size: int = 1
     chunk_length_s: int = CHUNK_LENGTH_S
 
     @classmethod
     def device_request(cls, requested: str) -> str:
         """``auto``: the best device that this build of whisper.cpp has a backend for."""
-        return device_among(requested, wheel_devices(system_info()))
+        return device_among(requested, wheel_devices(system_info(), on_apple_silicon()))
 
     @classmethod
     def unsupported_device_reason(cls, device: str) -> str | None:
         reason = super().unsupported_device_reason(device)
         info = system_info()
-        if reason is None and device not in wheel_devices(info):
+        if reason is None and device not in wheel_devices(info, on_apple_silicon()):
             reason = (
                 f"this pywhispercpp build has no {GPU_BACKENDS.get(device, device)} backend "
                 f"(whisper.cpp reports: {info.strip()}); use --device cpu"
@@ -133,13 +163,23 @@ class WhisperCpp(WhisperImplementation):
         if not file.is_file():  # whisper.cpp only logs a missing file
             raise FileNotFoundError(f"whisper.cpp model file {file} does not exist")
         strategy, params = decode_params(info, self.options, engine_cpu_threads())
-        self.model = Model(
-            str(file),
-            params_sampling_strategy=strategy,
-            redirect_whispercpp_logs_to=None,
-            context_params={"use_gpu": self.device != "cpu"},
-            **params,
-        )
+        with tempfile.TemporaryDirectory() as folder:
+            log = Path(folder) / "whisper.cpp.log"  # its load log says which backend runs
+            self.model = Model(
+                str(file),
+                params_sampling_strategy=strategy,
+                redirect_whispercpp_logs_to=str(log),
+                context_params={"use_gpu": self.device != "cpu"},
+                **params,
+            )
+            chosen = backend_in_log(log.read_text(errors="replace")) if log.exists() else None
+        self.backend_device = chosen or "cpu"
+        if self.backend_device != self.device:
+            self.model = None
+            raise ImplementationUnavailableError(
+                f"whisper.cpp was asked for {self.device} but runs on {self.backend_device} "
+                "(its load log); use --device cpu"
+            )
 
     def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
         info = self.require_loaded()
@@ -174,7 +214,7 @@ class WhisperCpp(WhisperImplementation):
         file_dtype = FILE_TYPES.get(file_type, f"ggml type {file_type}")
         return {
             **weights_params(self, info),
-            "device": self.device if context.use_gpu else "cpu",
+            "device": self.backend_device,
             "backends": system_info().strip(),
             "dtype": file_dtype,
             "attention": "flash" if context.flash_attn else "ggml",
