@@ -22,7 +22,7 @@ from whisperbench.implementations import (
 )
 from whisperbench.implementations import get_implementation as implementation_class
 from whisperbench.implementations.synthetic import synthetic_label
-from whisperbench.models import get_model
+from whisperbench.models import get_model, native_repo
 from whisperbench.results import (
     LoadResult,
     Measured,
@@ -154,8 +154,11 @@ def model_info(impl: WhisperImplementation, size: str, path: Path | None) -> Mod
     """``impl``'s view of ``size``, naming the repo the files at ``path`` really came from (a
     native repo's snapshot, say whisper.cpp's, rather than the one a conversion would use)."""
     info = impl.get_model_info(size)
-    origin = None if path is None else weights.repo_of(path)
-    return info if origin is None else dataclasses.replace(info, repo_id=origin)
+    native = native_repo(size, impl.weights_format)
+    from_native = (
+        native is not None and path is not None and weights.repo_of(path) == native.repo_id
+    )
+    return dataclasses.replace(info, repo_id=native.repo_id) if from_native else info
 
 
 def load_model(impl: WhisperImplementation, size: str, *, cache_dir: Path | None = None) -> None:
