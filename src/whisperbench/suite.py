@@ -155,10 +155,10 @@ def model_info(impl: WhisperImplementation, size: str, path: Path | None) -> Mod
     native repo's snapshot, say whisper.cpp's, rather than the one a conversion would use)."""
     info = impl.get_model_info(size)
     native = native_repo(size, impl.weights_format)
-    from_native = (
-        native is not None and path is not None and weights.repo_of(path) == native.repo_id
-    )
-    return dataclasses.replace(info, repo_id=native.repo_id) if from_native else info
+    origin = None if path is None else weights.repo_of(path)
+    if native is not None and origin == native.repo_id:
+        return dataclasses.replace(info, repo_id=origin)
+    return info
 
 
 def load_model(impl: WhisperImplementation, size: str, *, cache_dir: Path | None = None) -> None:
