@@ -75,7 +75,11 @@ def cast_parameters(model: Any, dtype: str) -> None:
     from mlx.utils import tree_map
 
     target = getattr(mx, dtype)
-    model.update(tree_map(lambda array: array.astype(target), model.parameters()))
+
+    def cast(array: Any) -> Any:  # quantised weights and their scales keep their types
+        return array.astype(target) if mx.issubdtype(array.dtype, mx.floating) else array
+
+    model.update(tree_map(cast, model.parameters()))
     mx.eval(model.parameters())
 
 
