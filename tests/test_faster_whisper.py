@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from whisperbench.audio import SAMPLE_RATE, AudioClip, fixture_clip_path, load_clip
-from whisperbench.devices import DevicePresence
+from whisperbench.devices import DevicePresence, cpu_thread_count
 from whisperbench.errors import DeviceUnavailableError, ImplementationUnavailableError
 from whisperbench.implementations import (
     ImplementationOptions,
@@ -22,7 +22,6 @@ from whisperbench.implementations import (
 )
 from whisperbench.implementations.faster_whisper import (
     FasterWhisper,
-    cpu_thread_count,
     ct2_device_request,
     quantization_of,
     resolve_compute_type,

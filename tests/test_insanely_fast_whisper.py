@@ -4,7 +4,6 @@ in a saved run of the suite."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,10 @@ from whisperbench.implementations.insanely_fast_whisper import (
     seed_batch_size,
     seed_chunk_length_s,
 )
-from whisperbench.implementations.transformers_pipeline import decide_quantization
+from whisperbench.implementations.transformers_pipeline import (
+    decide_quantization,
+    four_bit_installed,
+)
 from whisperbench.metrics import wer
 
 GB = 2**30
@@ -119,15 +121,17 @@ def test_tiny_en_runs_with_the_seeds_settings(
 
 @pytest.mark.slow
 def test_4bit_is_requested_and_reported_as_it_ran(seed_tiny: WhisperImplementation) -> None:
-    """The seed always asks for 4-bit; where bitsandbytes cannot run (here: no CUDA) the model
-    runs in float16 and the note says why."""
+    """The seed always asks for 4-bit; where bitsandbytes runs (CUDA, and the CPU with
+    bitsandbytes and accelerate installed) the loaded layers are nf4, else the model runs in
+    float16 and the note says why."""
     params = seed_tiny.get_params()
     assert params["quantization_requested"] == "4bit"
-    has_bitsandbytes = importlib.util.find_spec("bitsandbytes") is not None
-    decision = decide_quantization("4bit", "cpu", has_bitsandbytes)
-    assert params["quantization"] == decision.applied
+    decision = decide_quantization("4bit", "cpu", four_bit_installed())
     if decision.applied == "none":
+        assert params["quantization"] == "none"
         assert params["quantization_note"] == decision.reason and "4-bit" in decision.reason
+    else:
+        assert params["quantization"].startswith("4bit (nf4, bitsandbytes ")
     assert seed_tiny.bits_and_bytes_options(seed_tiny.load_dtype()) == SEED_4BIT  # type: ignore[attr-defined]
 
 

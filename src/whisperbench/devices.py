@@ -20,7 +20,7 @@ import psutil
 import torch
 
 from whisperbench import mps
-from whisperbench.apple import read_apple_facts
+from whisperbench.apple import performance_cores, read_apple_facts
 from whisperbench.errors import DeviceOutOfMemoryError, DeviceUnavailableError
 
 DeviceName = Literal["cuda", "mps", "cpu"]
@@ -315,6 +315,13 @@ def machine_facts() -> dict[str, Any]:
                 "faster-whisper",
                 "ctranslate2",
                 "bitsandbytes",
+                "accelerate",
+                "openai-whisper",
+                "pywhispercpp",
+                "mlx",
+                "mlx-whisper",
+                "whisper-mps",
+                "lightning-whisper-mlx",
             )
         },
     }
@@ -324,3 +331,39 @@ def machine_facts() -> dict[str, Any]:
         facts["gpu_memory_gb"] = round(props.total_memory / 2**30, 1)
         facts["gpu_driver"] = _nvidia_driver()
     return facts
+
+
+def device_among(
+    requested: str, supported: tuple[str, ...], presence: DevicePresence | None = None
+) -> str:
+    """The device to ask an engine for when it runs on only some devices: ``auto`` is the best
+    device here that the engine supports (else the CPU), so that ``auto`` on a CUDA machine runs
+    an Apple-only engine on the CPU, and on a Mac a CUDA-or-CPU engine on the CPU. A device
+    named explicitly is passed on unchanged (and refused by the engine when unsupported)."""
+    if requested.lower() != "auto":
+        return requested
+    best = resolve_device("auto", presence)
+    return best if best in supported else "cpu"
+
+
+def cpu_thread_count(
+    environ: Mapping[str, str] | None = None, performance_cores: int | None = None
+) -> int:
+    """``OMP_NUM_THREADS`` when set to a positive number; else, on a Mac, its performance
+    cores (``apple.performance_cores()``: a thread on an efficiency core holds back every
+    thread that waits for it); else the CPUs this process may use."""
+    environ = os.environ if environ is None else environ
+    value = environ.get("OMP_NUM_THREADS", "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    if performance_cores:
+        return performance_cores
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def engine_cpu_threads() -> int:
+    """The CPU threads every engine that takes a count is given (faster-whisper, whisper.cpp):
+    ``cpu_thread_count`` on this machine."""
+    return cpu_thread_count(performance_cores=performance_cores())

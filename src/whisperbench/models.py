@@ -1,8 +1,9 @@
 """THE model map: one source of truth for sizes, repos, architectures and verification limits.
 
 Loading, cache checks, synthetic weights and reports all resolve a size name here: a size and
-a weight format give a Hugging Face repo id. What a snapshot of each format holds is declared
-in ``weights.formats``.
+a weight format give a Hugging Face repo id. A format converted from another (openai-whisper's
+checkpoint, whisper.cpp's ggml file, MLX's folder) gives the repo it is converted from. What a
+snapshot of each format holds, and how a conversion is made, is declared in ``weights.formats``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,48 @@ REPO_FORMATS: tuple[str, ...] = ("transformers", "ctranslate2")
 """The weight formats that every size has a Hugging Face repository for."""
 FAMILIES = REPO_FORMATS
 """The older name of ``REPO_FORMATS`` (formats were called implementation families)."""
+CONVERTED_FORMATS: dict[str, str] = {
+    "openai": "transformers",
+    "ggml": "transformers",
+    "mlx": "transformers",
+}
+"""Formats made from another format's snapshot, and which: every engine's weights come from the
+same transformers snapshot, so that engines are compared on the same weights."""
+
+
+@dataclass(frozen=True)
+class NativeRepo:
+    """A repository of an engine's own ecosystem that holds a converted format ready-made, made
+    from the same openai weights (``ggerganov/whisper.cpp``'s ggml files, ``mlx-community``'s MLX
+    folders). Online, ``whisperbench download`` fetches it; a whole cached copy is used instead
+    of converting the transformers snapshot."""
+
+    repo_id: str
+    required: tuple[str, ...]
+    """Files a whole snapshot holds (``a|b``: either)."""
+    allow_patterns: tuple[str, ...]
+    """What a download fetches (a repo such as whisper.cpp's holds every size's file)."""
+    one_file_of_many: bool = False
+    """The repo holds a file per size (whisper.cpp's): the path handed to an engine is the
+    size's file, not the snapshot folder."""
+
+
+_NATIVE_NAMES = {"large": "large-v3-turbo"}
+"""Sizes whose native repos and files go by another name (``large`` is large-v3-turbo)."""
+
+
+def native_repo(size: str, weights_format: str) -> NativeRepo | None:
+    """The native repository of ``weights_format`` for ``size``, where there is one."""
+    name = _NATIVE_NAMES.get(size, size)
+    if weights_format == "ggml":
+        file = f"ggml-{name}.bin"
+        return NativeRepo("ggerganov/whisper.cpp", (file,), (file,), one_file_of_many=True)
+    if weights_format == "mlx":
+        repo = f"mlx-community/whisper-{name}" + ("" if size == "large" else "-mlx")
+        weights = ("weights.safetensors", "weights.npz")
+        return NativeRepo(repo, ("config.json", "|".join(weights)), ("config.json", *weights))
+    return None
+
 
 VERIFY_TIMEOUT_S = 15.0
 VERIFY_TIMEOUT_LARGE_S = 30.0
@@ -57,8 +100,10 @@ class ModelSpec:
         return VERIFY_TIMEOUT_LARGE_S if self.is_large else VERIFY_TIMEOUT_S
 
     def repo_id(self, weights_format: str) -> str:
+        """The repo whose files ``weights_format`` is read from (for a converted format: the
+        repo of the format it is converted from)."""
         try:
-            return self.repos[weights_format]
+            return self.repos[CONVERTED_FORMATS.get(weights_format, weights_format)]
         except KeyError:
             raise UnknownModelError(
                 f"model {self.name!r} has no repository for the {weights_format!r} format; "

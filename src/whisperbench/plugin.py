@@ -188,7 +188,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def _suite_config(config: pytest.Config) -> SuiteConfig:
     get = config.getoption
     implementations = (
-        default_names()
+        default_names(get("device"))
         if get("implementations") == "available"
         else parse_implementation_list(get("implementations"))
     )

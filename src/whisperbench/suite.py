@@ -5,6 +5,7 @@ clips and corpora, and one measured load, transcription or corpus -> a typed rec
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,9 +23,10 @@ from whisperbench.audio import (
     screen_audio_files,
 )
 from whisperbench.datasets import Corpus, DatasetSpec, read_corpus
-from whisperbench.errors import AudioError, DatasetError
+from whisperbench.errors import AudioError, DatasetError, ImplementationUnavailableError
 from whisperbench.implementations import (
     ImplementationOptions,
+    ModelInfo,
     Progress,
     TranscriptionResult,
     WhisperImplementation,
@@ -33,7 +35,7 @@ from whisperbench.implementations import (
 )
 from whisperbench.implementations import get_implementation as implementation_class
 from whisperbench.implementations.synthetic import synthetic_label
-from whisperbench.models import get_model
+from whisperbench.models import get_model, native_repo
 from whisperbench.report.formatting import duration
 from whisperbench.results import (
     ACROSS_UTTERANCES,
@@ -259,11 +261,22 @@ def weights_for(
     )
 
 
+def model_info(impl: WhisperImplementation, size: str, path: Path | None) -> ModelInfo:
+    """``impl``'s view of ``size``, naming the repo the files at ``path`` really came from (a
+    native repo's snapshot, say whisper.cpp's, rather than the one a conversion would use)."""
+    info = impl.get_model_info(size)
+    native = native_repo(size, impl.weights_format)
+    origin = None if path is None else weights.repo_of(path)
+    if native is not None and origin == native.repo_id:
+        return dataclasses.replace(info, repo_id=origin)
+    return info
+
+
 def load_model(impl: WhisperImplementation, size: str, *, cache_dir: Path | None = None) -> None:
     """Find the weights ``impl`` needs for ``size`` in the cache and load them (untimed: the
     suite times ``impl.load`` alone)."""
     path = weights_for(type(impl), size, impl.options, cache_dir=cache_dir)
-    impl.load(path, impl.get_model_info(size))
+    impl.load(path, model_info(impl, size, path))
 
 
 class Notifier(Protocol):
@@ -339,8 +352,11 @@ class ModelPool:
             path = self.paths[key] if prepared and key in self.paths else None
             if path is None:
                 path = self.prepare(implementation, size)
-            impl = create(implementation, self.config.options)
-            info = impl.get_model_info(size)
+            try:
+                impl = create(implementation, self.config.options)
+            except ImplementationUnavailableError as exc:  # these options cannot run here
+                raise Skip(str(exc)) from exc
+            info = model_info(impl, size, path)
             memory_baseline = devices.start_device_memory(impl.device)
             start = time.perf_counter()
             with devices.explain_out_of_memory(

@@ -1,4 +1,5 @@
-"""``whisperbench download``: fetch (or resume) the files of each implementation's weight format.
+"""``whisperbench download``: fetch (or resume) the files of each implementation's weight format
+(a converted format: its native repo where it has one, else the repo it is converted from).
 
 Offline (HF_HUB_OFFLINE, or the hub cannot be reached) it says so in one line, names
 ``whisperbench import-model`` as the way to bring a local copy, and exits 1.
@@ -15,12 +16,12 @@ from rich.console import Console
 from whisperbench.commands._cache_options import add_cache_dir, add_model_selection, selection
 from whisperbench.commands._model_status import inspect_rows
 from whisperbench.implementations import get_implementation
-from whisperbench.models import get_model
 from whisperbench.weights import (
     BUNDLED_SIZES,
+    DownloadPlan,
     cache_dir_flag,
+    download_plans,
     download_snapshot,
-    get_format,
     hub_offline,
     is_network_error,
 )
@@ -55,14 +56,15 @@ def offline_message(sizes: list[str], why: str, cache_dir: Path | None = None) -
     )
 
 
-def _targets(implementations: list[str], sizes: list[str]) -> dict[str, str]:
-    """repo id -> the format whose files to fetch, each repo once (a converted format
-    downloads the repo it is converted from)."""
-    targets: dict[str, str] = {}
+def _targets(implementations: list[str], sizes: list[str]) -> list[list[DownloadPlan]]:
+    """Per (format, size) the repos that could bring it, in order of preference (a converted
+    format: its native repo, then the repo it is converted from), each list once."""
+    targets: list[list[DownloadPlan]] = []
     for name in implementations:
-        repo_format = get_format(get_implementation(name).weights_format).repo_format
         for size in sizes:
-            targets.setdefault(get_model(size).repo_id(repo_format), repo_format)
+            plans = download_plans(size, get_implementation(name).weights_format)
+            if plans not in targets:
+                targets.append(plans)
     return targets
 
 
@@ -74,21 +76,32 @@ def run(args: argparse.Namespace) -> int:
         print(offline_message(sizes, "HF_HUB_OFFLINE is set", cache_dir))
         return 1
     failed = False
-    for repo_id, repo_format in _targets(implementations, sizes).items():
-        console.print(
-            f"downloading {repo_id} ({repo_format} files) into {chosen.cache_root}",
-            highlight=False,
-            soft_wrap=True,
-        )
-        try:
-            download_snapshot(repo_id, repo_format, cache_dir)
-        except Exception as exc:  # the hub raises many types: DNS, HTTP, gated, disk full
-            if is_network_error(exc):
-                first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                why = f"cannot reach the Hugging Face Hub: {first_line}"
-                print(offline_message(sizes, why, cache_dir))
-                return 1
-            console.print(f"[red]{repo_id}: {type(exc).__name__}: {exc}[/]", highlight=False)
+    done: set[DownloadPlan] = set()
+    for plans in _targets(implementations, sizes):
+        if done.intersection(plans):
+            continue
+        for plan in plans:
+            console.print(
+                f"downloading {plan.repo_id} ({', '.join(plan.allow_patterns)}) "
+                f"into {chosen.cache_root}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            try:
+                download_snapshot(plan.repo_id, plan.weights_format, cache_dir, plan.allow_patterns)
+            except Exception as exc:  # the hub raises many types: DNS, HTTP, gated, disk full
+                if is_network_error(exc):
+                    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    why = f"cannot reach the Hugging Face Hub: {first_line}"
+                    print(offline_message(sizes, why, cache_dir))
+                    return 1
+                console.print(
+                    f"[red]{plan.repo_id}: {type(exc).__name__}: {exc}[/]", highlight=False
+                )
+                continue
+            done.add(plan)
+            break
+        else:
             failed = True
     records = inspect_rows(implementations, sizes, cache_dir=cache_dir)
     for record in records:

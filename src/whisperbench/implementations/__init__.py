@@ -7,6 +7,7 @@ import importlib
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
+from whisperbench.devices import device_among
 from whisperbench.errors import ImplementationUnavailableError, UnknownImplementationError
 from whisperbench.implementations.base import (
     ImplementationOptions,
@@ -30,6 +31,13 @@ BUILTINS: dict[str, str] = {
     "insanely-fast-whisper": (
         "whisperbench.implementations.insanely_fast_whisper:InsanelyFastWhisper"
     ),
+    "openai-whisper": "whisperbench.implementations.openai_whisper:OpenAIWhisper",
+    "whisper.cpp": "whisperbench.implementations.whisper_cpp:WhisperCpp",
+    "mlx-whisper": "whisperbench.implementations.mlx_whisper:MLXWhisper",
+    "lightning-whisper-mlx": (
+        "whisperbench.implementations.lightning_whisper_mlx:LightningWhisperMLX"
+    ),
+    "whisper-mps": "whisperbench.implementations.whisper_mps:WhisperMPS",
 }
 
 TEST_DOUBLES: dict[str, str] = {
@@ -116,10 +124,20 @@ def available_names() -> list[str]:
     return [item.name for item in availability() if item.available]
 
 
-def default_names() -> list[str]:
-    """What the suite runs when no implementation is named: every available one but the
-    yardsticks (``transformers-reference``, ``insanely-fast-whisper``), which run when named."""
-    return [name for name in available_names() if not get_implementation(name).yardstick]
+def default_names(device: str = "auto") -> list[str]:
+    """What the suite runs on ``device`` when no implementation is named: every available one
+    but the yardsticks (``transformers-reference``, ``insanely-fast-whisper``) and those kept to
+    their fast devices (``default_devices``: the MLX engines run by default on Metal, not on a
+    CPU), which run when named."""
+    names = []
+    for name in available_names():
+        cls = get_implementation(name)
+        kept_away = cls.default_devices is not None and (
+            device_among(device, cls.supported_devices) not in cls.default_devices
+        )
+        if not (cls.yardstick or kept_away):
+            names.append(name)
+    return names
 
 
 def parse_implementation_list(value: str) -> list[str]:

@@ -102,6 +102,9 @@ class WhisperImplementation(ABC):
     supported_devices: ClassVar[tuple[DeviceName, ...]] = ("cuda", "mps", "cpu")
     yardstick: ClassVar[bool] = False
     """A reference kept to compare against (run when named, not by default)."""
+    default_devices: ClassVar[tuple[DeviceName, ...] | None] = None
+    """The devices where the suite runs it by default (``--implementations available``); None:
+    every device it supports. Named (or ``all``), it runs on any supported device."""
     supports_synthetic: ClassVar[bool] = False
     """Whether ``ImplementationOptions.synthetic_tokens`` (random weights) is honoured."""
     needs_weights: ClassVar[bool] = True
@@ -126,7 +129,7 @@ class WhisperImplementation(ABC):
 
     def __init__(self, options: ImplementationOptions | None = None) -> None:
         self.options = options or ImplementationOptions()
-        self.device: DeviceName = resolve_device(self.options.device)
+        self.device: DeviceName = resolve_device(self.device_request(self.options.device))
         reason = self.unsupported_device_reason(self.device)
         if reason is not None:
             raise ImplementationUnavailableError(reason)

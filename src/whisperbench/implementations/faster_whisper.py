@@ -17,16 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from whisperbench.apple import performance_cores
 from whisperbench.audio import SAMPLE_RATE
-from whisperbench.devices import DevicePresence, resolve_device
+from whisperbench.devices import DevicePresence, device_among, engine_cpu_threads
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.implementations.base import (
     ImplementationOptions,
@@ -74,9 +72,7 @@ def ct2_device_request(requested: str, presence: DevicePresence | None = None) -
     """The device to ask for: ``auto`` means cuda or else cpu (CTranslate2 has no MPS backend,
     so on a Mac ``auto`` runs on the CPU); anything else is passed on unchanged, and an explicit
     ``mps`` is then refused by ``WhisperImplementation``."""
-    if requested.lower() != "auto":
-        return requested
-    return "cuda" if resolve_device("auto", presence) == "cuda" else "cpu"
+    return device_among(requested, FasterWhisper.supported_devices, presence)
 
 
 def resolve_compute_type(device: str, requested: str | None) -> str:
@@ -91,23 +87,6 @@ def resolve_compute_type(device: str, requested: str | None) -> str:
             f"{', '.join(COMPUTE_TYPES)} (or fp16, fp32, bf16)"
         )
     return name
-
-
-def cpu_thread_count(
-    environ: Mapping[str, str] | None = None, performance_cores: int | None = None
-) -> int:
-    """``OMP_NUM_THREADS`` when set to a positive number; else, on a Mac, its performance
-    cores (``apple.performance_cores()``: a thread on an efficiency core holds back every
-    thread that waits for it); else the CPUs this process may use."""
-    environ = os.environ if environ is None else environ
-    value = environ.get("OMP_NUM_THREADS", "").strip()
-    if value.isdigit() and int(value) > 0:
-        return int(value)
-    if performance_cores:
-        return performance_cores
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def quantization_of(compute_type: str) -> str:
@@ -171,7 +150,7 @@ class FasterWhisper(WhisperImplementation):
                 f"faster-whisper: ctranslate2 {ctranslate2.__version__} sees no CUDA device "
                 f"although torch does; {CUDA_HINT}"
             )
-        self.cpu_threads = cpu_thread_count(performance_cores=performance_cores())
+        self.cpu_threads = engine_cpu_threads()
         try:
             self.model = WhisperModel(
                 str(snapshot),

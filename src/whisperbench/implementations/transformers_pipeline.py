@@ -104,12 +104,20 @@ class QuantizationDecision:
     reason: str | None
 
 
+FOUR_BIT_DEVICES = ("cuda", "cpu")
+"""Where bitsandbytes runs 4-bit layers: CUDA, and the CPU (checked with bitsandbytes 0.50.2:
+nf4 tiny.en transcribes the reference clips; without its optional ``kernels`` package it
+dequantises in plain torch, about 8x slower than float32 here)."""
+FOUR_BIT_TYPE = "nf4"
+FOUR_BIT_PACKAGES = "bitsandbytes and accelerate"
+
+
 def decide_quantization(
     requested: str, device: str, bitsandbytes_installed: bool
 ) -> QuantizationDecision:
-    """4-bit weights need CUDA and bitsandbytes; int8 (torch's dynamic quantisation of the
-    decoder layers' linear layers) runs on the CPU only. Anywhere else the request is dropped,
-    and the decision says why."""
+    """4-bit (nf4) weights need bitsandbytes (with accelerate) on CUDA or the CPU; int8 (torch's
+    dynamic quantisation of the decoder layers' linear layers) runs on the CPU only. Anywhere
+    else the request is dropped, and the decision says why."""
     if requested not in QUANTIZATIONS:
         raise ValueError(
             f"unknown quantization {requested!r}; choose one of {', '.join(QUANTIZATIONS)}"
@@ -124,18 +132,26 @@ def decide_quantization(
             "int8 requested but dynamic int8 quantisation runs on the CPU only; "
             f"running unquantised on {device}",
         )
-    if device != "cuda":
+    if device not in FOUR_BIT_DEVICES:
         return QuantizationDecision(
             "none",
-            f"4-bit requested but bitsandbytes 4-bit needs CUDA; running unquantised on {device}",
+            "4-bit requested but bitsandbytes 4-bit runs on CUDA and the CPU only; "
+            f"running unquantised on {device}",
         )
     if not bitsandbytes_installed:
         return QuantizationDecision(
             "none",
-            "4-bit requested but bitsandbytes is not installed "
-            "(pip install whisperbench[quantization])",
+            f"4-bit requested but bitsandbytes or accelerate is not installed (4-bit needs "
+            f"{FOUR_BIT_PACKAGES}: pip install whisperbench[quantization])",
         )
     return QuantizationDecision("4bit", None)
+
+
+def four_bit_installed() -> bool:
+    """bitsandbytes and accelerate (which transformers needs to place 4-bit layers)."""
+    return all(
+        importlib.util.find_spec(name) is not None for name in ("bitsandbytes", "accelerate")
+    )
 
 
 def quantize_int8(model: Any) -> None:
@@ -148,11 +164,24 @@ def quantize_int8(model: Any) -> None:
 
 
 def applied_quantization(model: Any) -> str:
-    """The quantisation the loaded model really carries."""
-    if getattr(model, "is_loaded_in_4bit", False):
-        return "4bit"
+    """The quantisation the loaded model really carries, read off its modules: 4-bit only when
+    its linear layers are bitsandbytes ``Linear4bit`` (``4bit (nf4, bitsandbytes 0.50.2)``)."""
+    modules = list(model.modules())
+    if any(type(module).__module__.startswith("bitsandbytes") for module in modules):
+        import bitsandbytes
+
+        four_bit: Any = bitsandbytes.nn.Linear4bit  # type: ignore[attr-defined]
+        kinds = sorted(
+            {
+                str(getattr(module.weight, "quant_type", "?"))
+                for module in modules
+                if isinstance(module, four_bit)
+            }
+        )
+        if kinds:
+            return f"4bit ({'/'.join(kinds)}, bitsandbytes {bitsandbytes.__version__})"
     dynamic_linear = torch.ao.nn.quantized.dynamic.Linear
-    if any(isinstance(module, dynamic_linear) for module in model.modules()):
+    if any(isinstance(module, dynamic_linear) for module in modules):
         return INT8_SCOPE
     return "none"
 
@@ -222,16 +251,18 @@ class TransformersReference(WhisperImplementation):
 
     def bits_and_bytes_options(self, dtype: torch.dtype) -> dict[str, Any]:
         """``BitsAndBytesConfig``'s arguments when 4-bit weights are applied."""
-        return {"load_in_4bit": True, "bnb_4bit_compute_dtype": dtype}
+        return {
+            "load_in_4bit": True,
+            "bnb_4bit_quant_type": FOUR_BIT_TYPE,
+            "bnb_4bit_compute_dtype": dtype,
+        }
 
     def _build_pipeline(self, info: ModelInfo, snapshot: Path) -> Any:
         from transformers import pipeline
 
         dtype = self.load_dtype()
         self.quantization = decide_quantization(
-            self.requested_quantization(),
-            self.device,
-            importlib.util.find_spec("bitsandbytes") is not None,
+            self.requested_quantization(), self.device, four_bit_installed()
         )
         model_kwargs: dict[str, Any] = {
             "attn_implementation": "sdpa",
@@ -245,7 +276,7 @@ class TransformersReference(WhisperImplementation):
             model_kwargs["quantization_config"] = BitsAndBytesConfig(  # type: ignore[no-untyped-call]
                 **self.bits_and_bytes_options(dtype)
             )
-            model_kwargs["device_map"] = {"": 0}
+            model_kwargs["device_map"] = {"": 0 if self.device == "cuda" else "cpu"}
             device_arg = None  # accelerate places a quantised model; the pipeline must not move it
         if self.options.synthetic_tokens:
             from transformers import WhisperFeatureExtractor

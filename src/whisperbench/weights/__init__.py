@@ -21,7 +21,7 @@ a format converted from another adds one module under ``convert/`` with its ``CO
 """
 
 from whisperbench.weights.bundled import BUNDLED_SIZES, INSTALL_HINT, bundled_sizes
-from whisperbench.weights.download import download_snapshot
+from whisperbench.weights.download import DownloadPlan, download_plans, download_snapshot
 from whisperbench.weights.download_size import OFFLINE, DownloadEstimate, estimate_download
 from whisperbench.weights.fixes import cache_dir_flag, download_command, fix_command
 from whisperbench.weights.formats import FORMATS, WeightFormat, format_names, get_format
@@ -35,7 +35,12 @@ from whisperbench.weights.inspection import (
     inspect_many,
     status_counts,
 )
-from whisperbench.weights.layout import check_cache_dir, holds_models, resolve_cache_dir
+from whisperbench.weights.layout import (
+    check_cache_dir,
+    holds_models,
+    repo_of,
+    resolve_cache_dir,
+)
 from whisperbench.weights.offline import go_offline, hub_offline, is_network_error
 from whisperbench.weights.provide import (
     WeightsNotReady,
@@ -52,6 +57,7 @@ __all__ = [
     "OFFLINE",
     "STATUSES",
     "DownloadEstimate",
+    "DownloadPlan",
     "ImportedModel",
     "Status",
     "VerifyMethod",
@@ -63,6 +69,7 @@ __all__ = [
     "cache_dir_flag",
     "check_cache_dir",
     "download_command",
+    "download_plans",
     "download_snapshot",
     "estimate_download",
     "fix_command",
@@ -77,6 +84,7 @@ __all__ = [
     "inspect_many",
     "is_network_error",
     "provide",
+    "repo_of",
     "resolve_cache_dir",
     "status_counts",
     "verify_status",

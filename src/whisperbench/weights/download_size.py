@@ -14,7 +14,7 @@ from pathlib import Path
 
 from huggingface_hub import HfApi
 
-from whisperbench.weights.formats import repo_files_format
+from whisperbench.weights.download import download_plans
 from whisperbench.weights.inspection import WeightsStatus
 from whisperbench.weights.offline import hub_offline, is_network_error
 
@@ -50,10 +50,11 @@ def estimate_download(
     records: Iterable[WeightsStatus], api: HfApi | None = None
 ) -> DownloadEstimate:
     """Bytes still to fetch for the ``missing`` and ``incomplete`` records (each repo once)."""
-    needing: dict[str, WeightsStatus] = {}
+    needing: dict[str, tuple[WeightsStatus, tuple[str, ...]]] = {}
     for record in records:
         if record.status in ("missing", "incomplete") and record.repo_id:
-            needing.setdefault(record.repo_id, record)
+            plan = download_plans(record.model, record.format)[0]  # what download fetches first
+            needing.setdefault(plan.repo_id, (record, plan.allow_patterns))
     if not needing:
         return DownloadEstimate(0, "")
     if hub_offline():
@@ -61,7 +62,7 @@ def estimate_download(
     api = api or HfApi()
     deadline = time.monotonic() + TOTAL_TIMEOUT_S
     total = 0
-    for repo_id, record in needing.items():
+    for repo_id, (record, patterns) in needing.items():
         if time.monotonic() > deadline:
             return DownloadEstimate(None, "unknown (the hub answered too slowly)")
         try:
@@ -70,11 +71,11 @@ def estimate_download(
             if is_network_error(exc):
                 return DownloadEstimate(None, OFFLINE)
             return DownloadEstimate(None, f"unknown ({repo_id}: {type(exc).__name__})")
-        patterns = repo_files_format(record.format).allow_patterns
         for sibling in info.siblings or []:
             if not any(fnmatch.fnmatch(sibling.rfilename, p) for p in patterns):
                 continue
             size = sibling.size or 0
-            if _cached_size(record, sibling.rfilename) != size:
+            cached = _cached_size(record, sibling.rfilename) if repo_id == record.repo_id else None
+            if cached != size:
                 total += size
     return DownloadEstimate(total, "")

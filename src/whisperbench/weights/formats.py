@@ -18,8 +18,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from whisperbench.errors import UnknownFormatError
+from whisperbench.models import CONVERTED_FORMATS
 
-__all__ = ["FORMATS", "Loader", "WeightFormat", "format_names", "get_format", "repo_files_format"]
+__all__ = [
+    "FORMATS",
+    "GGML_FILE",
+    "MLX_CONFIG",
+    "MLX_WEIGHTS",
+    "OPENAI_CHECKPOINT",
+    "Loader",
+    "WeightFormat",
+    "format_names",
+    "get_format",
+    "repo_files_format",
+]
 
 Loader = Callable[[Path], object]
 """Loads the snapshot at the path (raising when it cannot)."""
@@ -67,6 +79,58 @@ def _ctranslate2_loader() -> Loader:
     return load
 
 
+OPENAI_CHECKPOINT = "model.pt"
+"""openai-whisper's checkpoint: ``torch.save({"dims": ..., "model_state_dict": ...})``."""
+GGML_FILE = "ggml-model.bin"
+"""whisper.cpp's model file (the name its own converters write)."""
+MLX_CONFIG, MLX_WEIGHTS = "config.json", "weights.npz"
+"""``mlx_whisper``'s model folder (``weights.safetensors`` in newer ``mlx-community`` repos;
+``weights.npz`` is what both mlx-whisper and lightning-whisper-mlx read)."""
+
+
+def _openai_loader() -> Loader:
+    import whisper
+
+    def load(path: Path) -> object:
+        return whisper.load_model(str(path / OPENAI_CHECKPOINT), device="cpu")
+
+    return load
+
+
+def _ggml_loader() -> Loader:
+    from pywhispercpp.model import Model
+
+    def load(path: Path) -> object:
+        file = path if path.is_file() else path / GGML_FILE  # a native repo's file, or ours
+        if not file.is_file():  # whisper.cpp would only log the failure
+            raise FileNotFoundError(f"{file} does not exist")
+        return Model(str(file), n_threads=1, redirect_whispercpp_logs_to=None)
+
+    return load
+
+
+def _mlx_loader() -> Loader:
+    from mlx_whisper.load_models import load_model
+
+    def load(path: Path) -> object:
+        return load_model(str(path))
+
+    return load
+
+
+def _converted(name: str, required: tuple[str, ...], loader: Callable[[], Loader]) -> WeightFormat:
+    """A format written by ``weights/convert/hf_to_<name>.py`` from the snapshot of the format
+    the model map names for it (the transformers one)."""
+    return WeightFormat(
+        name=name,
+        required=required,
+        allow_patterns=(),
+        verify_loader=loader,
+        converted_from=CONVERTED_FORMATS[name],
+        conversion=f"whisperbench.weights.convert.hf_to_{name}",
+    )
+
+
 FORMATS: dict[str, WeightFormat] = {
     "transformers": WeightFormat(
         name="transformers",
@@ -86,6 +150,9 @@ FORMATS: dict[str, WeightFormat] = {
         allow_patterns=("model.bin", "*.json", "vocabulary.*"),
         verify_loader=_ctranslate2_loader,
     ),
+    "openai": _converted("openai", (OPENAI_CHECKPOINT,), _openai_loader),
+    "ggml": _converted("ggml", (GGML_FILE,), _ggml_loader),
+    "mlx": _converted("mlx", (MLX_CONFIG, MLX_WEIGHTS), _mlx_loader),
 }
 
 

@@ -14,13 +14,16 @@ Checks, in order, each ending the inspection when it fails:
    ``incomplete``);
 7. huggingface_hub itself can read the repo (``error`` otherwise).
 
-A format converted from another (``converted_from``) has the status of its source snapshot, and
-points at the conversion once it exists. Loading (``verify``) is a separate, later step. The
+A format converted from another (``converted_from``) is ready-made where its native repo
+(``models.native_repo``: whisper.cpp's ggml files, mlx-community's MLX folders) is whole in the
+cache; otherwise it has the status of its source snapshot, and points at the conversion once it
+exists. Loading (``verify``) is a separate, later step. The
 cache is scanned with ``huggingface_hub.scan_cache_dir``, once per ``inspect_many`` call.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -33,7 +36,7 @@ from huggingface_hub import CachedRepoInfo, HFCacheInfo, scan_cache_dir
 from huggingface_hub.errors import CacheNotFound
 
 from whisperbench.errors import WhisperBenchError
-from whisperbench.models import get_model
+from whisperbench.models import get_model, native_repo
 from whisperbench.weights.convert import MARKER, conversion_folder, load_conversion
 from whisperbench.weights.fixes import fix_command
 from whisperbench.weights.formats import WeightFormat, get_format
@@ -53,6 +56,7 @@ __all__ = [
     "WeightsStatus",
     "inspect_many",
     "inspect_one",
+    "native_snapshot",
     "status_counts",
 ]
 
@@ -348,6 +352,27 @@ def _with_conversion(status: WeightsStatus, weights_format: WeightFormat) -> Wei
     return status
 
 
+def _native(
+    request: WeightsRequest, weights_format: WeightFormat, scan: _Scan
+) -> WeightsStatus | None:
+    """The whole cached snapshot of the format's native repo for this size, or None."""
+    native = native_repo(request.size, weights_format.name)
+    if native is None:
+        return None
+    files = dataclasses.replace(
+        weights_format,
+        required=native.required,
+        allow_patterns=native.allow_patterns,
+        converted_from=None,
+        conversion=None,
+    )
+    status = _check_files(request, files, native.repo_id, scan)
+    if not status.ready:
+        return None
+    status.reason = f"the native repo {native.repo_id}: all required files present (not loaded)"
+    return status
+
+
 def _inspect_one(request: WeightsRequest, scan: _Scan) -> WeightsStatus:
     try:
         weights_format = get_format(request.format)
@@ -356,6 +381,9 @@ def _inspect_one(request: WeightsRequest, scan: _Scan) -> WeightsStatus:
         return WeightsStatus("error", request.size, request.format, None, None, 0, None, str(exc))
     source = weights_format
     if weights_format.converted_from is not None:
+        native = _native(request, weights_format, scan)
+        if native is not None:
+            return native
         source = get_format(weights_format.converted_from)
     status = _check_files(request, source, repo_id, scan)
     return _with_conversion(status, weights_format)
@@ -381,6 +409,16 @@ def inspect_one(
 ) -> WeightsStatus:
     """The status of one (size, format); see ``inspect_many``."""
     return inspect_many([WeightsRequest(size, weights_format, needed_by)], cache_dir=cache_dir)[0]
+
+
+def native_snapshot(
+    size: str, weights_format: str, *, cache_dir: Path | None = None
+) -> WeightsStatus | None:
+    """The whole cached snapshot of ``weights_format``'s native repo for ``size``, or None
+    (no native repo, or not whole in the cache)."""
+    return _native(
+        WeightsRequest(size, weights_format), get_format(weights_format), _Scan.of(cache_dir)
+    )
 
 
 def status_counts(records: Iterable[WeightsStatus]) -> dict[Status, int]:

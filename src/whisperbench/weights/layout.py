@@ -111,6 +111,16 @@ def repo_folder_name(repo_id: str) -> str:
     return "models--" + repo_id.replace("/", "--")
 
 
+def repo_of(path: Path) -> str | None:
+    """``org/name`` of the hub-cache snapshot that ``path`` lies in (a snapshot folder or a file
+    in it), or None for a path outside a hub cache."""
+    for folder in (path, *path.parents):
+        if folder.parent.name == "snapshots" and folder.parent.parent.name.startswith("models--"):
+            org, _, name = folder.parent.parent.name.removeprefix("models--").partition("--")
+            return f"{org}/{name}" if name else None
+    return None
+
+
 def repo_folder(cache_dir: Path, repo_id: str) -> Path:
     """``<cache>/models--org--name``, as huggingface_hub lays a model repo out."""
     return cache_dir / repo_folder_name(repo_id)

