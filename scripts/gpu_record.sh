@@ -8,7 +8,7 @@
 #   OUT=/tmp/gpu-out HF_HUB_CACHE=/tmp/hub WHISPERBENCH_COMMIT=abc1234 bash scripts/gpu_record.sh
 set -uo pipefail
 OUT=${OUT:?set OUT to a folder for the results}
-RUNS=${RUNS:-"clips long-tiny long-tiny-b24 long-large-v3 corpus-tiny corpus-tiny-b24 corpus-tiny-one-by-one"}
+RUNS=${RUNS:-"clips long-tiny long-tiny-b24 long-large-v3 engines four-bit corpus-tiny corpus-tiny-b24 corpus-tiny-one-by-one"}
 CLIPS=/tmp/whisperbench-clips
 CORPUS=/tmp/whisperbench-corpus528
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
@@ -38,7 +38,15 @@ bench long-tiny-b24 benchmarks/test_transcribe.py --models tiny.en --audio "$CLI
 # 3. long-form, synthetic large-v3 (random weights, 96 tokens per window): speed only
 bench long-large-v3 benchmarks/test_transcribe.py --models large-v3 --synthetic \
   --audio "$CLIPS/long-x2.flac" --implementations transformers,transformers-reference
-# 4. a corpus of 528 short utterances (the espeak-ng corpus grown 11 times at 0.9-1.1x speed),
+# 4. the other engines that run on CUDA from the same tiny.en weights: the seed's recipe
+#    (insanely-fast-whisper, 4-bit where bitsandbytes is installed) and openai-whisper (converted
+#    from the transformers snapshot); ours and the plain recipe beside them
+bench engines benchmarks/test_transcribe.py --models tiny.en --clips short,long,spontaneous \
+  --implementations transformers,transformers-reference,insanely-fast-whisper,openai-whisper
+# 5. 4-bit (nf4, bitsandbytes) weights for ours and the plain recipe: speed and WER against fp16
+bench four-bit benchmarks/test_transcribe.py --models tiny.en --clips short,long,spontaneous \
+  --implementations transformers,transformers-reference --quantization 4bit
+# 6. a corpus of 528 short utterances (the espeak-ng corpus grown 11 times at 0.9-1.1x speed),
 #    each round the whole corpus with utterances batched together: ours against the recipe (its
 #    pipeline's list input), ours at the recipe's batch 24, and ours one utterance at a time
 bench corpus-tiny benchmarks/test_corpus.py --models tiny.en --dataset "$CORPUS" \
