@@ -2,6 +2,10 @@
 
 - every test that uses real weights (``offline_hub_cache`` and the like) is marked ``slow``;
 - ``_one_torch_thread``: one intra-op thread for every module;
+- under pytest-xdist (``tox -e tests`` runs two workers), the worker's ``PYTEST_XDIST_*``
+  variables are removed from the environment once the worker is configured, so that the suite
+  sessions tests start (in process or as subprocesses) are not taken for xdist workers, which
+  pytest-benchmark would run with saving disabled;
 - the recorded runs: the 23 pytest-benchmark JSON files committed under ``reports/`` (real runs
   of the suite on 2 CPU cores and on an H100), read as they are: ``recorded_files``,
   ``recorded_storages``, ``gpu_storage`` (the H100 storage at 4e2b31c, whose run 0003 ran ours
@@ -16,6 +20,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -49,6 +54,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if REAL_WEIGHTS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+XDIST_VARIABLES = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """An xdist worker knows itself by ``config.workerinput``; the variables are only for
+    code run inside it, and there they would switch off the saving of nested suite sessions."""
+    if hasattr(config, "workerinput"):
+        for name in XDIST_VARIABLES:
+            os.environ.pop(name, None)
 
 
 @pytest.fixture(autouse=True, scope="module")
