@@ -56,6 +56,11 @@ def pytest_whisperbench_model_loaded(implementation: Any, config: pytest.Config)
     say = os.environ.get("WHISPERBENCH_TEST_SAY")
     if not interrupt_at and say is None:
         return
+    if interrupt_at and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # A process started in the background by a shell without job control (nohup, a CI
+        # runner's `cmd &`) inherits SIGINT ignored; Ctrl-C at a terminal reaches Python's
+        # handler, which is what this fault stands for.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def interrupt(call: int) -> None:
         if call == interrupt_at:
