@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 from cache_helpers import repo_dir
 from test_audio import make_44k_stereo
 
@@ -117,6 +118,7 @@ def test_params_on_cpu(
     assert params["attention"] == "sdpa"
     assert params["quantization"] == "none"
     assert params["quantization_note"] is None
+    assert params["threads"] == torch.get_num_threads()
 
 
 def test_4bit_request_without_bitsandbytes_loads_unquantised_and_says_why(

@@ -401,6 +401,7 @@ class TransformersReference(WhisperImplementation):
             "task": None if self.english_prompt(info) else "transcribe",
             "language": self.options.language,
             "vad": False,
+            "threads": torch.get_num_threads() if first.device.type == "cpu" else None,
             "cpu_fallback": mps.cpu_fallback_note(first.device.type, os.environ),
         }
 
