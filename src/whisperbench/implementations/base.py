@@ -6,6 +6,7 @@ itself. The suite and the CLI ask the ``weights`` package for the folder."""
 
 from __future__ import annotations
 
+import importlib.util
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,17 @@ import numpy as np
 from whisperbench.devices import DeviceName, resolve_device
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.models import get_model
+
+
+def missing_package(
+    modules: Sequence[str], install_hint: str, *, package: str | None = None
+) -> str | None:
+    """Why an engine's package is not installed here (the first of ``modules`` that cannot be
+    found, named as ``package`` when given, else as itself, with ``install_hint``), or None."""
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            return f"the {package or module} package is not installed; {install_hint}"
+    return None
 
 
 @dataclass

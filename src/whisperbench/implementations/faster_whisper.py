@@ -16,7 +16,6 @@ imports, and the registry reports why it cannot run, where the package is missin
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from whisperbench.implementations.base import (
     Segment,
     TranscriptionResult,
     WhisperImplementation,
+    missing_package,
     transcribe_one_by_one,
 )
 from whisperbench.implementations.windows import quiet_windows
@@ -135,10 +135,7 @@ class FasterWhisper(WhisperImplementation):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        for module in ("faster_whisper", "ctranslate2"):
-            if importlib.util.find_spec(module) is None:
-                return f"the {module} package is not installed; {INSTALL_HINT}"
-        return None
+        return missing_package(("faster_whisper", "ctranslate2"), INSTALL_HINT)
 
     def _load(self, info: ModelInfo, snapshot: Path) -> None:
         import ctranslate2

@@ -8,13 +8,12 @@ count, which is why it is far slower there than every other engine; on a Mac it 
 
 from __future__ import annotations
 
-import importlib.util
 from functools import cache
 from typing import Any
 
 from whisperbench.devices import DeviceName, dtype_name, resolve_dtype
 from whisperbench.errors import ImplementationUnavailableError
-from whisperbench.implementations.base import ImplementationOptions
+from whisperbench.implementations.base import ImplementationOptions, missing_package
 
 __all__ = [
     "CPU_THREADS_NOTE",
@@ -35,8 +34,9 @@ _MLX_HINT = "pip install 'mlx[cpu]' on Linux; pip install mlx on Apple Silicon"
 
 @cache
 def _mlx_import_error() -> str | None:
-    if importlib.util.find_spec("mlx") is None:
-        return f"the mlx package is not installed; {_MLX_HINT}"
+    missing = missing_package(("mlx",), _MLX_HINT)
+    if missing is not None:
+        return missing
     try:
         import mlx.core  # noqa: F401  (the wheel without a backend fails here)
     except ImportError as exc:
@@ -46,9 +46,7 @@ def _mlx_import_error() -> str | None:
 
 def mlx_missing(module: str, install_hint: str) -> str | None:
     """Why an MLX engine whose package provides ``module`` cannot run here, or None."""
-    if importlib.util.find_spec(module) is None:
-        return f"the {module} package is not installed; {install_hint}"
-    return _mlx_import_error()
+    return missing_package((module,), install_hint) or _mlx_import_error()
 
 
 def use_device(device: str) -> str:

@@ -16,7 +16,6 @@ OpenMP).
 
 from __future__ import annotations
 
-import importlib.util
 import platform
 import re
 import tempfile
@@ -33,6 +32,7 @@ from whisperbench.implementations.base import (
     Segment,
     TranscriptionResult,
     WhisperImplementation,
+    missing_package,
 )
 from whisperbench.implementations.reported import ignored_options, weights_params
 
@@ -150,10 +150,9 @@ class WhisperCpp(WhisperImplementation):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        for module in ("pywhispercpp", "_pywhispercpp"):
-            if importlib.util.find_spec(module) is None:
-                return f"the pywhispercpp package is not installed; {INSTALL_HINT}"
-        return None
+        return missing_package(
+            ("pywhispercpp", "_pywhispercpp"), INSTALL_HINT, package="pywhispercpp"
+        )
 
     def _load(self, info: ModelInfo, snapshot: Path) -> None:
         from pywhispercpp.model import Model
