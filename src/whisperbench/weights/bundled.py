@@ -20,7 +20,7 @@ from pathlib import Path
 
 from whisperbench.errors import ModelImportError
 from whisperbench.models import get_model
-from whisperbench.weights.atomic import building
+from whisperbench.weights.atomic import build_once
 from whisperbench.weights.layout import whisperbench_cache_root
 
 __all__ = [
@@ -100,15 +100,18 @@ def _stamp(files: list[Path]) -> dict[str, list[int]]:
 def _build_once(target: Path, sources: list[Path], build: Callable[[Path], None]) -> Path:
     """``target`` built by ``build`` from ``sources``; reused while their sizes and mtimes hold."""
     stamp = _stamp(sources)
-    try:
-        if json.loads((target / _STAMP).read_text()) == stamp:
-            return target
-    except (OSError, ValueError):
-        pass
-    with building(target, replace=True) as temp:
+
+    def is_current(folder: Path) -> bool:
+        try:
+            return bool(json.loads((folder / _STAMP).read_text()) == stamp)
+        except (OSError, ValueError):
+            return False
+
+    def write(temp: Path) -> None:
         build(temp)
         (temp / _STAMP).write_text(json.dumps(stamp, indent=1))
-    return target
+
+    return build_once(target, is_current, write)
 
 
 def _join_base(data1: Path, data2: Path) -> Callable[[Path], None]:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from whisperbench.weights.atomic import building
+from whisperbench.weights.atomic import build_once
 from whisperbench.weights.layout import repo_folder_name, whisperbench_cache_root
 
 __all__ = ["MARKER", "Conversion", "convert_once", "converted_root", "load_conversion"]
@@ -88,11 +88,8 @@ def convert_once(
     """The folder of ``source`` (the snapshot of ``source_repo`` at ``revision``) converted by
     ``conversion``: converted now when it is not there yet, else reused as it is."""
     target = conversion_folder(conversion, source_repo, revision, root)
-    if (target / MARKER).is_file():
-        return target
-    # A folder without the marker was not written here (renamed in whole, it would have one):
-    # replace it. Otherwise a process that converts at the same time keeps its own result.
-    with building(target, replace=target.exists()) as temp:
+
+    def write(temp: Path) -> None:
         conversion.write(Path(source), temp)
         provenance = {
             "source_repo": source_repo,
@@ -102,4 +99,8 @@ def convert_once(
             "converter": conversion.write.__module__,
         }
         (temp / MARKER).write_text(json.dumps(provenance, indent=1))
+
+    # A folder without the marker was not written whole here (renamed in whole, it would have
+    # one): it is replaced.
+    build_once(target, lambda folder: (folder / MARKER).is_file(), write)
     return target
