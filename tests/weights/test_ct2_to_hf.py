@@ -21,7 +21,7 @@ from whisperbench.metrics import wer
 from whisperbench.models import get_model
 from whisperbench.weights.bundled import INSTALL_HINT, bundled_sizes, bundled_source
 from whisperbench.weights.convert.ct2_to_hf import convert_ct2_to_transformers
-from whisperbench.weights.ct2_model import read_ct2_model
+from whisperbench.weights.ct2_model import ct2_problem, read_ct2_model
 
 pytestmark = pytest.mark.slow
 SIZES = ("tiny.en", "base")
@@ -110,10 +110,24 @@ def test_reader_dequantises_int8_per_row_and_reads_bfloat16(tmp_path: Path) -> N
 
 def test_reader_names_a_truncated_file(tmp_path: Path) -> None:
     _needs("tiny.en")
-    with (bundled_source("tiny.en") / "model.bin").open("rb") as handle:
+    whole = bundled_source("tiny.en") / "model.bin"
+    assert ct2_problem(whole) is None
+    with whole.open("rb") as handle:
         (tmp_path / "model.bin").write_bytes(handle.read(1_000_000))
     with pytest.raises(ModelImportError, match="truncated"):
         read_ct2_model(tmp_path / "model.bin")
+    problem = ct2_problem(tmp_path / "model.bin")
+    assert problem is not None and problem.startswith("is truncated or corrupt: reading ")
+    assert problem.endswith("but the file has 1000000")
+
+
+def test_headers_alone_find_extra_bytes_and_a_missing_file(tmp_path: Path) -> None:
+    _write_ct2(tmp_path / "model.bin", {"b/bias": (0, np.ones(3, dtype=np.float32))})
+    assert ct2_problem(tmp_path / "model.bin") is None
+    with (tmp_path / "model.bin").open("ab") as handle:
+        handle.write(b"junk")
+    assert ct2_problem(tmp_path / "model.bin") == "is corrupt: 4 unexpected bytes after the aliases"
+    assert str(ct2_problem(tmp_path / "gone.bin")).startswith("cannot be read (")
 
 
 # --- the converted folder ------------------------------------------------------------------

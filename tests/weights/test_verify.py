@@ -55,6 +55,24 @@ def test_truncated_weights_are_found_before_any_load(
         assert record.fix is not None and f"--cache-dir {cache}" in record.fix
 
 
+def test_a_truncated_ctranslate2_model_is_found_before_any_load(
+    offline_hub_cache: Path, tmp_path: Path
+) -> None:
+    """model.bin's own headers give each tensor's size: walking them (seeking over the tensors)
+    finds a cut-off copy by the cache-only check, as the safetensors header does."""
+    cache = copy_repos(offline_hub_cache, tmp_path / "hub", TINY_CT2)
+    whole = blob_of(offline_hub_cache, TINY_CT2, "model.bin")
+    with whole.open("rb") as f:
+        head = f.read(whole.stat().st_size // 2)
+    replace_blob(cache, TINY_CT2, "model.bin", head)
+    record = inspect("tiny.en", "ctranslate2", cache_dir=cache, verify_method="load")
+    assert record.status == "incomplete", record.reason
+    assert record.verify_method == "cache-only" and record.load_s is None
+    assert "model.bin is truncated or corrupt: reading the data of " in record.reason
+    assert f"but the file has {len(head)}" in record.reason
+    assert record.fix is not None and f"--cache-dir {cache}" in record.fix
+
+
 def test_a_config_that_does_not_parse_fails_to_load_with_the_loaders_message(
     offline_hub_cache: Path, tmp_path: Path
 ) -> None:

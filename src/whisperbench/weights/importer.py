@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +31,7 @@ from filelock import FileLock, Timeout
 from whisperbench.errors import ModelImportError
 from whisperbench.models import MODELS
 from whisperbench.weights.convert.ct2_to_hf import write_transformers
-from whisperbench.weights.ct2_model import is_ct2_folder, read_ct2_model
+from whisperbench.weights.ct2_model import ct2_problem, is_ct2_folder
 from whisperbench.weights.layout import check_cache_dir, repo_folder, repo_folder_name
 from whisperbench.weights.safetensors_header import safetensors_problem
 
@@ -108,9 +108,9 @@ def _check_json(path: Path) -> None:
         raise ModelImportError(f"{path} is not valid JSON ({exc}); copy the file again") from exc
 
 
-def _check_safetensors(path: Path) -> None:
-    """The header parses and the file is as long as its tensors say."""
-    problem = safetensors_problem(path)
+def _check_weights(path: Path, problem_of: Callable[[Path], str | None]) -> None:
+    """The headers parse and the file is as long as its tensors say."""
+    problem = problem_of(path)
     if problem is not None:
         raise ModelImportError(f"{path} {problem}; copy or download it again")
 
@@ -119,9 +119,9 @@ def _check_source(folder: Path, kind: str) -> None:
     _check_json(folder / "config.json")
     if kind == "transformers":
         for path in folder.glob("*.safetensors"):
-            _check_safetensors(path)
+            _check_weights(path, safetensors_problem)
     else:
-        read_ct2_model(folder / "model.bin", dequantize=False)  # raises on a truncated file
+        _check_weights(folder / "model.bin", ct2_problem)
         if not (folder / "tokenizer.json").is_file():
             raise ModelImportError(
                 f"{folder} has no tokenizer.json; faster-whisper needs it next to model.bin"

@@ -10,8 +10,8 @@ Checks, in order, each ending the inspection when it fails:
 4. no snapshot symlink points at a blob that is gone;
 5. every file of the snapshot is a regular file (a named pipe, a socket or a folder where a
    file belongs cannot be read: ``error``, with the fix);
-6. every safetensors file is as long as its header says (read at no cost: a truncated copy is
-   ``incomplete``);
+6. every safetensors file, and a CTranslate2 ``model.bin``, is as long as its headers say (read
+   at no cost: a truncated copy is ``incomplete``);
 7. huggingface_hub itself can read the repo (``error`` otherwise).
 
 A format converted from another (``converted_from``) is ready-made where its native repo
@@ -38,6 +38,7 @@ from huggingface_hub.errors import CacheNotFound
 from whisperbench.errors import WhisperBenchError
 from whisperbench.models import get_model, native_repo
 from whisperbench.weights.convert import MARKER, conversion_folder, load_conversion
+from whisperbench.weights.ct2_model import ct2_problem
 from whisperbench.weights.fixes import fix_command
 from whisperbench.weights.formats import WeightFormat, get_format
 from whisperbench.weights.layout import (
@@ -228,12 +229,16 @@ def _not_regular(snapshot: Path, weights_format: WeightFormat) -> list[str]:
     return found
 
 
-def _damaged_safetensors(snapshot: Path) -> list[str]:
-    """Each safetensors file whose size does not match its header, with the sizes."""
+def _damaged_weights(snapshot: Path, weights_format: WeightFormat) -> list[str]:
+    """Each weights file whose size does not match its own headers (safetensors files, and a
+    CTranslate2 ``model.bin``), with the sizes."""
+    checks = [(path, safetensors_problem) for path in sorted(snapshot.rglob("*.safetensors"))]
+    if weights_format.name == "ctranslate2":
+        checks.append((snapshot / "model.bin", ct2_problem))
     return [
         f"{path.relative_to(snapshot).as_posix()} {problem}"
-        for path in sorted(snapshot.rglob("*.safetensors"))
-        if (problem := safetensors_problem(path)) is not None
+        for path, problem_of in checks
+        if (problem := problem_of(path)) is not None
     ]
 
 
@@ -317,7 +322,7 @@ def _check_files(
             fixable=True,
             **where,
         )
-    damaged = _damaged_safetensors(snapshot)
+    damaged = _damaged_weights(snapshot, weights_format)
     if damaged:
         return record(
             "incomplete",
