@@ -1,4 +1,4 @@
-"""``whisperbench download``: fetch (or resume) the files of each implementation's weight format
+"""``whisperbench download``: fetch (or complete) the files of each implementation's weight format
 (a converted format: its native repo where it has one, else the repo it is converted from).
 
 Offline (HF_HUB_OFFLINE, or the hub cannot be reached) it says so in one line, names
@@ -32,9 +32,9 @@ DEFAULT_MODEL = "medium"
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "download",
-        help="download (or resume) the models the implementations need",
+        help="download (or complete) the models the implementations need",
         description="Download each model's files for each implementation's family into the "
-        "Hugging Face cache, resuming a half-finished download.",
+        "Hugging Face cache, completing a half-finished download (and removing what it left).",
     )
     add_model_selection(parser, DEFAULT_MODEL)
     add_cache_dir(parser)
@@ -88,17 +88,34 @@ def run(args: argparse.Namespace) -> int:
                 soft_wrap=True,
             )
             try:
-                download_snapshot(plan.repo_id, plan.weights_format, cache_dir, plan.allow_patterns)
+                downloaded = download_snapshot(
+                    plan.repo_id, plan.weights_format, cache_dir, plan.allow_patterns
+                )
             except Exception as exc:  # the hub raises many types: DNS, HTTP, gated, disk full
+                first_line = (str(exc).strip().splitlines() or [""])[0]
                 if is_network_error(exc):
-                    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                    why = f"cannot reach the Hugging Face Hub: {first_line}"
+                    why = f"cannot reach the Hugging Face Hub: {first_line or type(exc).__name__}"
                     print(offline_message(sizes, why, cache_dir))
                     return 1
+                then = "; trying the next repo" if plan is not plans[-1] else ""
                 console.print(
-                    f"[red]{plan.repo_id}: {type(exc).__name__}: {exc}[/]", highlight=False
+                    f"[red]{plan.repo_id}: {type(exc).__name__}: {first_line}{then}[/]",
+                    highlight=False,
+                    soft_wrap=True,
                 )
                 continue
+            for path in downloaded.partials.removed:
+                console.print(
+                    f"removed {path} (left by an interrupted download)",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            for path in downloaded.partials.busy:
+                console.print(
+                    f"kept {path} (a running download holds its lock; run again when it ends)",
+                    highlight=False,
+                    soft_wrap=True,
+                )
             done.add(plan)
             break
         else:

@@ -1,4 +1,4 @@
-"""Download (or resume) a model's snapshot from the Hugging Face Hub: only the files its format
+"""Download (or complete) a model's snapshot from the Hugging Face Hub: only the files its format
 needs. No machine of this project reaches the Hub; users' machines do."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from huggingface_hub import snapshot_download
 from whisperbench.models import get_model, native_repo
 from whisperbench.weights.formats import get_format, repo_files_format
 from whisperbench.weights.layout import resolve_cache_dir
+from whisperbench.weights.partials import StalePartials, remove_stale_partials
 
-__all__ = ["DownloadPlan", "download_plans", "download_snapshot"]
+__all__ = ["DownloadPlan", "Downloaded", "download_plans", "download_snapshot"]
 
 
 @dataclass(frozen=True)
@@ -25,22 +26,31 @@ class DownloadPlan:
     allow_patterns: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Downloaded:
+    snapshot: Path
+    partials: StalePartials
+    """What earlier, interrupted downloads of the repo had left, now removed (or still busy)."""
+
+
 def download_snapshot(
     repo_id: str,
     weights_format: str,
     cache_dir: Path | None = None,
     allow_patterns: Sequence[str] | None = None,
-) -> Path:
+) -> Downloaded:
     """Fetch the files of ``repo_id`` that ``weights_format`` needs (or ``allow_patterns``) into
     the hub cache (the one ``layout.resolve_cache_dir`` gives); show the hub's progress bars. A
-    format converted from another downloads its source's files."""
+    format converted from another downloads its source's files. Once the snapshot is whole, the
+    ``.incomplete`` blobs that killed downloads left are removed (``partials``)."""
     patterns = repo_files_format(weights_format).allow_patterns
+    cache = resolve_cache_dir(cache_dir)
     path = snapshot_download(
         repo_id,
-        cache_dir=resolve_cache_dir(cache_dir),
+        cache_dir=cache,
         allow_patterns=list(allow_patterns if allow_patterns is not None else patterns),
     )
-    return Path(path)
+    return Downloaded(Path(path), remove_stale_partials(cache, repo_id))
 
 
 def download_plans(size: str, weights_format: str) -> list[DownloadPlan]:

@@ -26,13 +26,12 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from whisperbench.errors import ModelImportError
 from whisperbench.models import MODELS
 from whisperbench.weights.convert.ct2_to_hf import write_transformers
 from whisperbench.weights.ct2_model import ct2_problem, is_ct2_folder
-from whisperbench.weights.layout import check_cache_dir, repo_folder, repo_folder_name
+from whisperbench.weights.layout import check_cache_dir, repo_folder
+from whisperbench.weights.partials import remove_stale_partials
 from whisperbench.weights.safetensors_header import safetensors_problem
 
 __all__ = [
@@ -247,26 +246,6 @@ def _staging(cache_dir: Path) -> Iterator[Path]:
             folder.parent.rmdir()  # only when no other import is staging
 
 
-def _remove_stale_partials(cache_dir: Path, repo_id: str) -> tuple[list[Path], list[Path]]:
-    """Remove the repo's ``blobs/<etag>[.<id>].incomplete`` files whose download lock
-    (``.locks/<repo folder>/<etag>.lock``, as huggingface_hub takes it) is free: what an
-    interrupted download left. Returns (removed, kept because a download holds the lock)."""
-    removed: list[Path] = []
-    busy: list[Path] = []
-    locks = cache_dir / ".locks" / repo_folder_name(repo_id)
-    for partial in sorted((repo_folder(cache_dir, repo_id) / "blobs").glob("*.incomplete")):
-        locks.mkdir(parents=True, exist_ok=True)
-        etag = partial.name.split(".", 1)[0]
-        try:
-            with FileLock(locks / f"{etag}.lock", timeout=0):
-                partial.unlink(missing_ok=True)
-        except Timeout:
-            busy.append(partial)
-            continue
-        removed.append(partial)
-    return removed, busy
-
-
 def _place(folder: Path, repo_id: str, cache_dir: Path, staging: Path, move: bool) -> ImportedModel:
     files = _source_files(folder)
     manifest = _manifest(folder, files)
@@ -279,8 +258,8 @@ def _place(folder: Path, repo_id: str, cache_dir: Path, staging: Path, move: boo
     snapshot = _write_snapshot(repo_dir, revision, manifest, staging)
     _write_ref(repo_dir, revision, staging)
     size = sum((repo_dir / "blobs" / blob).stat().st_size for blob in set(manifest.values()))
-    removed, busy = _remove_stale_partials(cache_dir, repo_id)
-    return ImportedModel(repo_id, revision, snapshot, size, tuple(removed), tuple(busy))
+    partials = remove_stale_partials(cache_dir, repo_id)
+    return ImportedModel(repo_id, revision, snapshot, size, partials.removed, partials.busy)
 
 
 def import_model(source_dir: Path, repo_id: str, cache_dir: Path | None = None) -> ImportedModel:

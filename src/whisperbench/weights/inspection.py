@@ -287,7 +287,7 @@ def _check_files(
         return record(
             "incomplete",
             f"an interrupted download left {len(partial)} .incomplete blob(s) "
-            f"({partial_mb:.1f} MB) in {repo_dir / 'blobs'}; resume the download",
+            f"({partial_mb:.1f} MB) in {repo_dir / 'blobs'}; download it again",
             **where,
         )
     if revision is None:

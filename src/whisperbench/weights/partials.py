@@ -1,0 +1,45 @@
+"""What interrupted downloads leave in a hub cache: ``blobs/<etag>[.<id>].incomplete`` files.
+
+huggingface_hub 2 downloads each file into a fresh ``<etag>.<id>.incomplete`` and never reuses
+one (older versions resumed ``<etag>.incomplete``), so a file left by a killed download stays for
+good and keeps the repo ``incomplete``. A whole import or download of the repo removes them,
+except where a running download holds the blob's lock (``.locks/<repo folder>/<etag>.lock``, the
+one huggingface_hub takes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from whisperbench.weights.layout import repo_folder, repo_folder_name
+
+__all__ = ["StalePartials", "remove_stale_partials"]
+
+
+@dataclass(frozen=True)
+class StalePartials:
+    removed: tuple[Path, ...] = ()
+    """Left by an interrupted download: removed."""
+    busy: tuple[Path, ...] = ()
+    """Left in place: a running download holds their lock."""
+
+
+def remove_stale_partials(cache_dir: Path, repo_id: str) -> StalePartials:
+    """Remove the ``.incomplete`` blobs of ``repo_id`` whose download lock is free."""
+    removed: list[Path] = []
+    busy: list[Path] = []
+    locks = cache_dir / ".locks" / repo_folder_name(repo_id)
+    for partial in sorted((repo_folder(cache_dir, repo_id) / "blobs").glob("*.incomplete")):
+        locks.mkdir(parents=True, exist_ok=True)
+        etag = partial.name.split(".", 1)[0]
+        try:
+            with FileLock(locks / f"{etag}.lock", timeout=0):
+                partial.unlink(missing_ok=True)
+        except Timeout:
+            busy.append(partial)
+            continue
+        removed.append(partial)
+    return StalePartials(tuple(removed), tuple(busy))
