@@ -33,4 +33,9 @@ def test_transcribe(
         progress=terminal.progress,
     )
     record_result(measured)
-    assert measured.result.transcript, f"{transcribe_case.id}: empty transcript for {clip.path}"
+    # Silence, noise or music may rightly give no text: only a clip whose reference has words
+    # makes an empty transcript a failure (an engine that returns nothing on speech).
+    if measured.result.wer is not None:
+        assert measured.result.transcript, (
+            f"{transcribe_case.id}: empty transcript for {clip.path}, whose reference has words"
+        )

@@ -145,3 +145,18 @@ def test_screening_keeps_the_good_files_in_order_and_names_each_bad_one(tmp_path
         len(screened.warnings) == 1
         and "d.txt: the reference transcript is empty" in (screened.warnings[0])
     )
+
+
+def test_nan_samples_are_found_at_collection_in_the_first_second_else_at_load(
+    tmp_path: Path,
+) -> None:
+    for where, name in ((100, "early.wav"), (SAMPLE_RATE * 2, "late.wav")):
+        samples = np.full(SAMPLE_RATE * 3, 0.1, dtype=np.float32)
+        samples[where] = np.inf if where > SAMPLE_RATE else np.nan
+        sf.write(tmp_path / name, samples, SAMPLE_RATE, subtype="FLOAT")
+    corrupt = "contains NaN or infinite samples; the file is corrupt: re-export it"
+    with pytest.raises(AudioError, match=f"early.wav: {corrupt}"):
+        check_audio_file(tmp_path / "early.wav")
+    check_audio_file(tmp_path / "late.wav")  # only the first second is decoded when collecting
+    with pytest.raises(AudioError, match=f"late.wav: {corrupt}"):
+        load_audio(tmp_path / "late.wav")

@@ -319,16 +319,21 @@ def bad_audio(folder: Path) -> dict[str, tuple[Path, str]]:
     sf.write(silent, np.zeros((0, 1), dtype=np.float32), 16_000)
     cut = folder / "cut.flac"
     cut.write_bytes(SHORT.read_bytes()[:3000])
+    nan = folder / "nan.wav"
+    samples = np.full(16_000, 0.1, dtype=np.float32)
+    samples[100] = np.nan
+    sf.write(nan, samples, 16_000, subtype="FLOAT")
     return {
         "empty": (empty, "the file is empty (0 bytes); re-record or re-export it"),
         "noise": (noise, "not readable as audio (Format not recognised.)"),
         "text": (text, "not readable as audio (Format not recognised.)"),
         "silent": (silent, "holds no audio samples; re-record or re-export it"),
         "cut": (cut, "not readable as audio (Error : flac decoder lost sync.)"),
+        "nan": (nan, "contains NaN or infinite samples; the file is corrupt: re-export it"),
     }
 
 
-@pytest.mark.parametrize("kind", ["empty", "noise", "text", "silent", "cut"])
+@pytest.mark.parametrize("kind", ["empty", "noise", "text", "silent", "cut", "nan"])
 def test_4_one_bad_audio_file_is_one_usage_line_naming_it(
     bench: Bench, tmp_path: Path, kind: str
 ) -> None:
@@ -376,6 +381,27 @@ def test_4_a_file_cut_after_its_first_second_skips_with_the_decoders_line(
     result.assert_outcomes(passed=2, skipped=1)
     skip = f"{half}: not readable as audio (Error : flac decoder lost sync.); use a wav"
     assert f"whisperbench: 1 of 3 case(s) skipped: {skip}" in result.stdout.str()
+
+
+def test_4_silence_without_a_reference_may_give_no_text(
+    bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Silence, noise or music can rightly transcribe to nothing: with no reference that is a
+    result, saved; an empty transcript fails only where the reference has words (test_1)."""
+    monkeypatch.setenv("WHISPERBENCH_TEST_SAY", "")
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, np.zeros(16_000 * 3, dtype=np.float32), 16_000)
+    storage = tmp_path / "storage"
+    result = bench(
+        *FAKE, f"--audio={quiet}", f"--benchmark-storage=file://{storage}", "--benchmark-autosave"
+    )
+    assert result.ret == 0, result.stdout.str()
+    result.assert_outcomes(passed=2)
+    (run,) = load_history(storage).runs
+    transcribed = next(case for case in run.cases if case.key.kind == "transcribe")
+    assert transcribed.name == "test_transcribe[fake-tiny.en-quiet]"
+    assert getattr(transcribed.result, "transcript", None) == ""
+    assert getattr(transcribed.result, "wer", "absent") is None
 
 
 def test_4_a_folder_with_nothing_usable_is_one_usage_line(bench: Bench, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ Input checks, cheap enough to run on every file when the cases are collected, be
 loads (each raises ``AudioError`` naming the file, the problem and the fix):
 
 - ``check_audio_file``: a regular, non-empty file whose header soundfile reads, with samples,
-  and whose first second decodes;
+  and whose first second decodes to finite samples;
 - ``read_reference``: the ``.txt`` beside it is UTF-8 text (None when it is absent, blank, or
   holds no words once normalised: no WER);
 - ``reference_warning``: why a reference that is there gives no WER (blank, or no words);
@@ -91,6 +91,8 @@ def check_audio_file(path: str | Path) -> None:
         raise _not_audio(path, exc) from exc
     if frames == 0 or len(head) == 0:
         raise AudioError(f"{path}: holds no audio samples; re-record or re-export it")
+    if not np.isfinite(head).all():
+        raise _not_finite(str(path))
 
 
 def load_audio(path: str | Path) -> np.ndarray:
@@ -134,8 +136,14 @@ def to_16k_mono(data: np.ndarray, rate: int, name: str) -> np.ndarray:
         mono = soxr.resample(mono, rate, SAMPLE_RATE, quality="HQ")
     samples = np.ascontiguousarray(mono, dtype=np.float32)
     if not np.isfinite(samples).all():
-        raise AudioError(f"{name}: contains NaN or infinite samples; the file is corrupt")
+        raise _not_finite(name)
     return samples
+
+
+def _not_finite(name: str) -> AudioError:
+    return AudioError(
+        f"{name}: contains NaN or infinite samples; the file is corrupt: re-export it"
+    )
 
 
 def reference_path(audio_path: Path) -> Path:
