@@ -502,7 +502,7 @@ def test_7_a_leftover_incomplete_blob_is_removed_by_the_fix(
         "transformers tiny.en: incomplete: an interrupted download left 1 .incomplete blob(s)",
     )
     out = repair_as_the_fix_says(fix, cache, capsys)
-    assert f"  removed   {partial} (left by an interrupted download)" in out
+    assert f"  removed {partial} (left by an interrupted download)" in out
     assert not partial.exists()
 
 
@@ -522,9 +522,9 @@ def test_7_a_partial_blob_that_a_running_download_holds_is_kept(
     lock.parent.mkdir(parents=True)
     with FileLock(lock):
         record = import_bundled("tiny.en", "transformers", cache)
-    assert record.busy_partials == (partial,) and record.removed_partials == ()
+    assert record.partials.busy == (partial,) and record.partials.removed == ()
     assert partial.exists()
-    assert import_bundled("tiny.en", "transformers", cache).removed_partials == (partial,)
+    assert import_bundled("tiny.en", "transformers", cache).partials.removed == (partial,)
 
 
 def test_8_a_truncated_safetensors_is_incomplete_by_its_header_and_repaired(

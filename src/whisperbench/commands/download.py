@@ -104,18 +104,8 @@ def run(args: argparse.Namespace) -> int:
                     soft_wrap=True,
                 )
                 continue
-            for path in downloaded.partials.removed:
-                console.print(
-                    f"removed {path} (left by an interrupted download)",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-            for path in downloaded.partials.busy:
-                console.print(
-                    f"kept {path} (a running download holds its lock; run again when it ends)",
-                    highlight=False,
-                    soft_wrap=True,
-                )
+            for line in downloaded.partials.lines():
+                console.print(line, highlight=False, soft_wrap=True)
             done.add(plan)
             break
         else:

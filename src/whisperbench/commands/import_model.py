@@ -62,13 +62,7 @@ def describe(record: ImportedModel) -> str:
         f"  snapshot  {record.snapshot_path}",
         f"  size      {record.size_bytes / MB:.1f} MB ({record.size_bytes} bytes)",
     ]
-    lines += [
-        f"  removed   {path} (left by an interrupted download)" for path in record.removed_partials
-    ]
-    lines += [
-        f"  kept      {path} (a running download holds its lock; run again when it ends)"
-        for path in record.busy_partials
-    ]
+    lines += [f"  {line}" for line in record.partials.lines()]
     return "\n".join(lines)
 
 

@@ -23,7 +23,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from whisperbench.errors import ModelImportError
@@ -31,7 +31,7 @@ from whisperbench.models import MODELS
 from whisperbench.weights.convert.ct2_to_hf import write_transformers
 from whisperbench.weights.ct2_model import ct2_problem, is_ct2_folder
 from whisperbench.weights.layout import check_cache_dir, repo_folder
-from whisperbench.weights.partials import remove_stale_partials
+from whisperbench.weights.partials import StalePartials, remove_stale_partials
 from whisperbench.weights.safetensors_header import safetensors_problem
 
 __all__ = [
@@ -58,10 +58,9 @@ class ImportedModel:
     revision: str
     snapshot_path: Path
     size_bytes: int
-    removed_partials: tuple[Path, ...] = ()
-    """``.incomplete`` blobs of interrupted downloads that the import removed."""
-    busy_partials: tuple[Path, ...] = ()
-    """``.incomplete`` blobs left in place: a running download holds their lock."""
+    partials: StalePartials = field(default_factory=StalePartials)
+    """The ``.incomplete`` blobs of interrupted downloads that the import removed (or left to a
+    download that holds their lock)."""
 
 
 def target_format(repo_id: str) -> str:
@@ -258,8 +257,9 @@ def _place(folder: Path, repo_id: str, cache_dir: Path, staging: Path, move: boo
     snapshot = _write_snapshot(repo_dir, revision, manifest, staging)
     _write_ref(repo_dir, revision, staging)
     size = sum((repo_dir / "blobs" / blob).stat().st_size for blob in set(manifest.values()))
-    partials = remove_stale_partials(cache_dir, repo_id)
-    return ImportedModel(repo_id, revision, snapshot, size, partials.removed, partials.busy)
+    return ImportedModel(
+        repo_id, revision, snapshot, size, remove_stale_partials(cache_dir, repo_id)
+    )
 
 
 def import_model(source_dir: Path, repo_id: str, cache_dir: Path | None = None) -> ImportedModel:

@@ -26,6 +26,13 @@ class StalePartials:
     busy: tuple[Path, ...] = ()
     """Left in place: a running download holds their lock."""
 
+    def lines(self) -> list[str]:
+        """One line for each: what was removed, and what was kept and why."""
+        return [f"removed {path} (left by an interrupted download)" for path in self.removed] + [
+            f"kept {path} (a running download holds its lock; run again when it ends)"
+            for path in self.busy
+        ]
+
 
 def remove_stale_partials(cache_dir: Path, repo_id: str) -> StalePartials:
     """Remove the ``.incomplete`` blobs of ``repo_id`` whose download lock is free."""
