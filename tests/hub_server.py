@@ -6,6 +6,7 @@ Hub's own answer (``X-Error-Code: RepoNotFound``)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.server
 import json
@@ -120,6 +121,7 @@ def _handler(hub: LocalHub) -> type[http.server.BaseHTTPRequestHandler]:
     return Handler
 
 
+@functools.cache  # the served files do not change: hash each once, not on every request
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
