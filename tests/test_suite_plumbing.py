@@ -17,8 +17,9 @@ import soundfile as sf
 from rich.console import Console
 
 from whisperbench.audio import load_clip
+from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.history import load_history
-from whisperbench.implementations import ImplementationOptions
+from whisperbench.implementations import BUILTINS, ImplementationOptions, ModelInfo
 from whisperbench.implementations.fake import FakeWhisper, saying
 from whisperbench.regressions import Limits, check_newest
 from whisperbench.results import (
@@ -31,6 +32,7 @@ from whisperbench.results import (
 from whisperbench.suite import (
     LoadedModel,
     ModelPool,
+    Skip,
     SuiteConfig,
     fixture_clips,
     load_cases,
@@ -291,3 +293,31 @@ def test_counts_out_of_range_are_refused_with_the_range(
         )
     for edge in (1, 1024):
         dataclasses.replace(config, options=dataclasses.replace(config.options, batch_size=edge))
+
+
+class LoadsElsewhere(FakeWhisper):
+    """An engine whose load finds it cannot run as asked, as whisper.cpp does when its load log
+    names another device than ``--device mps`` (``whisper_cpp.load_outcome``)."""
+
+    name = "loads-elsewhere"
+    loads = 0
+
+    def load(self, snapshot: Path | None, info: ModelInfo) -> None:
+        type(self).loads += 1
+        raise ImplementationUnavailableError("asked for mps but its load log says it runs on cpu")
+
+
+def test_the_pool_skips_what_loaded_but_cannot_run(
+    config: SuiteConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``test_load`` skips with the engine's reason instead of failing, and the model's other
+    cases skip with the same reason without loading it again."""
+    monkeypatch.setitem(BUILTINS, "loads-elsewhere", f"{__name__}:LoadsElsewhere")
+    pool = ModelPool(config, notify=print)
+    message = "asked for mps but its load log says it runs on cpu"
+    with pytest.raises(Skip, match=message):
+        pool.load("loads-elsewhere", "tiny.en")
+    with pytest.raises(Skip, match=message):
+        pool.get("loads-elsewhere", "tiny.en")
+    assert LoadsElsewhere.loads == 1
+    assert ("loads-elsewhere", "tiny.en") not in pool.failures

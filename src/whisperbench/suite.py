@@ -235,6 +235,12 @@ class Skip(Exception):
     """A case that cannot run here; the message says why and what fixes it."""
 
 
+class UnavailableAfterLoad(Skip):
+    """A model that loaded but cannot run as asked (``ImplementationUnavailableError`` from
+    ``load``: whisper.cpp's load log names another device than ``--device``, say). Its other
+    cases skip with the same reason, without loading it again."""
+
+
 def weights_for(
     cls: type[WhisperImplementation],
     size: str,
@@ -304,6 +310,8 @@ class ModelPool:
     on_loaded: Callable[[WhisperImplementation], None] = lambda impl: None
     loaded: dict[tuple[str, str], LoadedModel] = field(default_factory=dict)
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
+    unavailable: dict[tuple[str, str], str] = field(default_factory=dict)
+    """Why each model that loaded cannot run as asked (``UnavailableAfterLoad``)."""
     paths: dict[tuple[str, str], Path | None] = field(default_factory=dict)
     """The weights folder of each (implementation, size) that ``prepare`` found."""
 
@@ -362,12 +370,18 @@ class ModelPool:
             with devices.explain_out_of_memory(
                 f"loading {implementation} {size}", impl.device, None
             ):
-                impl.load(path, info)
+                try:
+                    impl.load(path, info)
+                except ImplementationUnavailableError as exc:
+                    impl.cleanup()
+                    raise UnavailableAfterLoad(str(exc)) from exc
             devices.synchronize(impl.device)
             load_s = time.perf_counter() - start
             self.on_loaded(impl)
-        except Skip:
+        except Skip as exc:
             self.failures.pop(key, None)
+            if isinstance(exc, UnavailableAfterLoad):
+                self.unavailable[key] = str(exc)
             raise
         except Exception as exc:
             self.failures[key] = f"{type(exc).__name__}: {exc}".strip()
@@ -386,6 +400,8 @@ class ModelPool:
 
     def get(self, implementation: str, size: str) -> LoadedModel:
         key = (implementation, size)
+        if key in self.unavailable:
+            raise Skip(self.unavailable[key])
         if key in self.failures:
             raise Skip(
                 f"{implementation} {size} failed to load earlier in this session "

@@ -8,15 +8,18 @@ with the comparable settings: greedy (``best_of`` 1) or beam search, temperature
 fallback (``temperature_inc`` 0), no conditioning on the previous window (``no_context``), no
 no-speech skipping, English for ``.en`` models, and the same CPU thread count as every other
 engine (``devices.engine_cpu_threads``). The wheel's backends are read from whisper.cpp's own
-system information; the PyPI wheel for Linux x86-64 has the CPU only (AVX2, F16C, FMA,
-OpenMP).
+system information (``wheel_devices``); the PyPI wheel for Linux x86-64 has the CPU only (AVX2,
+F16C, FMA, OpenMP), and pywhispercpp's macOS arm64 wheels are built with ggml's defaults, which
+turn Metal on. After the load, its log says which backend really runs (``backend_in_log``), and
+``load_outcome`` decides what that means: a skip with the reason when a named ``--device`` is
+not the one it runs on, a note in the parameters when ``--device auto`` runs it below the best
+device here.
 
 ``pywhispercpp`` is imported only when an instance is made.
 """
 
 from __future__ import annotations
 
-import platform
 import re
 import tempfile
 from pathlib import Path
@@ -24,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from whisperbench.devices import device_among, engine_cpu_threads
+from whisperbench.devices import device_among, engine_cpu_threads, resolve_device
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.implementations.base import (
     ImplementationOptions,
@@ -40,8 +43,14 @@ MODEL_FILE = "ggml-model.bin"
 CHUNK_LENGTH_S = 30
 INSTALL_HINT = "pip install 'whisperbench[whisper-cpp]'  (or: pip install pywhispercpp)"
 LONG_FORM = "sequential 30 s windows, each continued from its last timestamp (whisper_full)"
-GPU_BACKENDS = {"mps": "Metal", "cuda": "CUDA"}
-"""Our device names and the ggml backend that runs whisper.cpp on them."""
+GPU_BACKENDS: dict[str, tuple[str, ...]] = {"mps": ("MTL", "Metal"), "cuda": ("CUDA",)}
+"""Our device names and the names ggml gives the backend that runs whisper.cpp on them. ggml's
+Metal backend registers as ``MTL`` and names its devices ``MTL0``, ``MTL1``, ...
+(``ggml-metal.cpp``: ``GGML_METAL_NAME "MTL"``; ``ggml-metal-device.m``: ``"%s%d", "MTL",
+device``), as in whisper.cpp 1.8.5, which pywhispercpp 1.5.1 bundles; older ggml said
+``Metal``. CUDA's are ``CUDA`` and ``CUDA0``."""
+BACKEND_NAMES = {"mps": "Metal", "cuda": "CUDA"}
+"""How messages name the backend of each of our GPU devices."""
 FILE_TYPES = {0: "float32", 1: "float16"}
 """ggml file types that are not quantised; others are ggml quantisations (q4_0, q5_1, ...)."""
 NO_SPEECH_OFF = 1.0
@@ -61,35 +70,77 @@ def system_info() -> str:
     return str(_pywhispercpp.whisper_print_system_info())
 
 
-def wheel_devices(info: str, apple_silicon: bool = False) -> tuple[str, ...]:
-    """The devices this build of whisper.cpp may run on, from its system information (a backend
-    with features shows as ``CUDA : ...``; the CPU is always there). Builds for Apple Silicon
-    enable Metal by default, and Metal need not list features there, so on Apple Silicon
-    ``mps`` is assumed; the load's own log line then says which backend really runs."""
-    gpus = [device for device, backend in GPU_BACKENDS.items() if f"{backend} :" in info]
-    if apple_silicon and "mps" not in gpus:
-        gpus.append("mps")
-    return (*gpus, "cpu")
+def wheel_devices(info: str) -> tuple[str, ...]:
+    """The devices this build of whisper.cpp may run on, from its system information. Since
+    ggml's backend registry, ``whisper_print_system_info`` lists every registered backend as
+    ``NAME : `` followed by its features, even when it has none (``MTL : EMBED_LIBRARY = 1 |``,
+    ``CUDA : ARCHS = 890 |``); builds before it listed flags (``METAL = 1 |``, ``CUDA = 1 |``).
+    A build without a GPU backend (pywhispercpp's Linux wheel, or a CPU-only build on a Mac) is
+    the CPU alone, which is always there."""
+    return (
+        *(
+            device
+            for device, names in GPU_BACKENDS.items()
+            if any(_lists_backend(info, name) for name in names)
+        ),
+        "cpu",
+    )
 
 
-def on_apple_silicon() -> bool:
-    return platform.system() == "Darwin" and platform.machine() == "arm64"
+def _lists_backend(info: str, name: str) -> bool:
+    label = re.search(rf"(?:^|\|)\s*{name}\s*:", info)
+    flag = re.search(rf"\b{name.upper()}\s*=\s*1\b", info)
+    return label is not None or flag is not None
+
+
+def backend_device(name: str) -> str:
+    """Our device name for a ggml backend device: ``MTL0`` or ``Metal`` -> mps, ``CUDA0`` ->
+    cuda; any other (``Vulkan0``) lowercased, without its index."""
+    for device, names in GPU_BACKENDS.items():
+        if name.startswith(names):
+            return device
+    return name.rstrip("0123456789").lower()
 
 
 def backend_in_log(log: str) -> str | None:
-    """The backend whisper.cpp chose, from its load log: ``using Metal backend`` -> mps,
-    ``using CUDA0 backend`` -> cuda, ``no GPU found`` -> cpu; None when it did not say (the
-    GPU was not asked for)."""
-    if "whisper_backend_init_gpu: no GPU found" in log:
+    """The backend whisper.cpp runs on, from its load log (``whisper_backend_init_gpu`` in
+    ``src/whisper.cpp``): ``using MTL0 backend`` -> mps, ``using CUDA0 backend`` -> cuda,
+    ``no GPU found`` or ``failed to initialize ... backend`` (it then runs on the CPU) -> cpu;
+    None when it did not say (the GPU was not asked for)."""
+    if re.search(r"whisper_backend_init_gpu: (no GPU found|failed to initialize)", log):
         return "cpu"
-    match = re.search(r"whisper_backend_init_gpu: using (\w+) backend", log)
-    if match is None:
+    match = re.search(r"whisper_backend_init_gpu: using (\S+) backend", log)
+    return None if match is None else backend_device(match.group(1))
+
+
+def load_outcome(requested: str, asked: str, ran: str, best: str, info: str) -> str | None:
+    """What the backend whisper.cpp runs on after a load means for the run. ``requested``:
+    ``--device``; ``asked``: the device the engine asked whisper.cpp for; ``ran``: the one its
+    load log names (``backend_in_log``, the CPU when it did not say); ``best``: the device
+    ``--device auto`` picks on this machine; ``info``: the build's system information.
+
+    A device named with ``--device`` that whisper.cpp does not run on is
+    ``ImplementationUnavailableError``: the case skips with the reason (a timed run on another
+    device would be mislabelled). Under ``--device auto`` whisper.cpp runs where it can, and
+    when that is below the best device here (a CPU-only wheel on a Mac, or a GPU backend that
+    failed to start) the note returned says so in the run's parameters; None otherwise."""
+    if requested.lower() != "auto":
+        if ran == asked:
+            return None
+        raise ImplementationUnavailableError(
+            f"whisper.cpp was asked for {asked} but its load log says it runs on {ran} "
+            f"(this pywhispercpp build reports: {info.strip()}); use --device cpu, or install "
+            f"a pywhispercpp build whose {BACKEND_NAMES.get(asked, asked)} backend starts"
+        )
+    if ran == best:
         return None
-    name = match.group(1)
-    return next(
-        (device for device, backend in GPU_BACKENDS.items() if name.startswith(backend)),
-        name.lower(),
+    why = (
+        f"its {BACKEND_NAMES.get(asked, asked)} backend did not start (its load log)"
+        if asked != ran
+        else f"this pywhispercpp build has no {BACKEND_NAMES.get(best, best)} backend "
+        f"(it reports: {info.strip()})"
     )
+    return f"whisper.cpp runs on {ran}, not {best}: {why}"
 
 
 def decode_params(
@@ -129,21 +180,23 @@ class WhisperCpp(WhisperImplementation):
     model: Any = None
     backend_device: str = "cpu"
     """The device whisper.cpp's load log says it runs on."""
+    device_note: str | None = None
+    """Why it runs below the best device here under ``--device auto`` (``load_outcome``)."""
     batch_size: int = 1
     chunk_length_s: int = CHUNK_LENGTH_S
 
     @classmethod
     def device_request(cls, requested: str) -> str:
         """``auto``: the best device that this build of whisper.cpp has a backend for."""
-        return device_among(requested, wheel_devices(system_info(), on_apple_silicon()))
+        return device_among(requested, wheel_devices(system_info()))
 
     @classmethod
     def unsupported_device_reason(cls, device: str) -> str | None:
         reason = super().unsupported_device_reason(device)
         info = system_info()
-        if reason is None and device not in wheel_devices(info, on_apple_silicon()):
+        if reason is None and device not in wheel_devices(info):
             reason = (
-                f"this pywhispercpp build has no {GPU_BACKENDS.get(device, device)} backend "
+                f"this pywhispercpp build has no {BACKEND_NAMES.get(device, device)} backend "
                 f"(whisper.cpp reports: {info.strip()}); use --device cpu"
             )
         return reason
@@ -172,13 +225,15 @@ class WhisperCpp(WhisperImplementation):
                 **params,
             )
             chosen = backend_in_log(log.read_text(errors="replace")) if log.exists() else None
-        self.backend_device = chosen or "cpu"
-        if self.backend_device != self.device:
-            self.model = None
-            raise ImplementationUnavailableError(
-                f"whisper.cpp was asked for {self.device} but runs on {self.backend_device} "
-                "(its load log); use --device cpu"
+        ran = chosen or "cpu"
+        try:
+            self.device_note = load_outcome(
+                self.options.device, self.device, ran, resolve_device("auto"), system_info()
             )
+        except ImplementationUnavailableError:
+            self.model = None
+            raise
+        self.backend_device = ran
 
     def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
         info = self.require_loaded()
@@ -214,6 +269,7 @@ class WhisperCpp(WhisperImplementation):
         return {
             **weights_params(self, info),
             "device": self.backend_device,
+            "device_note": self.device_note,
             "backends": system_info().strip(),
             "dtype": file_dtype,
             "attention": "flash" if context.flash_attn else "ggml",
