@@ -75,6 +75,7 @@ def test_plugin_is_registered_and_selectable(installed_plugins: Path) -> None:
     assert cls.weights_format == cls.family == "ctranslate2"  # it sets the older name only
 
 
+@pytest.mark.skipif(FasterWhisper.unavailable_reason() is not None, reason="needs faster-whisper")
 def test_availability_lists_the_plugin_and_explains_a_broken_one(installed_plugins: Path) -> None:
     by_name = {item.name: item for item in availability()}
     assert by_name["echo"].available and by_name["echo"].reason is None

@@ -4,7 +4,7 @@ import and load alike: one ``WeightsStatus`` per (size, weight format).
 Checks, in order, each ending the inspection when it fails:
 
 1. the repo is in the cache at all (``missing`` otherwise);
-2. no ``.incomplete`` blob is left from an interrupted download;
+2. no ``.incomplete`` blob is left from an interrupted download (``partials.partial_blobs``);
 3. the snapshot that ``refs/main`` names holds every file the format needs
    (``formats.FORMATS``; a sharded index also needs its shards);
 4. no snapshot symlink points at a blob that is gone;
@@ -47,6 +47,7 @@ from whisperbench.weights.layout import (
     resolve_cache_dir,
     snapshot_folder,
 )
+from whisperbench.weights.partials import partial_blobs
 from whisperbench.weights.safetensors_header import safetensors_problem
 
 __all__ = [
@@ -142,16 +143,11 @@ class _Scan:
         except (OSError, ValueError) as exc:
             error = f"cannot scan the cache folder {cache_dir}: {exc}"
             return cls(cache_dir, given, {}, {}, [], error)
-        incomplete: dict[Path, list[tuple[Path, int]]] = {}
-        for item in info.incomplete_files:
-            incomplete.setdefault(item.file_path.parent.parent, []).append(
-                (item.file_path, item.size_on_disk)
-            )
         return cls(
             cache_dir,
             given,
             {repo.repo_path: repo for repo in info.repos},
-            incomplete,
+            partial_blobs(cache_dir),
             [str(warning) for warning in info.warnings],
             None,
         )
