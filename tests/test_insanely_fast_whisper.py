@@ -12,6 +12,7 @@ import pytest
 from bench_runs import run_benchmarks
 from test_transformers_impl import _loaded
 
+from whisperbench import mps
 from whisperbench.audio import AudioClip, fixture_clip_path, load_clip
 from whisperbench.implementations import (
     WhisperImplementation,
@@ -20,11 +21,13 @@ from whisperbench.implementations import (
 )
 from whisperbench.implementations.insanely_fast_whisper import (
     SEED_4BIT,
+    InsanelyFastWhisper,
     language_code,
     seed_batch_size,
     seed_chunk_length_s,
 )
 from whisperbench.implementations.transformers_pipeline import (
+    TransformersPipeline,
     decide_quantization,
     four_bit_installed,
 )
@@ -71,6 +74,22 @@ def test_seed_chunks_are_20_s_on_mps_only() -> None:
     assert seed_chunk_length_s("cpu") == seed_chunk_length_s("cuda") == 30
 
 
+def test_the_seed_runs_under_torchs_mps_watermark_as_it_ran() -> None:
+    """The session caps MPS allocations at 1.0 x the working set; the seed never did, so on a
+    small Mac its batch of 16 (at 4-8 GB available) paged where the cap would fail it. Its
+    engine loads and runs under torch's default (1.7, MPSAllocator.h) and says so; a ratio set
+    in the environment wins, as torch reads it; off MPS there is none."""
+    seed = InsanelyFastWhisper.allocator_watermark("mps", {})
+    assert seed is not None and (seed.ratio, seed.set_by_whisperbench) == (1.7, True)
+    assert seed.describe() == (
+        "1.7 x recommended working set (torch's default, under which the seed ran)"
+    )
+    assert TransformersPipeline.allocator_watermark("mps", {}) == mps.WHISPERBENCH
+    chosen = InsanelyFastWhisper.allocator_watermark("mps", {mps.WATERMARK_VARIABLE: "1.2"})
+    assert chosen is not None and (chosen.ratio, chosen.set_by_whisperbench) == (1.2, False)
+    assert InsanelyFastWhisper.allocator_watermark("cpu", {}) is None
+
+
 def test_language_names_become_codes() -> None:
     assert language_code("english") == "en"
     assert language_code("French") == "fr"
@@ -111,6 +130,7 @@ def test_tiny_en_runs_with_the_seeds_settings(
     assert params["implementation"] == "insanely-fast-whisper"
     assert (params["device"], params["dtype"], params["attention"]) == ("cpu", "float16", "sdpa")
     assert params["chunk_length_s"] == 30
+    assert params["mps_watermark"] is None  # on the CPU
     assert params["return_timestamps"] is False and params["return_language"] is True
     assert params["batch_size"] == seed_batch_size("cpu", int(params["available_memory_gb"] * GB))
     assert params["batch_size_rule"].startswith("seed table (other rows)")

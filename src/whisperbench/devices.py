@@ -118,9 +118,14 @@ def initialize(device: str) -> None:
         torch.zeros(1, device=device)
         synchronize(device)
     if device == "mps":
-        mark = mps.watermark(os.environ)
-        if mark.set_by_whisperbench:
-            torch.mps.set_per_process_memory_fraction(mark.ratio)
+        set_mps_watermark(mps.watermark(os.environ))
+
+
+def set_mps_watermark(mark: mps.Watermark) -> None:
+    """Cap the MPS allocator at ``mark`` where whisperbench chose it (the user's
+    ``PYTORCH_MPS_HIGH_WATERMARK_RATIO`` stays as torch read it)."""
+    if mark.set_by_whisperbench:
+        torch.mps.set_per_process_memory_fraction(mark.ratio)
 
 
 def synchronize(device: str) -> None:

@@ -16,7 +16,9 @@ Each decision cites the PyTorch source it follows:
   paged rather than refused, and a too-large batch degrades the timings instead of failing.
   whisperbench sets the ratio to 1.0 (``torch.mps.set_per_process_memory_fraction``) unless
   ``PYTORCH_MPS_HIGH_WATERMARK_RATIO`` is set, so an over-commit is an out-of-memory error that
-  names the fix.
+  names the fix. 1.7 is ``default_high_watermark_ratio`` in ``aten/src/ATen/mps/MPSAllocator.h``
+  (read at pytorch 01f98b3; ``set_per_process_memory_fraction`` accepts up to 2.0). An engine may
+  run under another ratio (``TORCH_DEFAULT``: the seed's recipe ran under torch's own).
 """
 
 from __future__ import annotations
@@ -104,11 +106,14 @@ class Watermark:
     ratio: float
     """Allocations stop at ``ratio x recommended_max_memory``; 0 means no limit."""
     chosen_by: str
-    """``whisperbench`` (set at the session's start) or the environment variable."""
+    """``whisperbench`` (set at the session's start), an engine's reason for its own ratio, or
+    the environment variable."""
 
     @property
     def set_by_whisperbench(self) -> bool:
-        return self.chosen_by == "whisperbench"
+        """whisperbench sets it (``torch.mps.set_per_process_memory_fraction``); False for the
+        user's environment variable, which torch read itself and which is left alone."""
+        return self.chosen_by != WATERMARK_VARIABLE
 
     @property
     def limit_share(self) -> float:
@@ -121,12 +126,19 @@ class Watermark:
         return f"{limit} ({self.chosen_by})"
 
 
-def watermark(environ: Mapping[str, str]) -> Watermark:
+WHISPERBENCH = Watermark(WHISPERBENCH_WATERMARK, "whisperbench")
+TORCH_DEFAULT = Watermark(TORCH_DEFAULT_WATERMARK, "torch's default, under which the seed ran")
+"""The seed's recipe never set a ratio: it ran under torch's default, and so does its engine
+here (``insanely_fast_whisper``)."""
+
+
+def watermark(environ: Mapping[str, str], default: Watermark = WHISPERBENCH) -> Watermark:
     """The user's ``PYTORCH_MPS_HIGH_WATERMARK_RATIO`` when set (torch reads it with strtod:
-    text that is not a number counts as 0, no limit), else whisperbench's 1.0."""
+    text that is not a number counts as 0, no limit), else ``default``: whisperbench's 1.0, or
+    an engine's own (``TORCH_DEFAULT`` for the seed's recipe)."""
     value = environ.get(WATERMARK_VARIABLE)
     if value is None or not value.strip():
-        return Watermark(WHISPERBENCH_WATERMARK, "whisperbench")
+        return default
     match = re.match(r"\s*[-+]?(\d+\.?\d*|\.\d+)", value)
     return Watermark(float(match.group()) if match else 0.0, WATERMARK_VARIABLE)
 

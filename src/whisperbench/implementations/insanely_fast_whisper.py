@@ -14,6 +14,12 @@ warm-up, the median of timed rounds, WER and saved runs on top).
   own notes: 4-bit "effectively ignored" on Apple Silicon).
 - **Batch size:** the seed's table over ``psutil.virtual_memory().available``, read before
   the load (``seed_batch_size``).
+- **MPS allocator:** torch's default high watermark (1.7 x the recommended working set: past
+  it unified memory pages rather than failing), which the seed never changed; whisperbench's
+  session limit of 1.0 would make the seed's batch of 16 at 4-8 GB available fail out of memory
+  on a small Mac where the seed paged. The engine sets torch's ratio while it is loaded and
+  gives the session's back when released (``mps_watermark``; ``PYTORCH_MPS_HIGH_WATERMARK_RATIO``
+  still wins), and ``params.mps_watermark`` says which limit it ran under.
 
 Two things cannot be exactly the seed's, and the parameters say so:
 
@@ -33,6 +39,7 @@ from typing import Any
 import psutil
 import torch
 
+from whisperbench import mps
 from whisperbench.devices import resolve_dtype
 from whisperbench.implementations.base import ModelInfo, Segment, TranscriptionResult
 from whisperbench.implementations.transformers_pipeline import TransformersReference
@@ -92,6 +99,7 @@ class InsanelyFastWhisper(TransformersReference):
 
     name = "insanely-fast-whisper"
     yardstick = True
+    mps_watermark = mps.TORCH_DEFAULT
     available_memory_bytes: int = 0
     """``psutil.virtual_memory().available`` when the batch size was chosen."""
 

@@ -6,17 +6,24 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from whisperbench import apple, mps
 from whisperbench.audio import SAMPLE_RATE
-from whisperbench.devices import PhaseClock, dtype_name, memory_info, resolve_dtype, synchronize
+from whisperbench.devices import (
+    PhaseClock,
+    dtype_name,
+    memory_info,
+    resolve_dtype,
+    set_mps_watermark,
+    synchronize,
+)
 from whisperbench.errors import DeviceOutOfMemoryError
 from whisperbench.implementations.base import (
     ImplementationOptions,
@@ -229,6 +236,15 @@ class TransformersReference(WhisperImplementation):
     quantization: QuantizationDecision = QuantizationDecision("none", None)
     batch_size: int = CPU_BATCH_SIZE
     chunk_length_s: float = CHUNK_LENGTH_S
+    mps_watermark: ClassVar[mps.Watermark] = mps.WHISPERBENCH
+    """The MPS allocator limit it runs under unless ``PYTORCH_MPS_HIGH_WATERMARK_RATIO`` is set
+    (``allocator_watermark``); the seed's recipe runs under torch's default."""
+
+    @classmethod
+    def allocator_watermark(cls, device: str, environ: Mapping[str, str]) -> mps.Watermark | None:
+        """The MPS allocator's high watermark this engine loads and runs under on ``device``
+        (None off MPS): the user's environment variable, else the engine's own."""
+        return mps.watermark(environ, cls.mps_watermark) if device == "mps" else None
 
     @classmethod
     def weights_needed(cls, size: str, options: ImplementationOptions) -> WeightsNeed:
@@ -260,6 +276,9 @@ class TransformersReference(WhisperImplementation):
     def _build_pipeline(self, info: ModelInfo, snapshot: Path) -> Any:
         from transformers import pipeline
 
+        mark = self.allocator_watermark(self.device, os.environ)
+        if mark is not None:
+            set_mps_watermark(mark)
         dtype = self.load_dtype()
         self.quantization = decide_quantization(
             self.requested_quantization(), self.device, four_bit_installed()
@@ -384,6 +403,7 @@ class TransformersReference(WhisperImplementation):
         info = self.require_loaded()
         model = self.pipe.model
         first = next(model.parameters())
+        mark = self.allocator_watermark(first.device.type, os.environ)
         return {
             "implementation": self.name,
             "model": info.size,
@@ -403,10 +423,14 @@ class TransformersReference(WhisperImplementation):
             "vad": False,
             "threads": torch.get_num_threads() if first.device.type == "cpu" else None,
             "cpu_fallback": mps.cpu_fallback_note(first.device.type, os.environ),
+            "mps_watermark": None if mark is None else mark.describe(),
         }
 
     def cleanup(self) -> None:
+        """Release the pipeline; on MPS, give the allocator back the session's watermark."""
         self.pipe = None
+        if self.device == "mps":
+            set_mps_watermark(mps.watermark(os.environ))
         super().cleanup()
 
 
