@@ -157,6 +157,12 @@ class MemoryInfo:
     total_bytes: int
 
 
+def available_memory_bytes() -> int:
+    """The system memory available now (``psutil``'s ``available``); on Apple Silicon it is the
+    unified memory the GPU draws on too."""
+    return int(psutil.virtual_memory().available)
+
+
 def memory_info(device: str) -> MemoryInfo:
     """Free and total memory usable by ``device`` (unified memory on Apple Silicon)."""
     if device == "cuda":

@@ -39,7 +39,9 @@ from whisperbench.suite import (
     audio_inputs,
     corpus_cases,
     fixture_clips,
+    last_cases,
     load_cases,
+    order_by_model,
     transcribe_cases,
 )
 from whisperbench.weights import go_offline
@@ -50,6 +52,9 @@ pytest_plugins = ["whisperbench.session_guard"]
 CONFIG_KEY = pytest.StashKey[SuiteConfig]()
 RESULTS_KEY = pytest.StashKey[list[tuple[str, Measured]]]()
 TERMINAL_KEY = pytest.StashKey["Terminal"]()
+POOL_KEY = pytest.StashKey[ModelPool]()
+RELEASE_KEY = pytest.StashKey[dict[str, tuple[str, str]]]()
+"""The node ID of each model's last case, and the model to release once it has run."""
 CORPUS_BATCHINGS = {"across": ACROSS_UTTERANCES, "one-by-one": ONE_BY_ONE}
 """``--corpus-batching`` values and what they run."""
 
@@ -343,10 +348,15 @@ class Terminal:
 
 
 def pytest_runtest_teardown(item: pytest.Item) -> None:
-    """pytest has ended the progress line of the case by writing its outcome."""
+    """pytest has ended the progress line of the case by writing its outcome; the model whose
+    last case this was is released (``suite.last_cases``)."""
     terminal = item.config.stash.get(TERMINAL_KEY, None)
     if terminal is not None:
         terminal.case_ended()
+    model = item.config.stash.get(RELEASE_KEY, {}).get(item.nodeid)
+    pool = item.config.stash.get(POOL_KEY, None)
+    if model is not None and pool is not None:
+        pool.unload(*model)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -382,11 +392,27 @@ CASE_TYPES: dict[str, type] = {
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A kind of case with nothing to run (clips beside only ``--dataset``, corpora without
-    one) is left out, rather than reported as skipped in every run; the load cases run first
-    (``test_corpus.py`` sorts before ``test_load.py``), so that every other case finds its
-    model loaded by the timed load."""
+    one) is left out, rather than reported as skipped in every run; the cases run one model
+    after another (``suite.order_by_model``), each model's load case first, so that every other
+    case finds its model loaded by the timed load, and only one model is loaded at a time.
+    The IDs are the parametrisation's, unchanged."""
     kept = [item for item in items if not _without_a_case(item)]
-    items[:] = sorted(kept, key=lambda item: "load_case" not in getattr(item, "fixturenames", ()))
+    order = order_by_model([_case_of(item) for item in kept])
+    items[:] = [kept[index] for index in order]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Where each model is released: after its last case among those selected to run."""
+    items = session.items
+    session.config.stash[RELEASE_KEY] = {
+        items[index].nodeid: model
+        for index, model in last_cases([_case_of(item) for item in items]).items()
+    }
+
+
+def _case_of(item: pytest.Item) -> object:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return next((params[name] for name in CASE_TYPES if name in params), None)
 
 
 def _without_a_case(item: pytest.Item) -> bool:
@@ -422,8 +448,10 @@ def model_pool(
 
     devices.initialize(devices.resolve_device(suite_config.options.device))
     pool = ModelPool(suite_config, notify=terminal.notify, on_loaded=on_loaded)
+    config.stash[POOL_KEY] = pool
     yield pool
     pool.close()
+    del config.stash[POOL_KEY]
 
 
 @pytest.fixture(scope="session")

@@ -206,6 +206,10 @@ class CaseRecord:
     load_s: float | None = None
     peak_rss_mb: float | None = None
     """The process's peak resident set size so far (not the case's own footprint)."""
+    available_memory_mb: float | None = None
+    """System memory available when the case started (``devices.available_memory_bytes``; on
+    Apple Silicon the unified memory the GPU shares): what a batch sized to free memory saw,
+    and what the other models still loaded left."""
     peak_device_mb: float | None = None
     """A true peak of device memory during the case: CUDA's ``max_memory_allocated``, reset at
     its start. None on MPS, which keeps no peak (see ``device_live_mb``), and on the CPU."""

@@ -6,8 +6,9 @@ clips and corpora, and one measured load, transcription or corpus -> a typed rec
 from __future__ import annotations
 
 import dataclasses
+import gc
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -231,6 +232,41 @@ def corpus_cases(config: SuiteConfig) -> list[CorpusCase]:
     ]
 
 
+Case = LoadCase | TranscribeCase | CorpusCase
+Model = tuple[str, str]
+"""An (implementation, size) the pool loads."""
+
+
+def case_model(case: object) -> Model | None:
+    """The model a case runs; None for anything that is not a case."""
+    if isinstance(case, Case):
+        return case.implementation, case.size
+    return None
+
+
+def order_by_model(cases: Sequence[object]) -> list[int]:
+    """The running order of ``cases`` (indices): anything that is not a case first, as it came;
+    then the cases of one model after another, in the order the models first appear, each
+    model's load case first and its other cases as they came. Only one model is then loaded at
+    a time (``last_cases`` says where to release each): on unified memory, a case measured with
+    earlier models still resident would see less memory than it would alone."""
+    models = [case_model(case) for case in cases]
+    first = {model: index for index, model in reversed(list(enumerate(models)))}
+    others = [index for index, model in enumerate(models) if model is None]
+    grouped = sorted(
+        (index for index, model in enumerate(models) if model is not None),
+        key=lambda index: (first[models[index]], not isinstance(cases[index], LoadCase), index),
+    )
+    return others + grouped
+
+
+def last_cases(cases: Sequence[object]) -> dict[int, Model]:
+    """For each model, the index of its last case in ``cases`` (in running order): the model is
+    released once that case has run."""
+    last = {case_model(case): index for index, case in enumerate(cases)}
+    return {index: model for model, index in last.items() if model is not None}
+
+
 class Skip(Exception):
     """A case that cannot run here; the message says why and what fixes it."""
 
@@ -297,6 +333,8 @@ class LoadedModel:
     load_s: float
     peak_rss_after_load_mb: float
     device_memory: devices.DeviceMemory | None = None
+    available_before_load_mb: float | None = None
+    """System memory available when the load started (``devices.available_memory_bytes``)."""
     """The device memory of the load (``devices.DEVICE_MEMORY_MEASURES`` says what it is)."""
 
 
@@ -365,6 +403,7 @@ class ModelPool:
             except ImplementationUnavailableError as exc:  # these options cannot run here
                 raise Skip(str(exc)) from exc
             info = model_info(impl, size, path)
+            available = devices.available_memory_bytes()
             memory_baseline = devices.start_device_memory(impl.device)
             start = time.perf_counter()
             with devices.explain_out_of_memory(
@@ -393,6 +432,7 @@ class ModelPool:
             load_s,
             metrics.process_peak_rss_bytes() / MiB,
             devices.end_device_memory(impl.device, memory_baseline),
+            available / MiB,
         )
         self.loaded[key] = record
         self.failures.pop(key, None)
@@ -410,10 +450,17 @@ class ModelPool:
         return self.loaded.get(key) or self.load(implementation, size)
 
     def unload(self, implementation: str, size: str) -> None:
+        """Release a loaded model and the memory it holds (a no-op for one not loaded): the
+        engine's cleanup, a garbage collection (a model's reference cycles), the device's
+        cached blocks."""
         record = self.loaded.pop((implementation, size), None)
-        if record is not None:
-            record.implementation.cleanup()
-            devices.empty_cache(record.implementation.device)
+        if record is None:
+            return
+        device = record.implementation.device
+        record.implementation.cleanup()
+        del record
+        gc.collect()
+        devices.empty_cache(device)
 
     def close(self) -> None:
         for implementation, size in list(self.loaded):
@@ -552,6 +599,7 @@ def measure_load(benchmark: BenchmarkFixture, pool: ModelPool, case: LoadCase) -
         load_s=loaded.load_s,
         verify_timeout_s=get_model(case.size).verify_timeout_s,
         peak_rss_mb=loaded.peak_rss_after_load_mb,
+        available_memory_mb=loaded.available_before_load_mb,
         **device_memory_fields(loaded.device_memory),
         params=Params.from_mapping(impl.get_params()),
     )
@@ -589,6 +637,7 @@ def measure_transcription(
     impl = loaded.implementation
     what = f"{impl.name} {loaded.label} on {clip.name}"
     labels = _call_labels(f"{impl.name}-{loaded.label}-{clip.name}", warmup_rounds, rounds)
+    available = devices.available_memory_bytes()
     memory_baseline = devices.start_device_memory(impl.device)
     with devices.explain_out_of_memory(what, impl.device, impl.batch_size):
         start = time.perf_counter()
@@ -630,6 +679,7 @@ def measure_transcription(
         transcript=final.text[:TRANSCRIPT_PREVIEW_CHARS],
         load_s=loaded.load_s,
         peak_rss_mb=metrics.process_peak_rss_bytes() / MiB,
+        available_memory_mb=available / MiB,
         **device_memory_fields(devices.end_device_memory(impl.device, memory_baseline)),
         params=Params.from_mapping(impl.get_params()),
         phases_s=final.timings,
@@ -724,6 +774,7 @@ def measure_corpus(
     case = f"{impl.name}-{loaded.label}-{subject}"
     what = f"{impl.name} {loaded.label} on corpus {corpus.name}"
     warm = warmup_count(len(audios), impl.batch_size)
+    available = devices.available_memory_bytes()
     memory_baseline = devices.start_device_memory(impl.device)
     with devices.explain_out_of_memory(what, impl.device, impl.batch_size):
         start = time.perf_counter()
@@ -768,7 +819,7 @@ def measure_corpus(
         )
     memory = devices.end_device_memory(impl.device, memory_baseline)
     return _corpus_result(
-        benchmark, loaded, corpus, final, timing, plan, across, warm, warmup_s, memory
+        benchmark, loaded, corpus, final, timing, plan, across, warm, warmup_s, memory, available
     )
 
 
@@ -783,6 +834,7 @@ def _corpus_result(
     warm: int,
     warmup_s: float,
     memory: devices.DeviceMemory | None,
+    available_bytes: int,
 ) -> Measured:
     impl = loaded.implementation
     synthetic = bool(impl.options.synthetic_tokens)
@@ -823,6 +875,7 @@ def _corpus_result(
         timed_once=plan.timed_once,
         load_s=loaded.load_s,
         peak_rss_mb=metrics.process_peak_rss_bytes() / MiB,
+        available_memory_mb=available_bytes / MiB,
         **device_memory_fields(memory),
         params=Params.from_mapping({**impl.get_params(), "batching": ran}),
     )

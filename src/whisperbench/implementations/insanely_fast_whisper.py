@@ -36,11 +36,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import psutil
 import torch
 
 from whisperbench import mps
-from whisperbench.devices import resolve_dtype
+from whisperbench.devices import available_memory_bytes, resolve_dtype
 from whisperbench.implementations.base import ModelInfo, Segment, TranscriptionResult
 from whisperbench.implementations.transformers_pipeline import TransformersReference
 
@@ -117,7 +116,7 @@ class InsanelyFastWhisper(TransformersReference):
         return dict(SEED_4BIT)
 
     def _load(self, info: ModelInfo, snapshot: Path) -> None:
-        self.available_memory_bytes = int(psutil.virtual_memory().available)
+        self.available_memory_bytes = available_memory_bytes()
         self.pipe = self._build_pipeline(info, snapshot)
         self.batch_size = self.options.batch_size or seed_batch_size(
             self.device, self.available_memory_bytes
