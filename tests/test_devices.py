@@ -17,6 +17,7 @@ from whisperbench.devices import (
 )
 from whisperbench.errors import DeviceOutOfMemoryError, DeviceUnavailableError
 from whisperbench.implementations.transformers_pipeline import (
+    attention_bytes,
     choose_batch_size,
     decide_quantization,
     window_bytes,
@@ -67,17 +68,39 @@ def test_mps_batch_size_follows_the_window_cost_like_cuda() -> None:
     """Half the free working set over one window's cost, at most 64, and no floor of 8: an
     8 GB Mac's few free GiB hold only a few large-v3 windows."""
     large, tiny = get_model("large-v3").architecture, get_model("tiny.en").architecture
-    per_window = window_bytes(large, 2)
+    per_window = window_bytes(large, 2, "mps")
     assert choose_batch_size("mps", 4 * per_window, large, 2) == 2
     assert choose_batch_size("mps", 2 * GiB, large, 2) == GiB // per_window
-    assert choose_batch_size("mps", 8 * GiB, tiny, 2) == 64
+    assert choose_batch_size("mps", 16 * GiB, tiny, 2) == 64
+    assert choose_batch_size("mps", 8 * GiB, tiny, 2) == 42  # 102 MB a window, scores included
     assert choose_batch_size("mps", 2 * GiB, large, 2) < choose_batch_size("mps", 8 * GiB, large, 2)
+
+
+@pytest.mark.parametrize(
+    ("size", "dtype_bytes", "scores_mb"),
+    [("tiny.en", 2, 54 + 27), ("tiny.en", 4, 54 + 54), ("large-v3", 2, 180 + 90)],
+)
+def test_the_mps_window_budget_holds_the_encoders_attention_matrix(
+    size: str, dtype_bytes: int, scores_mb: int
+) -> None:
+    """MPS's SDPA (its MPSGraph path) holds [heads, 1500, 1500] float32 scores and the weights in
+    the model's dtype for each window of the batch, encoded at once: for tiny in float16 81 MB
+    more than the 21 MB of caches and activations that CUDA's fused kernels need."""
+    arch = get_model(size).architecture
+    mps_window = window_bytes(arch, dtype_bytes, "mps")
+    cuda_window = window_bytes(arch, dtype_bytes, "cuda")
+    assert mps_window - cuda_window == attention_bytes(arch, dtype_bytes) == scores_mb * 10**6
+    assert window_bytes(arch, dtype_bytes, "cpu") == cuda_window
+    if (size, dtype_bytes) == ("tiny.en", 2):
+        assert 20 * 10**6 < cuda_window < 22 * 10**6
+    free = 4 * GiB
+    assert choose_batch_size("mps", free, arch, dtype_bytes) == min(64, free // 2 // mps_window)
 
 
 def test_mps_refuses_a_model_whose_one_window_does_not_fit() -> None:
     large = get_model("large-v3").architecture
     with pytest.raises(DeviceOutOfMemoryError) as caught:
-        choose_batch_size("mps", window_bytes(large, 2), large, 2)
+        choose_batch_size("mps", window_bytes(large, 2, "mps"), large, 2)
     message = str(caught.value)
     assert "one 30 s window needs about" in message and "MiB on mps" in message
     assert "Fix: a smaller model" in message and "--device cpu" in message

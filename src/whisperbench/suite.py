@@ -75,9 +75,9 @@ MiB = 2**20
 MAX_BATCH_SIZE = 1024
 """The largest ``--batch-size`` (30 s windows decoded at once) taken. Past it no GPU holds a
 batch: a window needs its decoder's key/value caches and an encoder activation
-(``transformers_pipeline.window_bytes``), about 21 MB for tiny and 350 MB for large-v3 in fp16,
-so 1024 windows need 22 GB for tiny and 358 GB for large-v3; and 1024 windows are 8.5 hours of
-audio in one batch."""
+(``transformers_pipeline.window_bytes``), about 21 MB for tiny and 350 MB for large-v3 in fp16
+on CUDA (MPS adds the encoder's attention matrix), so 1024 windows need 22 GB for tiny and
+358 GB for large-v3; and 1024 windows are 8.5 hours of audio in one batch."""
 
 
 @dataclass(frozen=True)

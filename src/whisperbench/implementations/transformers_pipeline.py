@@ -71,12 +71,38 @@ def max_new_tokens_for(seconds: float) -> int:
     return max(MIN_NEW_TOKENS, math.ceil(seconds * MAX_TOKENS_PER_SECOND))
 
 
-def window_bytes(arch: Architecture, dtype_bytes: int) -> int:
-    """Memory one 30 s window needs while decoding: the self- and cross-attention KV caches
-    (448 + 1500 positions per decoder layer) plus the widest encoder activation."""
-    kv = 2 * arch.decoder_layers * (448 + 1500) * arch.d_model * dtype_bytes
-    encoder = 1500 * arch.ffn_dim * dtype_bytes * 2
-    return kv + encoder
+ENCODER_POSITIONS = 1500
+DECODER_POSITIONS = 448
+FLOAT32_BYTES = 4
+MATERIALISED_ATTENTION = ("mps",)
+"""Devices whose SDPA may hold a window's whole encoder attention matrix. On MPS, torch's
+MPSGraph path (``sdpa_general_mps`` in ``aten/src/ATen/native/mps/operations/Attention.mm``)
+multiplies Q by K^T, casts the scores to float32 for the scale and the softmax, and returns the
+attention weights as a second tensor of [batch, heads, 1500, 1500] in the query's dtype. pytorch
+main (read at 00a5f92) routes long queries with head dim 64 to a prefill kernel that holds no
+such matrix, but the releases the MPS path supports (torch 2.5 on) may not have it, so the budget
+counts it on every torch. CUDA's flash and memory-efficient kernels never materialise it, and the
+CPU's batch is fixed (``CPU_BATCH_SIZE``)."""
+
+
+def attention_bytes(arch: Architecture, dtype_bytes: int) -> int:
+    """One window's encoder attention matrix as MPS's SDPA holds it: heads x 1500 x 1500 scores
+    in float32 for the softmax, and the weights it returns in the model's dtype (tiny in
+    float16: 54 MB + 27 MB; large-v3: 180 MB + 90 MB). One layer's at a time: each is freed
+    before the next layer's."""
+    scores = arch.attention_heads * ENCODER_POSITIONS**2
+    return scores * (FLOAT32_BYTES + dtype_bytes)
+
+
+def window_bytes(arch: Architecture, dtype_bytes: int, device: str) -> int:
+    """Memory one 30 s window needs while decoding on ``device``: the self- and
+    cross-attention KV caches (448 + 1500 positions per decoder layer), the widest encoder
+    activation, and, where SDPA materialises it (``MATERIALISED_ATTENTION``), the encoder's
+    attention matrix (``attention_bytes``). The whole batch is encoded at once off the CPU."""
+    kv = 2 * arch.decoder_layers * (DECODER_POSITIONS + ENCODER_POSITIONS) * arch.d_model
+    encoder = ENCODER_POSITIONS * arch.ffn_dim * 2
+    attention = attention_bytes(arch, dtype_bytes) if device in MATERIALISED_ATTENTION else 0
+    return (kv + encoder) * dtype_bytes + attention
 
 
 def choose_batch_size(device: str, free_bytes: int, arch: Architecture, dtype_bytes: int) -> int:
@@ -91,7 +117,7 @@ def choose_batch_size(device: str, free_bytes: int, arch: Architecture, dtype_by
     """
     if device == "cpu":
         return CPU_BATCH_SIZE
-    per_window = window_bytes(arch, dtype_bytes)
+    per_window = window_bytes(arch, dtype_bytes, device)
     fitting = int(free_bytes * MEMORY_SHARE) // per_window
     if device == "mps":
         if fitting < 1:
