@@ -2,27 +2,55 @@
 needs, where the features are computed, the CPU fallback, the allocator's watermark, the free
 working set, how a decoding step writes its column, and what the device memory figure is.
 
-No machine that runs these tests has an Apple GPU; the last test runs the real ``torch.mps``
-probes where one is present (the nightly MPS job) and says why it skips elsewhere."""
+No machine that runs these tests has an Apple GPU. The Mac-only tests (``MAC_ONLY``, named in
+the nightly MPS job) run the real ``torch.mps`` probes and check that ours decodes on MPS the
+tokens it decodes on the CPU; elsewhere they skip and say why, and they fail instead where
+``WHISPERBENCH_REQUIRE_MPS=1`` (the nightly MPS job) says the machine must have an Apple GPU."""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
 
 import pytest
 import torch
 
 from whisperbench import devices, mps
+from whisperbench.audio import fixture_clip_path, load_clip
 from whisperbench.devices import DEVICE_MEMORY_MEASURES, DeviceMemory, DevicePresence
 from whisperbench.errors import DeviceUnavailableError
-from whisperbench.implementations import BUILTINS, ImplementationOptions
+from whisperbench.implementations import BUILTINS, ImplementationOptions, create
 from whisperbench.implementations.faster_whisper import FasterWhisper, ct2_device_request
-from whisperbench.implementations.greedy import slot_write_for
+from whisperbench.implementations.greedy import (
+    DecodeRules,
+    StaticGreedyDecoder,
+    prompt_ids,
+    slot_write_for,
+)
 from whisperbench.implementations.transformers_pipeline import TransformersPipeline
+from whisperbench.implementations.windows import log_mel, quiet_windows, window_batch
+from whisperbench.metrics import wer
 from whisperbench.results import LoadResult, from_extra_info, metric, to_extra_info
-from whisperbench.suite import ModelPool, Skip, SuiteConfig, device_memory_fields
+from whisperbench.suite import ModelPool, Skip, SuiteConfig, device_memory_fields, load_model
+from whisperbench.weights import provide
 
 GiB = 2**30
 MiB = 2**20
 HAS_MPS = DevicePresence.detect().mps
+REQUIRE_MPS = "WHISPERBENCH_REQUIRE_MPS"
+"""Set to 1 by the nightly MPS job: there a Mac-only test without an Apple GPU fails."""
+MAC_ONLY = (
+    "test_the_real_mps_probes_on_a_mac",
+    "test_ours_decodes_the_cpus_tokens_on_mps",
+)
+"""The tests that need an Apple GPU; ``.github/workflows/nightly.yml`` names each of them."""
+NO_MPS = (
+    "torch.mps cannot run here: this machine has no Apple GPU "
+    f"(torch {torch.__version__}); the MPS decisions are tested above as pure functions"
+)
+MAX_NEW = 100
 
 
 def test_versions_read_like_torch_and_macos_print_them() -> None:
@@ -160,11 +188,42 @@ def test_the_records_keep_the_mps_figure_apart_from_the_peak() -> None:
     assert metric("device_live_mb").label != metric("peak_device_mb").label
 
 
-@pytest.mark.skipif(
-    not HAS_MPS,
-    reason="torch.mps cannot run here: this machine has no Apple GPU "
-    f"(torch {torch.__version__}); the MPS decisions are tested above as pure functions",
-)
+def mac_only(has_mps: bool, environ: Mapping[str, str]) -> Literal["run", "skip", "fail"]:
+    """What a Mac-only test does here: run on an Apple GPU; elsewhere skip with the reason,
+    unless ``WHISPERBENCH_REQUIRE_MPS=1`` says this machine must have one (a runner whose MPS
+    is broken must not pass the nightly's Mac-only tests by skipping them)."""
+    if has_mps:
+        return "run"
+    return "fail" if environ.get(REQUIRE_MPS, "").strip() == "1" else "skip"
+
+
+def test_mac_only_tests_fail_where_the_nightly_requires_a_gpu() -> None:
+    assert mac_only(True, {}) == "run"
+    assert mac_only(False, {}) == "skip"
+    assert mac_only(False, {REQUIRE_MPS: "1"}) == "fail"
+    assert mac_only(False, {REQUIRE_MPS: "0"}) == "skip"
+
+
+def test_the_nightly_mps_job_names_every_mac_only_test() -> None:
+    nightly = Path(__file__).resolve().parents[1] / ".github" / "workflows" / "nightly.yml"
+    text = nightly.read_text()
+    assert f"{REQUIRE_MPS}: " in text
+    for name in MAC_ONLY:
+        assert f"tests/test_mps.py::{name}" in text, name
+        assert callable(globals()[name])
+
+
+@pytest.fixture
+def apple_gpu() -> None:
+    """A Mac-only test's gate (``mac_only``)."""
+    outcome = mac_only(HAS_MPS, os.environ)
+    if outcome == "fail":
+        pytest.fail(f"{REQUIRE_MPS}=1, but {NO_MPS}")
+    if outcome == "skip":
+        pytest.skip(NO_MPS)
+
+
+@pytest.mark.usefixtures("apple_gpu")
 def test_the_real_mps_probes_on_a_mac() -> None:
     devices.initialize("mps")
     info = devices.memory_info("mps")
@@ -177,6 +236,74 @@ def test_the_real_mps_probes_on_a_mac() -> None:
     assert cache.cpu()[:, :, 2].eq(1).all() and cache.cpu().sum() == 6
     memory = devices.end_device_memory("mps", baseline)
     assert memory is not None and not memory.is_peak and memory.bytes >= baseline
+    devices.set_mps_watermark(mps.TORCH_DEFAULT)  # the seed's engine (torch allows up to 2.0)
+    devices.set_mps_watermark(mps.WHISPERBENCH)
+
+
+def _short_clip_tokens(folder: Path, device: str) -> list[int]:
+    """Ours' static greedy decoder on the short clip's one window, float32, on ``device``."""
+    from transformers import WhisperForConditionalGeneration, WhisperProcessor
+
+    extractor = WhisperProcessor.from_pretrained(folder).feature_extractor
+    audio = load_clip(fixture_clip_path("short")).samples
+    (window,) = quiet_windows(audio)
+    features = log_mel(
+        window_batch(torch.from_numpy(audio), [window], extractor.n_samples),
+        extractor.mel_filters,
+    )
+    model: Any = WhisperForConditionalGeneration.from_pretrained(
+        folder, attn_implementation="sdpa", dtype=torch.float32
+    )
+    model = model.to(device).eval()
+    config = model.generation_config
+    decoder = StaticGreedyDecoder(
+        model,
+        1,
+        prompt_ids(config, None, None),
+        MAX_NEW,
+        DecodeRules.from_generation_config(config),
+        slot_write=slot_write_for(device),
+    )
+    with torch.inference_mode():
+        encoded = model.model.encoder(features.to(device)).last_hidden_state
+        row: list[int] = decoder.decode(encoded).tolist()[0]
+    return row
+
+
+def test_the_token_check_decodes_the_reference_on_the_cpu(offline_hub_cache: Path) -> None:
+    """The Mac-only token check's CPU half, run here: its tokens are the short clip word for
+    word, so the check compares a real transcription."""
+    from transformers import WhisperTokenizer
+
+    folder = provide("tiny.en", "transformers", cache_dir=offline_hub_cache)
+    text = WhisperTokenizer.from_pretrained(folder).decode(
+        _short_clip_tokens(folder, "cpu"), skip_special_tokens=True
+    )
+    clip = load_clip(fixture_clip_path("short"))
+    assert clip.reference is not None
+    assert wer(clip.reference, text) == 0.0, text
+
+
+@pytest.mark.usefixtures("apple_gpu")
+def test_ours_decodes_the_cpus_tokens_on_mps(offline_hub_cache: Path) -> None:
+    """The static decoder's step on MPS (one query, head dim 64, a broadcast boolean mask) takes
+    the SDPA vector-kernel path that has had silent wrong-result bugs (pytorch#163597,
+    #169222). In float32 every token of the short clip equals the CPU's; in float16, ours'
+    default on MPS, the whole engine transcribes it word for word, as on the CPU."""
+    folder = provide("tiny.en", "transformers", cache_dir=offline_hub_cache)
+    on_cpu = _short_clip_tokens(folder, "cpu")
+    assert len(on_cpu) > 10
+    assert _short_clip_tokens(folder, "mps") == on_cpu
+    impl = create("transformers", ImplementationOptions(device="mps"))
+    load_model(impl, "tiny.en", cache_dir=offline_hub_cache)
+    try:
+        clip = load_clip(fixture_clip_path("short"))
+        assert clip.reference is not None
+        result = impl.transcribe(clip.samples)
+        assert impl.get_params()["dtype"] == "float16"
+        assert wer(clip.reference, result.text) == 0.0, result.text
+    finally:
+        impl.cleanup()
 
 
 class CudaOnly(TransformersPipeline):
