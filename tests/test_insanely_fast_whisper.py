@@ -25,6 +25,7 @@ from whisperbench.implementations.insanely_fast_whisper import (
     language_code,
     seed_batch_size,
     seed_chunk_length_s,
+    seed_quantization,
 )
 from whisperbench.implementations.transformers_pipeline import (
     TransformersPipeline,
@@ -88,6 +89,19 @@ def test_the_seed_runs_under_torchs_mps_watermark_as_it_ran() -> None:
     chosen = InsanelyFastWhisper.allocator_watermark("mps", {mps.WATERMARK_VARIABLE: "1.2"})
     assert chosen is not None and (chosen.ratio, chosen.set_by_whisperbench) == (1.2, False)
     assert InsanelyFastWhisper.allocator_watermark("cpu", {}) is None
+
+
+def test_the_seed_skips_4bit_on_a_mac_as_it_did() -> None:
+    """The seed asked for 4-bit everywhere and ran unquantised on Apple Silicon: that is the
+    reason its recipe gives on MPS, not a lack of MPS kernels in bitsandbytes (0.50 has them).
+    Elsewhere the seed's request goes through the usual decision."""
+    on_mac = seed_quantization("4bit", "mps", True)
+    assert on_mac.applied == "none" and on_mac.reason is not None
+    assert on_mac.reason.startswith("4-bit requested, as the seed requests it, but not applied")
+    assert "the seed ran unquantised on Apple Silicon" in on_mac.reason
+    assert seed_quantization("4bit", "cuda", True).applied == "4bit"
+    assert seed_quantization("4bit", "cpu", True) == decide_quantization("4bit", "cpu", True)
+    assert seed_quantization("int8", "mps", True) == decide_quantization("int8", "mps", True)
 
 
 def test_language_names_become_codes() -> None:

@@ -10,8 +10,10 @@ warm-up, the median of timed rounds, WER and saved runs on top).
   overlapping windows (a sixth of the chunk on each side) merged by its token matching.
 - **4-bit:** always requested, with the seed's ``BitsAndBytesConfig`` (nf4, double
   quantisation, float16 compute); applied only where ``decide_quantization`` says bitsandbytes
-  can run, otherwise the model runs unquantised and ``quantization_note`` says why (the seed's
-  own notes: 4-bit "effectively ignored" on Apple Silicon).
+  can run, otherwise the model runs unquantised and ``quantization_note`` says why. Never on a
+  Mac (``seed_quantization``): the seed ran unquantised there (its ``insanely.py``: "bitsandbytes
+  is not supported on macOS, so 4-bit quantization will be skipped on Apple Silicon"; its own
+  check found the model in float16), though bitsandbytes 0.50 has MPS 4-bit kernels.
 - **Batch size:** the seed's table over ``psutil.virtual_memory().available``, read before
   the load (``seed_batch_size``).
 - **MPS allocator:** torch's default high watermark (1.7 x the recommended working set: past
@@ -41,7 +43,12 @@ import torch
 from whisperbench import mps
 from whisperbench.devices import available_memory_bytes, resolve_dtype
 from whisperbench.implementations.base import ModelInfo, Segment, TranscriptionResult
-from whisperbench.implementations.transformers_pipeline import TransformersReference
+from whisperbench.implementations.transformers_pipeline import (
+    QuantizationDecision,
+    TransformersReference,
+    decide_quantization,
+    four_bit_installed,
+)
 
 GB = 2**30
 """The seed divides ``available`` by 1024**3 and calls it GB."""
@@ -63,6 +70,12 @@ SEED_4BIT = {
 SEED_TASK = "transcribe"
 """What the seed sends as ``generate_kwargs`` (``TransformersReference._prompt_kwargs``)."""
 SEED_RECIPE = "mac-whisper-speedtest InsanelyFastWhisperImplementation"
+SEED_MPS_4BIT_NOTE = (
+    "4-bit requested, as the seed requests it, but not applied on mps: the seed ran "
+    "unquantised on Apple Silicon (its note: bitsandbytes is not supported on macOS, so 4-bit "
+    "quantization will be skipped; its own check found float16), so its recipe does here too "
+    "(bitsandbytes 0.50 does register MPS 4-bit kernels)"
+)
 
 
 def seed_batch_size(device: str, available_bytes: int) -> int:
@@ -77,6 +90,16 @@ def seed_batch_size(device: str, available_bytes: int) -> int:
         if available_gb >= threshold_gb:
             return batch
     return least
+
+
+def seed_quantization(
+    requested: str, device: str, bitsandbytes_installed: bool
+) -> QuantizationDecision:
+    """The seed's 4-bit as it ran: never on MPS, where the seed ran unquantised; elsewhere
+    where bitsandbytes runs (``decide_quantization``)."""
+    if requested == "4bit" and device == "mps":
+        return QuantizationDecision("none", SEED_MPS_4BIT_NOTE)
+    return decide_quantization(requested, device, bitsandbytes_installed)
 
 
 def seed_chunk_length_s(device: str) -> int:
@@ -111,6 +134,9 @@ class InsanelyFastWhisper(TransformersReference):
     def requested_quantization(self) -> str:
         """The seed always asks for 4-bit; ``--quantization int8`` asks for int8 instead."""
         return "4bit" if self.options.quantization == "none" else self.options.quantization
+
+    def quantization_decision(self) -> QuantizationDecision:
+        return seed_quantization(self.requested_quantization(), self.device, four_bit_installed())
 
     def bits_and_bytes_options(self, dtype: torch.dtype) -> dict[str, Any]:
         return dict(SEED_4BIT)

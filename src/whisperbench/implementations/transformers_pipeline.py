@@ -138,9 +138,15 @@ class QuantizationDecision:
 
 
 FOUR_BIT_DEVICES = ("cuda", "cpu")
-"""Where bitsandbytes runs 4-bit layers: CUDA, and the CPU (checked with bitsandbytes 0.50.2:
-nf4 tiny.en transcribes the reference clips; without its optional ``kernels`` package it
-dequantises in plain torch, about 8x slower than float32 here)."""
+"""Where whisperbench applies bitsandbytes 4-bit layers: CUDA, and the CPU (checked with
+bitsandbytes 0.50.2: nf4 tiny.en transcribes the reference clips; without its optional
+``kernels`` package it dequantises in plain torch, about 8x slower than float32 here)."""
+MPS_FOUR_BIT_NOTE = (
+    "4-bit requested but not applied on mps: bitsandbytes 0.50 registers MPS 4-bit kernels "
+    "(bitsandbytes/backends/mps/ops.py; pure PyTorch below macOS 26), but no Mac has run "
+    "whisperbench's 4-bit path, so it is not offered there; running unquantised on mps"
+)
+"""Why 4-bit is not applied on MPS: not that bitsandbytes lacks MPS kernels (it has them)."""
 FOUR_BIT_TYPE = "nf4"
 FOUR_BIT_PACKAGES = "bitsandbytes and accelerate"
 
@@ -165,11 +171,13 @@ def decide_quantization(
             "int8 requested but dynamic int8 quantisation runs on the CPU only; "
             f"running unquantised on {device}",
         )
+    if device == "mps":
+        return QuantizationDecision("none", MPS_FOUR_BIT_NOTE)
     if device not in FOUR_BIT_DEVICES:
         return QuantizationDecision(
             "none",
-            "4-bit requested but bitsandbytes 4-bit runs on CUDA and the CPU only; "
-            f"running unquantised on {device}",
+            "4-bit requested but whisperbench applies bitsandbytes 4-bit on CUDA and the CPU "
+            f"only; running unquantised on {device}",
         )
     if not bitsandbytes_installed:
         return QuantizationDecision(
@@ -291,6 +299,10 @@ class TransformersReference(WhisperImplementation):
     def requested_quantization(self) -> str:
         return self.options.quantization
 
+    def quantization_decision(self) -> QuantizationDecision:
+        """What quantisation the load applies (``decide_quantization``), and why not."""
+        return decide_quantization(self.requested_quantization(), self.device, four_bit_installed())
+
     def bits_and_bytes_options(self, dtype: torch.dtype) -> dict[str, Any]:
         """``BitsAndBytesConfig``'s arguments when 4-bit weights are applied."""
         return {
@@ -306,9 +318,7 @@ class TransformersReference(WhisperImplementation):
         if mark is not None:
             set_mps_watermark(mark)
         dtype = self.load_dtype()
-        self.quantization = decide_quantization(
-            self.requested_quantization(), self.device, four_bit_installed()
-        )
+        self.quantization = self.quantization_decision()
         model_kwargs: dict[str, Any] = {
             "attn_implementation": "sdpa",
             "use_cache": True,
