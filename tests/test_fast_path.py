@@ -135,6 +135,7 @@ def test_multilingual_base_detects_english_once_and_transcribes(offline_hub_cach
         ImplementationOptions(device="cpu"),
     )
     load_model(impl, "base", cache_dir=offline_hub_cache)
+    assert impl.get_params()["language"] is None  # nothing decoded yet, nothing forced
     clip = load_clip(fixture_clip_path("short"))
     assert clip.reference is not None
     result = impl.transcribe(clip.samples)

@@ -215,6 +215,24 @@ def test_long_form_runs_batched_over_quiet_windows(faster_tiny: WhisperImplement
 
 
 @needs_faster_whisper
+def test_multilingual_base_reports_the_language_it_detected(
+    offline_hub_cache: Path, short_clip: AudioClip
+) -> None:
+    """``language`` is what was decoded (CTranslate2's detection), not the request echoed
+    back: None before any call (nothing forced), ``en`` once the clip was transcribed."""
+    impl = create("faster-whisper", ImplementationOptions(device="cpu"))
+    load_model(impl, "base", cache_dir=offline_hub_cache)
+    try:
+        assert impl.get_params()["language"] is None
+        assert impl.transcribe(short_clip.samples).language == "en"
+        assert impl.get_params()["language"] == "en"
+        assert impl.transcribe_batch([short_clip.samples])[0].language == "en"
+        assert impl.get_params()["language"] == "en"
+    finally:
+        impl.cleanup()
+
+
+@needs_faster_whisper
 def test_params_report_what_runs(
     faster_tiny: WhisperImplementation, transformers_tiny: WhisperImplementation
 ) -> None:

@@ -181,6 +181,7 @@ def test_multilingual_base_transcribes_with_the_seeds_task(
         assert wer(short_clip.reference, result.text) <= SHORT_WER_MAX, result.text
         params = impl.get_params()
         assert (params["task"], params["task_note"]) == ("transcribe", None)
+        assert params["language"] == "en"  # what the pipeline detected, not the request (None)
         assert (params["batch_size"], params["batch_size_rule"]) == (2, "--batch-size")
     finally:
         impl.cleanup()

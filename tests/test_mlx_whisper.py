@@ -26,7 +26,12 @@ from whisperbench.implementations import (
     get_implementation,
 )
 from whisperbench.implementations.lightning_whisper_mlx import LightningWhisperMLX
-from whisperbench.implementations.mlx_runtime import MLX_DEVICES, mlx_dtype
+from whisperbench.implementations.mlx_runtime import (
+    MLX_DEVICES,
+    mlx_dtype,
+    mlx_missing,
+    quantization_of,
+)
 from whisperbench.implementations.mlx_whisper import MLXWhisper
 
 ENGINES = ("mlx-whisper", "whisper-mps", "lightning-whisper-mlx")
@@ -70,6 +75,21 @@ def test_beam_search_is_refused_clearly(name: str) -> None:
         pytest.skip(reason)
     with pytest.raises(ImplementationUnavailableError, match="--beam-size 2"):
         create(name, ImplementationOptions(device="cpu", beam_size=2))
+
+
+@pytest.mark.skipif(mlx_missing("mlx", "") is not None, reason="needs mlx")
+def test_quantization_is_read_off_the_loaded_layers() -> None:
+    """Not hard-coded: an MLX model quantised as an ``mlx-community`` 4-bit folder is (its
+    loader quantises the layers its config names), and reports it; real MLX modules."""
+    import mlx.nn as nn
+
+    model = nn.Sequential(nn.Embedding(32, 64), nn.Linear(64, 64))
+    assert quantization_of(model) == "none"
+    nn.quantize(model, group_size=64, bits=4)
+    assert quantization_of(model) == "4bit (MLX affine, group 64)"
+    mixed = nn.Sequential(nn.Linear(64, 64), nn.Linear(64, 64))
+    nn.quantize(mixed, group_size=32, bits=8, class_predicate=lambda path, _: path == "layers.0")
+    assert quantization_of(mixed) == "8bit (MLX affine, group 32)"
 
 
 def test_missing_mlx_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

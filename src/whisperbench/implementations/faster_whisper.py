@@ -34,6 +34,7 @@ from whisperbench.implementations.base import (
     missing_package,
     transcribe_one_by_one,
 )
+from whisperbench.implementations.reported import decoded_language
 from whisperbench.implementations.windows import quiet_windows
 
 CHUNK_LENGTH_S = 30
@@ -112,6 +113,8 @@ class FasterWhisper(WhisperImplementation):
 
     model: Any = None
     pipeline: Any = None
+    detected_language: str | None = None
+    """The language(s) the last call decoded in (``reported.decoded_language``)."""
     compute_type: str = ""
     cpu_threads: int = 0
     batch_size: int = DEFAULT_BATCH_SIZES["cpu"]
@@ -203,7 +206,9 @@ class FasterWhisper(WhisperImplementation):
         else:
             segments, run_info = self.model.transcribe(audio, **kwargs)
         # The generator does the decoding: consume it inside the timed call.
-        return _result(segments, run_info.language)
+        result = _result(segments, run_info.language)
+        self.detected_language = decoded_language([result])
+        return result
 
     def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[TranscriptionResult]:
         """Many utterances through ``BatchedInferencePipeline``: a group of utterances is laid
@@ -219,6 +224,7 @@ class FasterWhisper(WhisperImplementation):
         group = self.batch_size * GROUP_BATCHES
         for start in range(0, len(audios), group):
             results += self._batched_group(info, audios[start : start + group], start, len(audios))
+        self.detected_language = decoded_language(results)
         return results
 
     def _batched_group(
@@ -278,7 +284,8 @@ class FasterWhisper(WhisperImplementation):
             "timestamps": not WITHOUT_TIMESTAMPS,
             "cpu_threads": self.cpu_threads,
             "task": None if info.english_only else "transcribe",
-            "language": self.options.language,
+            "language": self.detected_language
+            or ("en" if info.english_only else self.options.language),
             "vad": self.options.vad,
         }
 

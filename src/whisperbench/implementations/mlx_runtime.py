@@ -22,6 +22,7 @@ __all__ = [
     "mlx_dtype",
     "mlx_missing",
     "parameter_dtype",
+    "quantization_of",
     "refuse_beam_search",
     "use_device",
 ]
@@ -87,6 +88,26 @@ def parameter_dtype(model: Any) -> str:
 
     first: Any = next(iter(tree_flatten(model.parameters())))[1]
     return str(first.dtype).removeprefix("mlx.core.")
+
+
+def quantization_of(model: Any) -> str:
+    """The quantisation the loaded MLX model carries, read off its layers: ``none``, or what
+    its ``QuantizedLinear`` / ``QuantizedEmbedding`` layers hold, such as
+    ``4bit (MLX affine, group 64)`` (an ``mlx-community`` 4- or 8-bit folder, quantised by the
+    loader as its ``config.json`` says)."""
+    import mlx.nn
+
+    nn: Any = mlx.nn
+    kinds = sorted(
+        {
+            (int(layer.bits), int(layer.group_size), str(getattr(layer, "mode", "affine")))
+            for _, layer in model.named_modules()
+            if isinstance(layer, nn.QuantizedLinear | nn.QuantizedEmbedding)
+        }
+    )
+    if not kinds:
+        return "none"
+    return ", ".join(f"{bits}bit (MLX {mode}, group {group})" for bits, group, mode in kinds)
 
 
 def refuse_beam_search(engine: str, options: ImplementationOptions) -> None:

@@ -35,6 +35,7 @@ from whisperbench.implementations.mlx_runtime import (
     mlx_dtype,
     mlx_missing,
     parameter_dtype,
+    quantization_of,
     refuse_beam_search,
     use_device,
 )
@@ -46,7 +47,11 @@ from whisperbench.implementations.openai_style import (
     result_of,
     transcribe_kwargs,
 )
-from whisperbench.implementations.reported import ignored_options, weights_params
+from whisperbench.implementations.reported import (
+    decoded_language,
+    ignored_options,
+    weights_params,
+)
 
 INSTALL_HINT = "pip install 'whisperbench[mlx-whisper]'  (or: pip install mlx-whisper)"
 IGNORED = {
@@ -77,6 +82,8 @@ class MLXWhisper(WhisperImplementation):
     dtype: str = "float32"
     dtype_note: str | None = None
     mlx_device: str = ""
+    detected_language: str | None = None
+    """The language the last call decoded in (``reported.decoded_language``)."""
     batch_size: int = 1
     chunk_length_s: int = CHUNK_LENGTH_S
 
@@ -119,7 +126,9 @@ class MLXWhisper(WhisperImplementation):
     def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
         info = self.require_loaded()
         kwargs = transcribe_kwargs(info, self.options)
-        return result_of(self._run(audio, {**kwargs, "fp16": self.dtype == "float16"}))
+        result = result_of(self._run(audio, {**kwargs, "fp16": self.dtype == "float16"}))
+        self.detected_language = decoded_language([result])
+        return result
 
     def get_params(self) -> dict[str, Any]:
         info = self.require_loaded()
@@ -130,14 +139,14 @@ class MLXWhisper(WhisperImplementation):
             "dtype": parameter_dtype(self.model),
             "dtype_note": self.dtype_note,
             "attention": "mlx",
-            "quantization": "none",
+            "quantization": quantization_of(self.model),
             "batch_size": self.batch_size,
             "chunk_length_s": self.chunk_length_s,
             "long_form": self.long_form,
             **decode_settings(info, self.options),
             "threads": None,
             "threads_note": CPU_THREADS_NOTE if self.mlx_device == "cpu" else None,
-            "language": language_of(info, self.options),
+            "language": self.detected_language or language_of(info, self.options),
             "vad": False,
             **ignored_options(self.name, self.options, self.ignored),
         }

@@ -39,7 +39,11 @@ from whisperbench.implementations.openai_style import (
     result_of,
     transcribe_kwargs,
 )
-from whisperbench.implementations.reported import ignored_options, weights_params
+from whisperbench.implementations.reported import (
+    decoded_language,
+    ignored_options,
+    weights_params,
+)
 
 CHECKPOINT = "model.pt"
 INSTALL_HINT = "pip install 'whisperbench[openai-whisper]'  (or: pip install openai-whisper)"
@@ -85,6 +89,8 @@ class OpenAIWhisper(WhisperImplementation):
     supported_devices = ("cuda", "mps", "cpu")
 
     model: Any = None
+    detected_language: str | None = None
+    """The language the last call decoded in (``reported.decoded_language``)."""
     dtype: torch.dtype = torch.float32
     dtype_note: str | None = None
     batch_size: int = 1
@@ -117,7 +123,9 @@ class OpenAIWhisper(WhisperImplementation):
             **transcribe_kwargs(info, self.options),
         )
         synchronize(self.device)
-        return result_of(output)
+        result = result_of(output)
+        self.detected_language = decoded_language([result])
+        return result
 
     def get_params(self) -> dict[str, Any]:
         info = self.require_loaded()
@@ -137,7 +145,7 @@ class OpenAIWhisper(WhisperImplementation):
             "long_form": SEQUENTIAL_SEEK,
             **decode_settings(info, self.options),
             "threads": torch.get_num_threads() if weights.device.type == "cpu" else None,
-            "language": language_of(info, self.options),
+            "language": self.detected_language or language_of(info, self.options),
             "vad": False,
             **ignored_options(self.name, self.options, IGNORED),
         }

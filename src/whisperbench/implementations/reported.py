@@ -4,15 +4,17 @@ echoing it as if it had run."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from whisperbench.implementations.base import (
     ImplementationOptions,
     ModelInfo,
+    TranscriptionResult,
     WhisperImplementation,
 )
 
-__all__ = ["ignored_options", "weights_params"]
+__all__ = ["decoded_language", "ignored_options", "weights_params"]
 
 _DEFAULTS = {"batch_size": None, "quantization": "none", "vad": False, "dtype": None}
 
@@ -27,6 +29,14 @@ def weights_params(impl: WhisperImplementation, info: ModelInfo) -> dict[str, An
         "weights_format": impl.weights_format,
         "weights_path": None if impl.snapshot_path is None else str(impl.snapshot_path),
     }
+
+
+def decoded_language(results: Iterable[TranscriptionResult]) -> str | None:
+    """The languages a call decoded in, as its results report them (detected, or the one the
+    decoder was forced to), comma-separated; None when none says. An engine's ``language``
+    parameter is this for its last call, and before any call the language it forces (None: it
+    detects one per input), never the request echoed back."""
+    return ",".join(sorted({str(result.language) for result in results if result.language})) or None
 
 
 def ignored_options(

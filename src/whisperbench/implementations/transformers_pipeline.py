@@ -34,6 +34,7 @@ from whisperbench.implementations.base import (
     WhisperImplementation,
 )
 from whisperbench.implementations.greedy import DecodeRules, StaticGreedyDecoder, prompt_ids
+from whisperbench.implementations.reported import decoded_language
 from whisperbench.implementations.synthetic import TOKENIZER_DONOR, synthetic_model
 from whisperbench.implementations.windows import (
     CHUNK_LENGTH_S,
@@ -270,6 +271,8 @@ class TransformersReference(WhisperImplementation):
     quantization: QuantizationDecision = QuantizationDecision("none", None)
     batch_size: int = CPU_BATCH_SIZE
     chunk_length_s: float = CHUNK_LENGTH_S
+    detected_language: str | None = None
+    """The language(s) the last call decoded in (``reported.decoded_language``)."""
     mps_watermark: ClassVar[mps.Watermark] = mps.WHISPERBENCH
     """The MPS allocator limit it runs under unless ``PYTORCH_MPS_HIGH_WATERMARK_RATIO`` is set
     (``allocator_watermark``); the seed's recipe runs under torch's default."""
@@ -371,6 +374,10 @@ class TransformersReference(WhisperImplementation):
         without language and task tokens."""
         return info.english_only or bool(self.options.synthetic_tokens)
 
+    def forced_language(self, info: ModelInfo) -> str | None:
+        """The language the decoder is given (None: the model detects it)."""
+        return "en" if self.english_prompt(info) else self.options.language
+
     def _prompt_kwargs(self, info: ModelInfo) -> dict[str, Any]:
         """``generate``'s task and language (multilingual models only), and the exact token
         count of synthetic runs."""
@@ -409,15 +416,19 @@ class TransformersReference(WhisperImplementation):
         return output
 
     def _result(self, info: ModelInfo, output: dict[str, Any]) -> TranscriptionResult:
-        """The transcription in one of the pipeline's outputs."""
-        language = "en" if self.english_prompt(info) else self.options.language
+        """The transcription in one of the pipeline's outputs, in the language the decoder was
+        given (None where it detected one: this recipe asks the pipeline for no language)."""
         return TranscriptionResult(
-            text=str(output["text"]).strip(), language=language, segments=segments_of(output)
+            text=str(output["text"]).strip(),
+            language=self.forced_language(info),
+            segments=segments_of(output),
         )
 
     def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
         info = self.require_loaded()
-        return self._result(info, self._run_pipeline(audio, info))
+        result = self._result(info, self._run_pipeline(audio, info))
+        self.detected_language = decoded_language([result])
+        return result
 
     def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[TranscriptionResult]:
         """The pipeline's own batching over many inputs: the same call as ``_run_pipeline``'s,
@@ -433,6 +444,7 @@ class TransformersReference(WhisperImplementation):
             results.append(self._result(info, output))
             self.report_progress(done, len(audios), "utterances")
         synchronize(self.device)
+        self.detected_language = decoded_language(results)
         return results
 
     def get_params(self) -> dict[str, Any]:
@@ -455,7 +467,7 @@ class TransformersReference(WhisperImplementation):
             "chunk_length_s": self.chunk_length_s,
             "beam_size": self.options.beam_size,
             "task": None if self.english_prompt(info) else "transcribe",
-            "language": self.options.language,
+            "language": self.detected_language or self.forced_language(info),
             "vad": False,
             "threads": torch.get_num_threads() if first.device.type == "cpu" else None,
             "cpu_fallback": mps.cpu_fallback_note(first.device.type, os.environ),
@@ -482,7 +494,6 @@ class TransformersPipeline(TransformersReference):
     name = "transformers"
     yardstick = False
     decoders: dict[tuple[int, str | None], StaticGreedyDecoder]
-    detected_language: str | None = None
     macos_version: str | None = None
     """Read at load: MPS computes the features on the CPU before macOS 14 (``mps.py``)."""
 
@@ -664,7 +675,7 @@ class TransformersPipeline(TransformersReference):
             for parts, language in zip(segments, languages, strict=True)
         ]
         clock.lap("merge")
-        self.detected_language = ",".join(sorted({str(lang) for lang in languages})) or None
+        self.detected_language = decoded_language(results)
         return results, clock.laps
 
     def cleanup(self) -> None:
@@ -689,5 +700,4 @@ class TransformersPipeline(TransformersReference):
             else "static greedy"
             + (" + CUDA graph" if self.device == "cuda" and self.options.cuda_graphs else "")
         )
-        params["language"] = self.detected_language or self.options.language
         return params
