@@ -12,7 +12,8 @@ import pytest
 from cache_helpers import TINY_CT2, TINY_TF, blob_of, copy_repos, make_fifo, replace_blob, snapshot
 
 from whisperbench.models import get_model
-from whisperbench.weights import inspect
+from whisperbench.weights import inspect, provide
+from whisperbench.weights.formats import get_format
 from whisperbench.weights.verify import run_verify_load
 
 pytestmark = pytest.mark.slow
@@ -34,6 +35,28 @@ def test_each_format_loads_with_its_own_loader(
     assert record.limit_s == get_model("tiny.en").verify_timeout_s == 15.0
     assert record.load_s is not None and 0 < record.load_s < record.limit_s
     assert record.reason.startswith("loaded in ")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("_pywhispercpp") is None
+    or importlib.util.find_spec("mlx_whisper") is None,
+    reason="the ggml and MLX loaders need pywhispercpp and mlx-whisper",
+)
+def test_the_ggml_and_mlx_verifying_loads_stay_on_the_cpu(offline_hub_cache: Path) -> None:
+    """On a Mac whisper.cpp and MLX take Metal by default; verification asks for the CPU.
+    whisper.cpp's default context has the GPU on, the verifying load's has it off (read back
+    from the loaded model); MLX's load runs on its CPU stream and loads the model."""
+    import _pywhispercpp
+
+    assert _pywhispercpp.whisper_context_default_params().use_gpu is True
+    ggml = get_format("ggml").verify_loader()(
+        provide("tiny.en", "ggml", cache_dir=offline_hub_cache)
+    )
+    assert ggml._context_params.use_gpu is False  # type: ignore[attr-defined]
+    mlx_model = get_format("mlx").verify_loader()(
+        provide("tiny.en", "mlx", cache_dir=offline_hub_cache)
+    )
+    assert type(mlx_model).__name__ == "Whisper"
 
 
 def test_truncated_weights_are_found_before_any_load(

@@ -7,8 +7,14 @@ from another format's snapshot (``converted_from``, with ``conversion`` naming t
 ``weights/convert/`` that writes it). A new format is one declaration in ``FORMATS``, plus its
 converter module when it is converted.
 
-Verification loads on the CPU. ``verify_loader()`` imports what the load needs and returns the
-load itself, so that a verifying child process can time the load without the imports.
+Verification loads on the CPU, every format: transformers' ``from_pretrained`` and
+openai-whisper's ``load_model(device="cpu")`` place the weights there, CTranslate2 is asked for
+``device="cpu"``, and the two loaders that would take Metal on a Mac by default are kept off it:
+whisper.cpp's context is made with ``use_gpu`` off (``whisper_context_default_params`` turns it
+on), and MLX's load runs on its CPU stream (``mx.stream(mx.cpu)``: on Apple Silicon MLX's
+default device is the GPU). A verifying child killed at its limit then never holds the Metal
+device. ``verify_loader()`` imports what the load needs and returns the load itself, so that a
+verifying child process can time the load without the imports.
 """
 
 from __future__ import annotations
@@ -83,6 +89,7 @@ OPENAI_CHECKPOINT = "model.pt"
 """openai-whisper's checkpoint: ``torch.save({"dims": ..., "model_state_dict": ...})``."""
 GGML_FILE = "ggml-model.bin"
 """whisper.cpp's model file (the name its own converters write)."""
+
 MLX_CONFIG, MLX_WEIGHTS = "config.json", "weights.npz"
 """``mlx_whisper``'s model folder (``weights.safetensors`` in newer ``mlx-community`` repos;
 ``weights.npz`` is what both mlx-whisper and lightning-whisper-mlx read)."""
@@ -104,16 +111,23 @@ def _ggml_loader() -> Loader:
         file = path if path.is_file() else path / GGML_FILE  # a native repo's file, or ours
         if not file.is_file():  # whisper.cpp would only log the failure
             raise FileNotFoundError(f"{file} does not exist")
-        return Model(str(file), n_threads=1, redirect_whispercpp_logs_to=None)
+        return Model(
+            str(file),
+            n_threads=1,
+            redirect_whispercpp_logs_to=None,
+            context_params={"use_gpu": False},  # the CPU, never Metal or CUDA
+        )
 
     return load
 
 
 def _mlx_loader() -> Loader:
+    import mlx.core as mx
     from mlx_whisper.load_models import load_model
 
     def load(path: Path) -> object:
-        return load_model(str(path))
+        with mx.stream(mx.cpu):
+            return load_model(str(path))
 
     return load
 
