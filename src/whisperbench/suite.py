@@ -333,9 +333,9 @@ class LoadedModel:
     load_s: float
     peak_rss_after_load_mb: float
     device_memory: devices.DeviceMemory | None = None
+    """The device memory of the load (``devices.DEVICE_MEMORY_MEASURES`` says what it is)."""
     available_before_load_mb: float | None = None
     """System memory available when the load started (``devices.available_memory_bytes``)."""
-    """The device memory of the load (``devices.DEVICE_MEMORY_MEASURES`` says what it is)."""
 
 
 @dataclass
