@@ -347,15 +347,16 @@ class Terminal:
             self.line_of_progress.ended_elsewhere()
 
 
-def pytest_runtest_teardown(item: pytest.Item) -> None:
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
     """pytest has ended the progress line of the case by writing its outcome; the model whose
-    last case this was is released (``suite.last_cases``)."""
+    last case this was is released (``suite.last_cases``) when a test follows (after the
+    session's last test, the pool's close releases what is left, at no extra cost)."""
     terminal = item.config.stash.get(TERMINAL_KEY, None)
     if terminal is not None:
         terminal.case_ended()
     model = item.config.stash.get(RELEASE_KEY, {}).get(item.nodeid)
     pool = item.config.stash.get(POOL_KEY, None)
-    if model is not None and pool is not None:
+    if model is not None and pool is not None and nextitem is not None:
         pool.unload(*model)
 
 

@@ -449,22 +449,25 @@ class ModelPool:
             )
         return self.loaded.get(key) or self.load(implementation, size)
 
-    def unload(self, implementation: str, size: str) -> None:
+    def unload(self, implementation: str, size: str, *, collect: bool = True) -> None:
         """Release a loaded model and the memory it holds (a no-op for one not loaded): the
-        engine's cleanup, a garbage collection (a model's reference cycles), the device's
-        cached blocks."""
+        engine's cleanup, a garbage collection (a model's reference cycles; ``collect``), the
+        device's cached blocks."""
         record = self.loaded.pop((implementation, size), None)
         if record is None:
             return
         device = record.implementation.device
         record.implementation.cleanup()
         del record
-        gc.collect()
+        if collect:
+            gc.collect()
         devices.empty_cache(device)
 
     def close(self) -> None:
+        """The session's end: every model still loaded is released, without a garbage
+        collection (nothing is measured after it, and the process's exit frees the rest)."""
         for implementation, size in list(self.loaded):
-            self.unload(implementation, size)
+            self.unload(implementation, size, collect=False)
 
 
 @dataclass
