@@ -51,6 +51,24 @@ def test_quiet_windows_short_audio_and_no_stub_tail() -> None:
     assert windows[-1].seconds >= 1.0
 
 
+def test_a_cut_falls_in_a_pause_quiet_throughout_not_in_a_gap_with_a_burst() -> None:
+    """A 120 ms gap between two words holding a 10 ms burst (a plosive's release) has less
+    energy on average than a 150 ms pause with room noise, but it is no pause: the cut goes
+    where the loudest 10 ms is the quietest."""
+    rng = np.random.default_rng(1)
+    audio = rng.normal(0, 0.1, 40 * SAMPLE_RATE).astype(np.float32)
+    gap = slice(int(27.0 * SAMPLE_RATE), int(27.12 * SAMPLE_RATE))
+    audio[gap] = 0.0
+    burst = int(27.055 * SAMPLE_RATE)
+    audio[burst : burst + SAMPLE_RATE // 100] = rng.normal(0, 0.05, SAMPLE_RATE // 100)
+    pause = slice(int(28.5 * SAMPLE_RATE), int(28.65 * SAMPLE_RATE))
+    audio[pause] = rng.normal(0, 0.02, pause.stop - pause.start)
+    gap_mean = float(np.mean(audio[int(27.01 * SAMPLE_RATE) : int(27.11 * SAMPLE_RATE)] ** 2))
+    assert gap_mean < float(np.mean(audio[pause] ** 2))  # the earlier rule's choice
+    (first, _) = quiet_windows(audio)
+    assert 28.5 <= _seconds(first)[1] <= 28.65
+
+
 def test_quiet_windows_of_speech_end_in_its_pauses() -> None:
     """The reference clip's cuts fall where espeak is silent, never inside a word."""
     audio = load_clip(fixture_clip_path("long")).samples
