@@ -2,8 +2,9 @@
 
 The windows do not overlap: each ends in the quietest pause of its last few seconds
 (``quiet_windows``: the 0.1 s stretch whose loudest 10 ms is the quietest), so that no window
-starts or ends inside a word, and their transcripts are simply joined. This is faster-whisper's batched long-form method; both our transformers
-implementation and faster-whisper cut audio with this one function. It replaced the ASR
+starts or ends inside a word, and their transcripts are simply joined. This is faster-whisper's
+batched long-form method; both our transformers implementation and faster-whisper cut audio
+with this one function. It replaced the ASR
 pipeline's overlapping windows (30 s, 5 s stride each side) joined by its token merge, which
 printed phrases twice or looped where a window's edge fell into a pause (tiny.en, CPU: WER
 84.7% against 9.9% on a 55 s clip with pauses at the seams; see README, "Long-form audio").
