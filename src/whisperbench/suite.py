@@ -517,6 +517,12 @@ def timing_of(benchmark: BenchmarkFixture) -> Timing | None:
     )
 
 
+def round_times(benchmark: BenchmarkFixture) -> tuple[float, ...]:
+    """The seconds of each timed round (empty when timing is disabled)."""
+    stats = getattr(getattr(benchmark, "stats", None), "stats", None)
+    return tuple(float(x) for x in getattr(stats, "data", None) or ())
+
+
 def measure_load(benchmark: BenchmarkFixture, pool: ModelPool, case: LoadCase) -> Measured:
     """Time one load of the model (it stays loaded for the transcription cases)."""
     records: list[LoadedModel] = []
@@ -610,6 +616,8 @@ def measure_transcription(
         else WordErrorCounts(
             errors.substitutions, errors.deletions, errors.insertions, errors.reference_words
         ),
+        unit_errors={} if errors is None else {clip.name: errors.units},
+        round_s=round_times(benchmark),
         language=final.language,
         transcript=final.text[:TRANSCRIPT_PREVIEW_CHARS],
         load_s=loaded.load_s,
@@ -751,8 +759,9 @@ def measure_corpus(
             "utterances; it must return one per utterance, in order"
         )
     memory = devices.end_device_memory(impl.device, memory_baseline)
+    round_s = round_times(benchmark) or tuple(seconds[plan.warmup_rounds :])
     return _corpus_result(
-        benchmark, loaded, corpus, final, timing, plan, across, warm, warmup_s, memory
+        benchmark, loaded, corpus, final, timing, round_s, plan, across, warm, warmup_s, memory
     )
 
 
@@ -762,6 +771,7 @@ def _corpus_result(
     corpus: Corpus,
     final: list[TranscriptionResult],
     timing: Timing,
+    round_s: tuple[float, ...],
     plan: CorpusRounds,
     across: bool,
     warm: int,
@@ -798,6 +808,8 @@ def _corpus_result(
         else WordErrorCounts(
             errors.substitutions, errors.deletions, errors.insertions, errors.reference_words
         ),
+        unit_errors=errors.utterance_units,
+        round_s=round_s,
         wer_quantiles=errors.quantiles(),
         worst_utterances=tuple(utterance_id for utterance_id, _ in worst),
         worst_wer=dict(worst),

@@ -132,6 +132,7 @@ def test_a_slowdown_and_a_wer_rise_fail_with_one_line_each(
     assert line.strip() == (
         "transcribe transformers tiny.en short [cpu float32]: "
         "WER 1.5% vs 0.0% (median of 1 run(s)): +1.5 points, over 1"
+        " (limit alone, no interval: no per-utterance errors saved)"
     )
 
 

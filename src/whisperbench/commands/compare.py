@@ -15,10 +15,13 @@ from whisperbench.report import formatting
 from whisperbench.results import COMPARE, Metric, shown_in
 
 LEGEND = (
-    "time and RTFx: * significant (the medians differ by more than the larger spread of the "
-    "rounds: range below 5 rounds, IQR from 5), ~ within the noise, ? cannot tell (a run with "
-    "a single round); WER and repeats: * a change of a word or more (one transcript per run, "
-    "no rounds); ≠ the configuration changed (listed above): not like for like, not judged"
+    "Δ [95% interval] p: * significant (the interval of the change excludes zero), ~ within "
+    "the noise; time and RTFx: the bootstrap over both runs' timed rounds (6 or more each), "
+    "else * or ~ by the larger spread of the rounds (range below 5 rounds, IQR from 5) and ? for "
+    "a run with a single round; WER: the paired test on the units of speech both runs hold, "
+    "? where a run has no per-utterance errors saved (runs saved before they were recorded); "
+    "repeats: * a change of one or more (one transcript per run); ≠ the configuration changed "
+    "(listed above): not like for like, not judged"
 )
 
 
@@ -66,6 +69,11 @@ def comparison_table(a: Run, b: Run, rows: list[CaseComparison]) -> Table:
             value_a, value_b = row.values(metric)
             change = row.change(metric)
             delta = formatting.change_cell(metric, change)
+            found = row.evidence(metric)
+            if found is not None:
+                delta += f" {formatting.change_interval(found, metric.change)}"
+                delta += f" {formatting.p_value(found.p)}"
+            delta = escape(delta)
             if change is not None:
                 delta = f"{delta} {_mark(row, metric)}"
                 worse = metric.worsening(value_a, value_b) or 0.0
