@@ -22,7 +22,13 @@ from whisperbench.audio import (
     load_clip,
     screen_audio_files,
 )
-from whisperbench.datasets import Corpus, DatasetSpec, read_corpus
+from whisperbench.datasets import (
+    FIXTURE_CORPUS_DIR,
+    FIXTURE_REALSPEECH_DIR,
+    Corpus,
+    DatasetSpec,
+    read_corpus,
+)
 from whisperbench.errors import AudioError, DatasetError, ImplementationUnavailableError
 from whisperbench.implementations import (
     ImplementationOptions,
@@ -55,12 +61,17 @@ from whisperbench.results import (
 )
 
 CLIPS = ("short", "medium", "long", "seams", "spontaneous")
-"""The reference clips: about 10 s, 1 min and 5.5 min of read speech; 55 s with pauses at the
-window seams and 52 s of rambling speech with fillers and a long pause (long-form traps)."""
-DEFAULT_CLIPS = ("short", "long")
-"""A short clip and a long-form one; ``--clips short,medium,long`` adds the minute."""
-CORPUS_CLIP = "corpus"
-"""``--clips corpus``: the committed espeak-ng corpus (``fixtures/corpus``) as a corpus case."""
+"""The espeak-ng reference clips: about 10 s, 1 min and 5.5 min of read speech; 55 s with pauses
+at the window seams and 52 s of rambling speech with fillers and a long pause (long-form traps
+placed where the text says)."""
+CLIP_SETS = {"real": FIXTURE_REALSPEECH_DIR, "corpus": FIXTURE_CORPUS_DIR}
+"""``--clips`` names that run a committed set as one corpus case: ``real``, the 37 real
+recordings of people (``fixtures/realspeech``: 18.9 min, 12 long-form readings of 66-104 s);
+``corpus``, the 48-utterance espeak-ng corpus (``fixtures/corpus``)."""
+REAL_CLIPS = "real"
+DEFAULT_CLIPS = ("short", REAL_CLIPS)
+"""A 10 s clip (a quick check of each engine) and the real clip set: real speech, enough of it
+(220 units, about 3000 words) for intervals that can rank engines."""
 CORPUS_BUDGET_S = 600.0
 """A corpus case runs ``--warmup-rounds`` and ``--rounds`` over the whole corpus only when
 they are estimated to take at most this long (10 min); otherwise it is timed once."""
@@ -172,8 +183,8 @@ def fixture_clips(names: tuple[str, ...] | list[str]) -> tuple[Path, ...]:
     for name, path in zip(names, paths, strict=True):
         if not path.is_file():
             raise FileNotFoundError(
-                f"clip {name!r} is not one of the reference clips ({', '.join(CLIPS)}); "
-                "use --audio PATH for your own files"
+                f"clip {name!r} is not one of the reference clips ({', '.join(CLIPS)}) or clip "
+                f"sets ({', '.join(CLIP_SETS)}); use --audio PATH for your own files"
             )
     return paths
 
