@@ -122,7 +122,8 @@ class Verdict:
 
 
 def _speech(verdict: Verdict) -> str:
-    return f"{verdict.units} units ({verdict.words} words)"
+    units = "unit" if verdict.units == 1 else "units"
+    return f"{verdict.units} {units} ({verdict.words} words)"
 
 
 def _figures(engine: Standing) -> str:
