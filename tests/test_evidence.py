@@ -173,6 +173,25 @@ def test_a_time_change_beyond_the_noise_of_the_rounds_is_significant() -> None:
     assert found.low < found.delta < found.high and found.delta == pytest.approx(0.1, abs=0.03)
     seconds = time_change(slower, history, relative=False, statistic="mean")
     assert seconds is not None and seconds.delta == pytest.approx(0.1, abs=0.03)
-    assert time_change(slower[:3], history) is None
+    three = time_change(slower[:3], history)  # too few rounds: the run-to-run spread alone
+    assert three is not None and three.method == evidence.BETWEEN_SESSIONS
+    assert time_change(slower[:3], history[:2]) is None  # and too few runs for a spread
     assert time_change(slower, history, statistic="max") is None
-    assert found.method == evidence.ROUNDS_BOOTSTRAP
+    assert found.method == evidence.BETWEEN_SESSIONS
+    alone = time_change(slower, history[:1])  # one earlier session: its rounds alone
+    assert alone is not None and alone.method == evidence.ROUNDS_BOOTSTRAP and alone.significant
+
+
+def test_a_drift_the_history_shows_between_sessions_is_not_a_change() -> None:
+    """Sessions of the same code on a shared machine: tight rounds, but medians 4 % apart."""
+    rng = np.random.default_rng(7)
+    levels = (1.0, 1.04, 0.97, 1.02, 0.99)
+    history = [list(level * (1.0 + 0.005 * rng.standard_normal(6))) for level in levels]
+    drifted = list(1.06 * (1.0 + 0.005 * rng.standard_normal(6)))
+    rounds_only = time_change(drifted, history[:2])
+    assert rounds_only is not None and rounds_only.significant  # the rounds alone: "slower"
+    found = time_change(drifted, history)
+    assert found is not None and found.delta == pytest.approx(0.06, abs=0.01)
+    assert not found.significant and found.low < 0 < found.high
+    slower = time_change([1.1 * x for x in history[0]], history)
+    assert slower is not None and slower.significant

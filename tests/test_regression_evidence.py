@@ -1,21 +1,23 @@
 """The regression judge on evidence, proved on real runs of the suite on real speech (slow).
 
 Seven runs of ``pytest benchmarks/`` into one history, each a fresh process: tiny.en through
-``transformers`` on one thread, timed in CPU time (``bench_runs.SUITE_OPTIONS``), on a real
-recording as a transcribe case in 6 timed rounds (``evidence.MIN_ROUNDS``: the evidence of the
-speed interval) and on 13 real recordings as a corpus case, timed once (the evidence of the WER
-interval: their units of speech).
+``transformers`` on one thread, timed in CPU time (``bench_runs.SUITE_OPTIONS``), on two real
+long-form readings (3 min of LibriSpeech test-other, 506 words, 42 units of speech) as a
+corpus case:
 
 - five runs of the same code: ``check-regressions`` after each of them flags nothing;
 - a sixth, 10 % slower (``regression_injection``: after each call, CPU burnt for a tenth of the
-  call's own CPU time): flagged on time (limit ``median:5%``), with the interval of the change;
+  call's own CPU time): flagged on time (limit ``median:5%``), with the interval of the change,
+  and not on WER;
 - a seventh that drops every 50th word the engine writes (+2 points of WER): flagged on WER
-  (limit 1 point), with the paired test's interval and p; not on time.
+  (limit 1 point), with the paired test's interval and p, and not on time.
 
-Why CPU time on one thread: on this shared 2-core machine the wall-clock time of the same run
-moves by 2-3x between sessions, and no interval over one session's rounds can tell that drift
-from a slowdown; CPU time on one thread moved by at most a few percent (2-5 % measured with
-another torch process beside it), below the 5 % limit.
+The time evidence of a corpus timed once is the history's run-to-run spread
+(``evidence.time_change``). Why CPU time on one thread: on this shared 2-core machine the
+wall-clock time of the same run moves by 2-3x between sessions; CPU time on one thread moved
+by 1-2 % from one run to the next, and by up to 5-8 % when other work started or stopped
+beside it (measured while writing this test): a drift that the run-to-run spread of the window
+holds, where an interval over one session's rounds would call it a change.
 """
 
 from __future__ import annotations
@@ -32,24 +34,17 @@ from whisperbench.cli import main
 from whisperbench.datasets import FIXTURE_REALSPEECH_DIR
 from whisperbench.evidence import total
 from whisperbench.history import load_run
-from whisperbench.results import CorpusResult, TranscribeResult
+from whisperbench.results import CorpusResult
 
 pytestmark = pytest.mark.slow
 
-TIMED_CLIP = FIXTURE_REALSPEECH_DIR / "lsdev_1272-128104-0000.flac"
-"""5.9 s of LibriSpeech dev-clean: the speed evidence, 6 rounds."""
-SUBSET = (
-    *(f"fleurs_en-00{i}" for i in range(10)),
-    "lsdev_1272-128104-0004-8k",
-    "lsdev_1272-141231-0002",
-    "lsdev_1272-128104-0000",
-)
-"""13 real recordings, 2.3 min: ten FLEURS sentences and three LibriSpeech dev-clean ones."""
+SUBSET = ("lsother_3080-5032-0000to0009", "lsother_367-130732-0000to0009")
+"""Two long-form readings of the real clip set, 104 s and 75 s, by two readers."""
+CASE = "corpus transformers tiny.en real-subset [cpu float32]"
 TIME_LIMIT = "median:5%"
 WER_LIMIT = "1"
 SLOWER = "0.10"
 DROP_EVERY = "50"
-OPTIONS = ("--rounds=6", "--corpus-budget=0")
 
 
 @dataclass(frozen=True)
@@ -74,10 +69,9 @@ def proof(offline_hub_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> 
         for suffix in (".flac", ".txt"):
             shutil.copy2(FIXTURE_REALSPEECH_DIR / f"{name}{suffix}", subset)
     storage = tmp_path_factory.mktemp("proof-runs")
-    inputs = (f"--audio={TIMED_CLIP}", f"--dataset={subset}", *OPTIONS)
 
     def run(**inject: str) -> Path:
-        return run_suite(storage, offline_hub_cache, *inputs, **inject)
+        return run_suite(storage, offline_hub_cache, f"--dataset={subset}", **inject)
 
     same = tuple(run() for _ in range(5))
     return ProofRuns(
@@ -111,9 +105,8 @@ def test_saved_runs_carry_errors_per_utterance_and_the_rounds(proof: ProofRuns) 
         + corpus.word_errors.deletions
         + corpus.word_errors.insertions
     )
-    assert len(corpus.round_s) == 1  # timed once
-    (clip,) = (c.result for c in run.cases if isinstance(c.result, TranscribeResult))
-    assert len(clip.round_s) == 6
+    assert len(corpus.round_s) == 1  # one round
+    assert sum(len(units) for units in corpus.unit_errors.values()) == 42
 
 
 def test_five_runs_of_the_same_code_are_never_flagged(
@@ -123,7 +116,7 @@ def test_five_runs_of_the_same_code_are_never_flagged(
         storage = proof.storage(tmp_path / f"after-{count}", *proof.same[:count])
         assert main(check(storage)) == 0, capsys.readouterr().out
         out = capsys.readouterr().out
-        assert "OK: no regressions" in out and "(2 case(s) checked)" in out
+        assert "OK: no regressions" in out and "(1 case(s) checked)" in out
 
 
 def test_a_run_10_percent_slower_is_flagged_on_time_alone(
@@ -134,11 +127,10 @@ def test_a_run_10_percent_slower_is_flagged_on_time_alone(
     failure = capsys.readouterr().out.split("FAILED: ", 1)[1]
     assert failure.startswith("1 regression(s)"), failure
     line = failure.splitlines()[1]
-    assert "lsdev_1272-128104-0000 [cpu float32]: median time " in line
-    assert "(median of 5 run(s))" in line
-    assert "(bootstrap over rounds), over median:5%" in line
+    assert f"{CASE}: median time " in line and "(median of 5 run(s))" in line
+    assert "(rounds and run-to-run spread), over median:5%" in line
     change = float(line.split("run(s)): ", 1)[1].split("%", 1)[0])
-    assert 7 < change < 14, line  # the injected 10 %
+    assert change > 5, line  # the injected 10 %, give or take the machine's drift
     low = float(line.split(" [", 1)[1].split("%", 1)[0])
     assert low > 0, line  # the interval of the change excludes zero
 
@@ -151,27 +143,26 @@ def test_a_run_2_points_less_accurate_is_flagged_on_wer_alone(
     failure = capsys.readouterr().out.split("FAILED: ", 1)[1]
     assert failure.startswith("1 regression(s)"), failure
     line = failure.splitlines()[1]
-    assert "transcribe" not in line and "real-subset [cpu float32]: WER " in line
+    assert f"{CASE}: WER " in line
     points = float(line.split("run(s)): ", 1)[1].split(" points", 1)[0])
     assert 1.5 < points < 2.5, line
     low = float(line.split(" points [", 1)[1].split(",", 1)[0])
     assert low > 0, line
-    assert "(sign-flip permutation), over 1" in line
+    assert "(MAPSSWE), over 1" in line
 
 
-def test_compare_shows_the_intervals_of_both_changes(
+def test_compare_shows_the_paired_test_of_a_wer_change(
     proof: ProofRuns, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    storage = proof.storage(tmp_path, proof.same[0], proof.slower, proof.dropped)
-    runs = sorted(p.name[:4] for p in (storage / proof.same[0].parent.name).glob("*.json"))
-    assert main(["compare", runs[0], runs[1], "--storage", str(storage)]) == 0
-    out = capsys.readouterr().out
-    row = next(line for line in out.splitlines() if "lsdev_1272-128104-0000" in line)
-    assert "% [+" in row and " *" in row  # time: slower, significant
-    assert main(["compare", runs[0], runs[2], "--storage", str(storage)]) == 0
+    storage = proof.storage(tmp_path, proof.same[0], proof.dropped)
+    first, second = (p.name[:4] for p in (proof.same[0], proof.dropped))
+    assert main(["compare", first, second, "--storage", str(storage)]) == 0
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if "real-subset" in line)
-    assert " p=" in row and " *" in row  # WER: the paired test
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    (wer,) = (cell for cell in cells if " p=" in cell or " p<" in cell)  # time has no test
+    assert wer.startswith("+") and wer.endswith(" *"), row  # more errors, significant
+    assert "?" in row  # time: one round a run, two runs: cannot tell
 
 
 def test_the_report_heads_with_the_verdict_and_shows_intervals(
@@ -188,3 +179,4 @@ def test_the_report_heads_with_the_verdict_and_shows_intervals(
     assert page.index("<h2>Verdict</h2>") < page.index("Newest result of each case")
     saved = json.loads(proof.same[0].read_text(encoding="utf-8"))
     assert all("round_s" in bench["extra_info"] for bench in saved["benchmarks"])
+    assert "no interval for RTFx: 1 round(s), fewer than 6" in summary

@@ -22,8 +22,11 @@ round's time (and of audio seconds over it), from ``MIN_ROUNDS`` timed rounds on
 no interval of the median exists at 95 % without assuming a distribution (even [min, max] of 5
 rounds covers it only 94 % of the time), and none is given. ``time_change``: the relative
 change of the median time from a baseline (one or several runs, each with its rounds) to a
-new run, with a stratified bootstrap interval (each run's rounds resampled apart): it
-measures the noise of the rounds, not a drift of the machine between sessions.
+new run: a stratified bootstrap over the rounds (the noise within the sessions) and, from
+``MIN_HISTORY`` baseline runs on, a prediction interval from the spread of the baseline runs
+(the drift of the machine from one session to the next), whichever is wider.
+
+A difference is *significant* when its interval excludes zero and its p is under 0.05.
 
 Every resampling uses a fixed seed: the same data give the same interval and p every time.
 """
@@ -55,6 +58,8 @@ below, the exact sign-flip test's."""
 PERMUTATIONS = 2**16
 """Sign flips of the paired permutation test: all of them (exact) up to 16 units, a random
 65536 above."""
+MIN_HISTORY = 3
+"""From this many baseline runs on, a time change's interval holds their run-to-run spread."""
 MIN_ROUNDS = 6
 """The fewest timed rounds for a speed interval: the median of n rounds has a 95 % interval
 free of assumptions only from n = 6 on (1 - 2 x 0.5^n >= 0.95)."""
@@ -62,6 +67,7 @@ free of assumptions only from n = 6 on (1 - 2 x 0.5^n >= 0.95)."""
 MAPSSWE = "MAPSSWE"
 SIGN_FLIP = "sign-flip permutation"
 ROUNDS_BOOTSTRAP = "bootstrap over rounds"
+BETWEEN_SESSIONS = "rounds and run-to-run spread"
 
 
 @dataclass(frozen=True)
@@ -117,8 +123,10 @@ class Difference(NamedTuple):
 
     @property
     def significant(self) -> bool:
-        """The interval of the difference excludes zero."""
-        return self.interval.excludes_zero
+        """The interval of the difference excludes zero, and the test agrees (p < 0.05): with
+        few units that differ, a bootstrap interval can exclude zero where the exact test does
+        not; such a difference is not taken as shown."""
+        return self.interval.excludes_zero and self.p < 1 - CONFIDENCE
 
 
 # --- units ---------------------------------------------------------------------------------------
@@ -309,13 +317,19 @@ def time_change(
     """The change of a time ``statistic`` (``median`` or ``mean`` of the rounds) from the
     baseline runs (each a sequence of its rounds' seconds; the baseline is the median of their
     statistics, as ``regressions`` takes it) to ``new``: relative (+0.10 is 10 % slower) or in
-    seconds, with a stratified bootstrap interval (every run's rounds resampled apart) and the
-    bootstrap's two-sided p. None when a run has fewer than ``MIN_ROUNDS`` rounds, or for
-    another statistic."""
-    if statistic not in ("median", "mean") or not baseline:
-        return None
+    seconds, with a 95 % interval and a two-sided p:
+
+    - within the sessions: a stratified bootstrap (every run's rounds resampled apart);
+    - between sessions, from ``MIN_HISTORY`` baseline runs on: the spread of the baseline
+      runs' own statistics, which holds the drift of the machine from one session to the next
+      (another load beside it), as a prediction interval (Student's t, k - 1 degrees of
+      freedom) for one more run of the same code.
+
+    The interval is the wider of the two, p the larger; a run of fewer than ``MIN_ROUNDS``
+    rounds (a corpus timed once: one round) has only the second. None when neither applies,
+    or for another statistic."""
     runs = [new, *baseline]
-    if any(len(rounds) < MIN_ROUNDS for rounds in runs):
+    if statistic not in ("median", "mean") or not baseline or not all(runs):
         return None
     reduce = np.median if statistic == "median" else np.mean
     samples = tuple(np.asarray(rounds, dtype=float) for rounds in runs)
@@ -326,6 +340,18 @@ def time_change(
         return now / base - 1.0 if relative else now - base
 
     point = float(change(*samples))
+    enough = all(len(rounds) >= MIN_ROUNDS for rounds in runs)
+    within = _within_sessions(samples, change, point) if enough else None
+    between = _between_sessions(point, [float(reduce(s)) for s in samples[1:]], relative)
+    if within is None or between is None:
+        return within or between
+    low, high = min(within.low, between.low), max(within.high, between.high)
+    return Difference(point, low, high, max(within.p, between.p), BETWEEN_SESSIONS)
+
+
+def _within_sessions(
+    samples: tuple[np.ndarray, ...], change: Callable[..., Any], point: float
+) -> Difference:
     if all(np.all(sample == sample[0]) for sample in samples):
         return Difference(point, point, point, 1.0 if point == 0 else 0.0, ROUNDS_BOOTSTRAP)
     result = _bootstrap(samples, change, paired=False, method="percentile")
@@ -333,3 +359,25 @@ def time_change(
     spread = np.asarray(result.bootstrap_distribution)
     p = min(1.0, 2 * min(float(np.mean(spread <= 0)), float(np.mean(spread >= 0))))
     return Difference(point, float(found.low), float(found.high), p, ROUNDS_BOOTSTRAP)
+
+
+def _between_sessions(point: float, history: list[float], relative: bool) -> Difference | None:
+    """The prediction interval of one more session's statistic against the history's median,
+    from the history's spread (relative changes on the log scale), measured robustly (the
+    median absolute deviation, scaled to a standard deviation: one odd run in the window does
+    not widen it); None below ``MIN_HISTORY`` runs, or when the history shows no spread."""
+    if len(history) < MIN_HISTORY:
+        return None
+    values = np.log(history) if relative else np.asarray(history)
+    scale = float(stats.median_abs_deviation(values, scale="normal"))
+    spread = scale * math.sqrt(1 + 1 / len(history))
+    if spread == 0.0:
+        return None
+    centre = math.log1p(point) if relative else point
+    degrees = len(history) - 1
+    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, degrees)) * spread
+    p = float(2 * stats.t.sf(abs(centre) / spread, degrees))
+    low, high = centre - half, centre + half
+    if relative:
+        low, high = math.expm1(low), math.expm1(high)
+    return Difference(point, low, high, p, BETWEEN_SESSIONS)

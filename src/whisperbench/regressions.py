@@ -85,11 +85,17 @@ def time_evidence(
     """The change of the check's time statistic (median or mean; relative for a percentage
     limit, else seconds) with its interval over the timed rounds; None without the rounds."""
     return evidence.time_change(
-        rounds_of(current.result),
-        [rounds_of(r.result) for r in history],
+        _rounds(current, check.field),
+        [_rounds(r, check.field) for r in history],
         statistic=check.field,
         relative=is_percentage(check),
     )
+
+
+def _rounds(case: CaseResult, field: str) -> list[float]:
+    """A case's round times; for a run saved without them, its statistic alone (one value:
+    enough for the spread between runs, not for the rounds' noise)."""
+    return rounds_of(case.result) or [case.timing.field(field)] if field in TIME_FIELDS else []
 
 
 def no_time_evidence(current: CaseResult, history: Sequence[CaseResult]) -> str:

@@ -133,9 +133,11 @@ class OverRounds:
 
     def why_no_change(self, new: Record, baseline: Sequence[Record], field: str) -> str:
         fewest = min(len(rounds_of(r)) for r in (new, *baseline))
-        if not fewest:
-            return "no round times saved"
-        return f"{fewest} round(s) in a run, fewer than {evidence.MIN_ROUNDS}"
+        rounds = f"{fewest} round(s) in a run" if fewest else "no round times saved"
+        return (
+            f"{rounds} ({evidence.MIN_ROUNDS} give an interval) and {len(baseline)} earlier "
+            f"run(s) ({evidence.MIN_HISTORY} give one)"
+        )
 
 
 def _inverse(time_change: float) -> float:
