@@ -80,15 +80,19 @@ def time_fields(case: CaseResult) -> dict[str, float]:
 
 
 def time_evidence(
-    check: TimeCheck, current: CaseResult, history: Sequence[CaseResult]
+    current: CaseResult,
+    history: Sequence[CaseResult],
+    field: str = "median",
+    relative: bool = True,
 ) -> Difference | None:
-    """The change of the check's time statistic (median or mean; relative for a percentage
-    limit, else seconds) with its interval over the timed rounds; None without the rounds."""
+    """The change of a time statistic (median or mean; relative, or in seconds) from the
+    history to ``current``, with its interval (``evidence.time_change``); None without the
+    evidence."""
     return evidence.time_change(
-        _rounds(current, check.field),
-        [_rounds(r, check.field) for r in history],
-        statistic=check.field,
-        relative=is_percentage(check),
+        _rounds(current, field),
+        [_rounds(r, field) for r in history],
+        statistic=field,
+        relative=relative,
     )
 
 
@@ -138,7 +142,7 @@ class TimeLimit:
         value = float(self.check.compute(now, base))
         if value <= self.check.threshold:
             return None
-        found = time_evidence(self.check, current, history)
+        found = time_evidence(current, history, self.check.field, is_percentage(self.check))
         if found is not None and not found.significant:
             return None  # beyond the limit, but within the noise of the rounds
         name = self.check.field
@@ -362,6 +366,16 @@ class CaseCheck:
     @property
     def time_change(self) -> float | None:
         return relative(self.current.median_s, self.baseline_time.get("median"))
+
+    @property
+    def time_evidence(self) -> Difference | None:
+        """The relative change of the median time with its interval and p."""
+        return time_evidence(self.current, self.history)
+
+    def evidence(self, metric: Metric) -> Difference | None:
+        """A metric's change from the history, with its interval and p (``Metric``)."""
+        measured = [r.result for r in self.history if r.value(metric) is not None]
+        return metric.change_evidence(self.current.result, measured) if measured else None
 
 
 @dataclass(frozen=True)
