@@ -20,6 +20,8 @@ from whisperbench.evidence import Difference, Interval, UnitErrors
 NO_UNITS = "no per-utterance errors saved"
 """Why a record has no WER interval: it was saved before they were recorded, or has no
 reference."""
+NO_ROUNDS = "no round times saved"
+"""Why a record has no speed interval: it was saved before they were recorded."""
 
 
 class Record(Protocol):
@@ -118,7 +120,7 @@ class OverRounds:
     def missing(self, record: Record) -> str:
         rounds = len(rounds_of(record))
         if not rounds:
-            return "no round times saved"
+            return NO_ROUNDS
         return f"{rounds} round(s), fewer than {evidence.MIN_ROUNDS}"
 
     def change(self, new: Record, baseline: Sequence[Record], field: str) -> Difference | None:
@@ -133,7 +135,7 @@ class OverRounds:
 
     def why_no_change(self, new: Record, baseline: Sequence[Record], field: str) -> str:
         fewest = min(len(rounds_of(r)) for r in (new, *baseline))
-        rounds = f"{fewest} round(s) in a run" if fewest else "no round times saved"
+        rounds = f"{fewest} round(s) in a run" if fewest else NO_ROUNDS
         return (
             f"{rounds} ({evidence.MIN_ROUNDS} give an interval) and {len(baseline)} earlier "
             f"run(s) ({evidence.MIN_HISTORY} give one)"

@@ -26,7 +26,7 @@ from whisperbench import evidence
 from whisperbench.evidence import Difference, Interval, UnitErrors
 from whisperbench.report import formatting
 from whisperbench.results import CorpusResult, Result, Timing, TranscribeResult, metric
-from whisperbench.uncertainty import NO_UNITS, rounds_of, units_of
+from whisperbench.uncertainty import NO_ROUNDS, NO_UNITS, rounds_of, units_of
 
 MORE_AUDIO = "more audio would tell (--clips real, or --dataset PATH)"
 
@@ -75,6 +75,8 @@ class Verdict:
     words: int
     engines: tuple[Standing, ...]
     """Most accurate first."""
+    recorded: bool = True
+    """Every engine's results hold errors per unit (runs saved before them do not)."""
 
     @property
     def best(self) -> Standing | None:
@@ -105,6 +107,11 @@ class Verdict:
             return head + f"only {_figures(fastest)} ran"
         if self.best is None:
             return head + f"fastest: {_figures(fastest)}; no WER to compare (no reference)"
+        if not self.recorded:
+            return head + (
+                f"fastest: {_figures(fastest)}; accuracy cannot be compared: {NO_UNITS} "
+                "(runs saved before whisperbench recorded them)"
+            )
         if not self.tested:
             return head + (
                 f"fastest: {_figures(fastest)}; accuracy cannot be compared on "
@@ -184,7 +191,8 @@ def _verdict(device: str, model: str, engines: dict[str, dict[str, Observed]]) -
     if best is not None and len(common) >= evidence.MIN_UNITS:
         standings = [best] + [_against_best(e, units, best, common) for e in standings[1:]]
     words = sum(units[best.implementation][k].reference_words for k in common) if best else 0
-    return Verdict(device, model, tuple(subjects), len(common), words, tuple(standings))
+    recorded = all(units.values())
+    return Verdict(device, model, tuple(subjects), len(common), words, tuple(standings), recorded)
 
 
 def _units(ran: dict[str, Observed], subjects: Sequence[str]) -> dict[UnitKey, UnitErrors]:
@@ -298,7 +306,7 @@ def interval_notes(cases: Iterable[Observed]) -> list[str]:
 
 
 def _fix(reason: str) -> str:
-    if NO_UNITS in reason:
+    if NO_UNITS in reason or NO_ROUNDS in reason:
         return ": saved before whisperbench recorded them"
     if "round" in reason:
         return f": --rounds {evidence.MIN_ROUNDS} or more gives one"
