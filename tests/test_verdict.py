@@ -6,8 +6,10 @@ them (the fast tier; ``test_real_speech.py`` runs real engines)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from whisperbench.evidence import UnitErrors
 from whisperbench.results import CorpusResult, Params, Result, Timing, TranscribeResult
@@ -138,3 +140,31 @@ def test_engines_are_compared_only_on_what_they_all_ran() -> None:
     verdict = by_group["cpu", "tiny.en"]
     assert verdict.subjects == ("realspeech",) and verdict.units == 30
     assert by_group["cuda", "base"].line() == "cuda, base: no engine has a speed to compare"
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_a_session_on_the_real_clips_ends_with_the_verdict(pytester: pytest.Pytester) -> None:
+    """``--clips short,real``: the 10 s clip and the real clip set as a corpus case; the last
+    lines are the verdict, after pytest-benchmark's tables (the fake engine: no model)."""
+    for name in ("test_load.py", "test_transcribe.py", "test_corpus.py"):
+        pytester.makepyfile(**{name[:-3]: (REPO / "benchmarks" / name).read_text()})
+    result = pytester.runpytest_inprocess(
+        "-p",
+        "whisperbench.plugin",
+        "--implementations=fake",
+        "--clips=short,real",
+        "--rounds=1",
+        "--device=cpu",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(passed=3)
+    lines = [line for line in result.outlines if line.strip()]
+    assert "test_corpus[fake-tiny.en-realspeech]" in result.stdout.str()
+    assert any("benchmark 'corpus-realspeech'" in line for line in lines)
+    verdict = lines.index(next(line for line in lines if line.startswith("whisperbench verdict:")))
+    assert lines[verdict].startswith("whisperbench verdict: cpu, tiny.en: only fake (RTFx ")
+    assert verdict == len(lines) - 2  # then pytest's "3 passed in ..."
+    assert not any("benchmark '" in line for line in lines[verdict:])

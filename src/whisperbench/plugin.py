@@ -470,7 +470,10 @@ def pytest_benchmark_update_commit_info(config: pytest.Config, commit_info: dict
         commit_info.update(id=commit, dirty=False, project="whisperbench", source=COMMIT_VARIABLE)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The results table, the notes and the verdict, after pytest-benchmark's own tables: the
+    verdict lines are the session's last words."""
     results = config.stash.get(RESULTS_KEY, [])
     if not results:
         return

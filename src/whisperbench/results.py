@@ -15,7 +15,10 @@ own ``kind``, listed in ``RESULT_KINDS``; the metrics the kinds share (``wer``, 
 
 **Metrics.** Every metric is declared once, in ``METRICS``: its field, label, unit and format,
 its direction (bigger or smaller is better), how a change is measured (relative %, points,
-count), where it is shown, and whether and how ``check-regressions`` judges it. The session's
+count), its evidence (``uncertainty``: the timed rounds for time and RTFx, the word errors
+per unit of speech for WER; none for counts), where it is shown, and whether and how
+``check-regressions`` judges it. ``Metric.interval`` and ``Metric.change_evidence`` give a
+value's 95 % interval and a change's interval and p from that declaration. The session's
 results table, the report's tables, ``whisperbench compare``, ``check-regressions``
 (``regressions.judge``) and the JSON export iterate ``METRICS``; none of them names a metric.
 
