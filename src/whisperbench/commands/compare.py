@@ -60,7 +60,7 @@ def comparison_table(a: Run, b: Run, rows: list[CaseComparison]) -> Table:
         points = " pts" if metric.change == "points" else ""
         table.add_column(f"{metric.short} A{unit}", justify="right")
         table.add_column(f"{metric.short} B{unit}", justify="right")
-        table.add_column(f"Δ {metric.short}{points}", justify="right")
+        table.add_column(f"Δ {metric.short}{points}", justify="right", no_wrap=True)
         if metric.source == "timing":
             table.add_column("Noise s", justify="right")
     for row in rows:
@@ -70,9 +70,9 @@ def comparison_table(a: Run, b: Run, rows: list[CaseComparison]) -> Table:
             change = row.change(metric)
             delta = formatting.change_cell(metric, change)
             found = row.evidence(metric)
-            if found is not None:
-                delta += f" {formatting.change_interval(found, metric.change)}"
-                delta += f" {formatting.p_value(found.p)}"
+            if found is not None:  # the interval beside the change, p below it
+                delta += f" {formatting.change_interval(found, metric.change)}\n"
+                delta += formatting.p_value(found.p)
             delta = escape(delta)
             if change is not None:
                 delta = f"{delta} {_mark(row, metric)}"
