@@ -5,6 +5,7 @@ them (the fast tier; ``test_real_speech.py`` runs real engines)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,6 +165,8 @@ def test_a_session_on_the_real_clips_ends_with_the_verdict(pytester: pytest.Pyte
     lines = [line for line in result.outlines if line.strip()]
     assert "test_corpus[fake-tiny.en-realspeech]" in result.stdout.str()
     assert any("benchmark 'corpus-realspeech'" in line for line in lines)
+    row = next(line for line in lines if line.startswith("│ fake-tiny.en-realspeech "))
+    assert re.search(r"│ +\d+\.\d \[\d+\.\d, \d+\.\d\] │", row), row  # WER and its interval
     verdict = lines.index(next(line for line in lines if line.startswith("whisperbench verdict:")))
     assert lines[verdict].startswith("whisperbench verdict: cpu, tiny.en: only fake (RTFx ")
     assert verdict == len(lines) - 2  # then pytest's "3 passed in ..."
