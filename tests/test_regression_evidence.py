@@ -125,12 +125,22 @@ def test_five_runs_of_the_same_code_are_never_flagged(
         storage = proof.storage(tmp_path / f"after-{count}", *proof.same[:count])
         judged_on_time = count - 1 >= MIN_HISTORY
         args = check(storage, TIME_LIMIT if judged_on_time else "none")
-        assert main(args) == 0, capsys.readouterr().out
+        assert main(args) == 0, (capsys.readouterr().out, _medians(proof))
         out = capsys.readouterr().out
         assert "OK: no regressions" in out and "(1 case(s) checked)" in out
         if judged_on_time:  # the change is shown with its interval, which holds zero
             low, high = _time_interval(out)
             assert low < 0 < high, out
+
+
+def _medians(proof: ProofRuns) -> dict[str, float]:
+    """Each proof run's median time, for a failure's message."""
+    runs = {f"same {i + 1}": path for i, path in enumerate(proof.same)}
+    runs.update(slower=proof.slower, dropped=proof.dropped)
+    return {
+        name: next(c.median_s for c in load_run(path).cases if c.key.kind == "corpus")
+        for name, path in runs.items()
+    }
 
 
 def _time_interval(out: str) -> tuple[float, float]:
@@ -148,7 +158,7 @@ def test_a_run_10_percent_slower_is_flagged_on_time_alone(
     proof: ProofRuns, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     storage = proof.storage(tmp_path, *proof.same, proof.slower)
-    assert main(check(storage)) == 1
+    assert main(check(storage)) == 1, (capsys.readouterr().out, _medians(proof))
     failure = capsys.readouterr().out.split("FAILED: ", 1)[1]
     assert failure.startswith("1 regression(s)"), failure
     line = failure.splitlines()[1]
@@ -184,11 +194,14 @@ def test_compare_shows_the_paired_test_of_a_wer_change(
     first, second = (p.name[:4] for p in (proof.same[0], proof.dropped))
     assert main(["compare", first, second, "--storage", str(storage)]) == 0
     out = capsys.readouterr().out
-    row = next(line for line in out.splitlines() if "real-subset" in line)
-    cells = [cell.strip() for cell in row.split("│")[1:-1]]
-    (wer,) = (cell for cell in cells if " p=" in cell or " p<" in cell)  # time has no test
-    assert wer.startswith("+") and wer.endswith(" *"), row  # more errors, significant
-    assert "?" in row  # time: one round a run, two runs: cannot tell
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if "real-subset" in line)
+    cells = [cell.strip() for cell in lines[at].split("│")[1:-1]]
+    below = [cell.strip() for cell in lines[at + 1].split("│")[1:-1]]  # p and the mark
+    (wer,) = (i for i, cell in enumerate(below) if cell.startswith("p"))  # time has no test
+    assert cells[wer].startswith("+") and " [+" in cells[wer], out  # more errors, interval
+    assert below[wer].endswith(" *"), out  # significant
+    assert "?" in lines[at], out  # time: one round a run, two runs: cannot tell
 
 
 def test_the_report_heads_with_the_verdict_and_shows_intervals(
