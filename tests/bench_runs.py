@@ -108,11 +108,16 @@ def saved_runs(storage: Path) -> set[Path]:
     return set(storage.glob("*/*.json"))
 
 
-def run_suite(storage: Path, cache_dir: Path, **inject: str) -> Path:
-    """One real run of the suite, saved into ``storage``; returns the new file."""
+def run_suite(storage: Path, cache_dir: Path, *options: str, **inject: str) -> Path:
+    """One real run of the suite (``SUITE_OPTIONS``, then ``options``), saved into
+    ``storage``; returns the new file."""
     before = saved_runs(storage)
     done = run_benchmarks(
-        cache_dir, f"--benchmark-storage=file://{storage}", "--benchmark-autosave", **inject
+        cache_dir,
+        f"--benchmark-storage=file://{storage}",
+        "--benchmark-autosave",
+        *options,
+        **inject,
     )
     if done.returncode != 0:
         pytest.fail(

@@ -69,7 +69,10 @@ def test_a_wer_rise_beyond_its_limit_fails(variants: VariantStorage) -> None:
     assert report is not None
     assert {f.what for f in report.findings} == {"wer"}
     short = next(f for f in report.findings if f.key.clip == "short")
-    assert short.message == "WER 2.0% vs 0.0% (median of 1 run(s)): +2.0 points, over 1"
+    assert short.message == (
+        "WER 2.0% vs 0.0% (median of 1 run(s)): +2.0 points, over 1"
+        " (limit alone, no interval: no per-utterance errors saved)"
+    )
     wider = Limits(checks=(MetricLimit(metric("wer"), 5.0),))
     assert not check_newest(runs, wider).failed  # type: ignore[union-attr]
 
@@ -221,7 +224,7 @@ def test_significance_needs_a_change_beyond_the_noise_of_the_rounds(cpu_storage:
     wer = metric("wer")
     worse = dataclasses.replace(real, result=dataclasses.replace(real.result, wer=0.5))
     row = CaseComparison(a.key, real, worse)
-    assert row.significant(wer) is True
+    assert row.significant(wer) is None  # saved without per-utterance errors: cannot tell
     assert row.change(wer) == pytest.approx(50.0 - 100 * (real.result.wer or 0.0))
 
 

@@ -52,6 +52,9 @@ ID_KEYS = ("id", "utterance_id", "segment_id")
 DATASETS_HINT = "pip install 'whisperbench[datasets]'  (or: pip install datasets)"
 FIXTURE_CORPUS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
 """The committed espeak-ng corpus (``fixtures/corpus/make_corpus.py``), ``--clips corpus``."""
+FIXTURE_REALSPEECH_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "realspeech"
+"""The committed real recordings (37 clips, 18.9 min; sources and licences in its
+``SOURCES.md``), a folder corpus: ``--clips real``."""
 
 Format = Literal["librispeech", "manifest", "folder", "hf-disk", "hf-hub"]
 Progress = Callable[[int, int, str], None]

@@ -23,12 +23,14 @@ import resource
 import sys
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
+
+from whisperbench.evidence import UnitErrors, unit_count, unit_of
 
 WER_QUANTILES = (0.5, 0.9, 0.99)
 """The quantiles of the utterances' WERs that a corpus case saves (with the maximum)."""
@@ -71,6 +73,9 @@ class WordErrors:
     reference_words: int
     regrouped_numbers: int = 0
     """Runs of numbers in the transcript regrouped as the reference's (``regroup_numbers``)."""
+    units: tuple[UnitErrors, ...] = ()
+    """The same errors per unit of the reference (``evidence``: one unit, or blocks of about
+    12 reference words of a long text), in order; they sum to the totals."""
 
 
 _NUMBER_WORDS = {"one": "1"}
@@ -165,7 +170,26 @@ def word_errors(reference: str, hypothesis: str, language: str | None = "en") ->
         insertions=out.insertions,
         reference_words=out.substitutions + out.deletions + out.hits,
         regrouped_numbers=regrouped,
+        units=_units(out.alignments[0], len(ref)),
     )
+
+
+def _units(chunks: Iterable[Any], reference_words: int) -> tuple[UnitErrors, ...]:
+    """The alignment's errors per unit of the reference (``evidence.unit_of``): a substitution
+    or deletion in its reference word's unit, an insertion in the unit of the reference word
+    before it (the first unit at the start)."""
+    counts = [[0, 0, 0, 0] for _ in range(unit_count(reference_words))]
+    for word in range(reference_words):
+        counts[unit_of(word, reference_words)][3] += 1
+    slot = {"substitute": 0, "delete": 1}
+    for chunk in chunks:
+        if chunk.type in slot:
+            for word in range(chunk.ref_start_idx, chunk.ref_end_idx):
+                counts[unit_of(word, reference_words)][slot[chunk.type]] += 1
+        elif chunk.type == "insert":
+            before = unit_of(max(chunk.ref_start_idx - 1, 0), reference_words)
+            counts[before][2] += chunk.hyp_end_idx - chunk.hyp_start_idx
+    return tuple(UnitErrors(*unit) for unit in counts)
 
 
 @dataclass(frozen=True)
@@ -178,6 +202,8 @@ class CorpusErrors:
     reference_words: int
     utterance_wer: dict[str, float]
     """Each utterance's WER, by id (utterances without a usable reference are not scored)."""
+    utterance_units: dict[str, tuple[UnitErrors, ...]] = field(default_factory=dict)
+    """Each scored utterance's errors per unit (``WordErrors.units``), by id."""
 
     @property
     def wer(self) -> float | None:
@@ -218,6 +244,7 @@ def corpus_word_errors(
         insertions=sum(e.insertions for e in scored.values()),
         reference_words=sum(e.reference_words for e in scored.values()),
         utterance_wer={utterance_id: e.wer for utterance_id, e in scored.items()},
+        utterance_units={utterance_id: e.units for utterance_id, e in scored.items()},
     )
 
 

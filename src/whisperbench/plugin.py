@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from whisperbench import devices, hookspecs, progress, weights
-from whisperbench.datasets import FIXTURE_CORPUS_DIR, DatasetSpec, parse_dataset
+from whisperbench.datasets import DatasetSpec, parse_dataset
 from whisperbench.errors import WhisperBenchError
 from whisperbench.implementations import (
     ImplementationOptions,
@@ -25,8 +25,8 @@ from whisperbench.implementations.synthetic import DEFAULT_SYNTHETIC_TOKENS
 from whisperbench.models import DEFAULT_MODEL, get_model, parse_model_list
 from whisperbench.results import ACROSS_UTTERANCES, ONE_BY_ONE, Measured
 from whisperbench.suite import (
+    CLIP_SETS,
     CORPUS_BUDGET_S,
-    CORPUS_CLIP,
     DEFAULT_CLIPS,
     AudioInputs,
     ClipLibrary,
@@ -90,9 +90,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--clips",
         default=None,
-        help="reference clips to use when --audio is not given; 'corpus' adds the committed "
-        f"espeak-ng corpus as a corpus case (default: {','.join(DEFAULT_CLIPS)}, or none when "
-        "--dataset is given)",
+        help="reference clips to use when --audio is not given; 'real' adds the 37 committed "
+        "real recordings (fixtures/realspeech) and 'corpus' the espeak-ng corpus, each as a "
+        f"corpus case (default: {','.join(DEFAULT_CLIPS)}, or none when --dataset is given)",
     )
     group.addoption(
         "--dataset",
@@ -200,9 +200,10 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
     limit = get("dataset_limit")
     datasets = [parse_dataset(text, limit) for text in get("dataset")]
     names = _clip_names(get("clips"), bool(datasets))
-    if CORPUS_CLIP in names and not get("audio"):
-        names.remove(CORPUS_CLIP)
-        datasets.insert(0, parse_dataset(str(FIXTURE_CORPUS_DIR), limit))
+    sets = [name for name in names if name in CLIP_SETS]
+    names = [name for name in names if name not in CLIP_SETS]
+    if not get("audio"):
+        datasets[:0] = [parse_dataset(str(CLIP_SETS[name]), limit) for name in sets]
     inputs = audio_inputs(get("audio")) if get("audio") else AudioInputs(fixture_clips(names))
     devices.resolve_device(get("device"))  # an absent device is one usage error, not N errors
     cache_dir = get("cache_dir")
@@ -498,13 +499,17 @@ def pytest_benchmark_update_commit_info(config: pytest.Config, commit_info: dict
         commit_info.update(id=commit, dirty=False, project="whisperbench", source=COMMIT_VARIABLE)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The results table, the notes and the verdict, after pytest-benchmark's own tables: the
+    verdict lines are the session's last words."""
     results = config.stash.get(RESULTS_KEY, [])
     if not results:
         return
     from rich.console import Console
 
     from whisperbench.tables import corpus_lines, repetition_warnings, results_table
+    from whisperbench.verdict import interval_notes, verdicts
 
     buffer = io.StringIO()
     Console(
@@ -516,6 +521,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(line)
     for line in repetition_warnings(results):
         terminalreporter.write_line(line, yellow=True)
+    measured = [m for _, m in results]
+    for line in interval_notes(measured):
+        terminalreporter.write_line(f"whisperbench: {line}")
+    for verdict in verdicts(measured):
+        terminalreporter.write_line(f"whisperbench verdict: {verdict.line()}", bold=True)
 
 
 __all__ = ["CorpusCase", "LoadCase", "TranscribeCase"]

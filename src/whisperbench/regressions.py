@@ -11,20 +11,31 @@ computed by pytest-benchmark's own ``--benchmark-compare-fail`` code: ``median:1
 ``mean:0.25`` seconds) and a ``MetricLimit`` per metric that ``results.METRICS`` declares with
 a ``Judgement`` (WER in points, repeated n-grams as a count, ...). ``judge`` applies every one
 of them to a result against the median of its history; it names no metric itself.
+
+**Evidence.** A change is a regression only when it is beyond its limit *and* its 95 % interval
+excludes zero: for WER, the paired test on the units of speech both results hold (against the
+history's median result); for a median or mean time, the bootstrap over the timed rounds of the
+new run and of each run of the history (``evidence.time_change``). Where that evidence is
+missing (runs saved before it was recorded, fewer than ``evidence.MIN_ROUNDS`` rounds, too
+little speech), the limit alone judges, and the finding says so.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from pytest_benchmark.utils import parse_compare_fail
 
+from whisperbench import evidence
+from whisperbench.evidence import Difference
 from whisperbench.history import CaseKey, CaseResult, Run, median
-from whisperbench.report.formatting import change_text, value_with_unit
+from whisperbench.report.formatting import change_text, evidence_text, value_with_unit
 from whisperbench.results import Metric, judged
+from whisperbench.uncertainty import OverRounds, rounds_of
 
 DEFAULT_WINDOW = 5
 DEFAULT_TIME_CHECK = "median:10%"
@@ -68,6 +79,36 @@ def time_fields(case: CaseResult) -> dict[str, float]:
     return {name: case.timing.field(name) for name in TIME_FIELDS}
 
 
+def time_evidence(
+    current: CaseResult,
+    history: Sequence[CaseResult],
+    field: str = "median",
+    relative: bool = True,
+) -> Difference | None:
+    """The change of a time statistic (median or mean; relative, or in seconds) from the
+    history to ``current``, with its interval (``evidence.time_change``); None without the
+    evidence."""
+    return evidence.time_change(
+        _rounds(current, field),
+        [_rounds(r, field) for r in history],
+        statistic=field,
+        relative=relative,
+    )
+
+
+def _rounds(case: CaseResult, field: str) -> list[float]:
+    """A case's round times; for a run saved without them, its statistic alone (one value:
+    enough for the spread between runs, not for the rounds' noise)."""
+    return rounds_of(case.result) or [case.timing.field(field)] if field in TIME_FIELDS else []
+
+
+def no_time_evidence(current: CaseResult, history: Sequence[CaseResult]) -> str:
+    return OverRounds().why_no_change(current.result, [r.result for r in history], "median")
+
+
+LIMIT_ALONE = "limit alone, no interval"
+
+
 def relative(new: float | None, old: float | None) -> float | None:
     if new is None or old is None or old == 0:
         return None
@@ -101,13 +142,20 @@ class TimeLimit:
         value = float(self.check.compute(now, base))
         if value <= self.check.threshold:
             return None
+        found = time_evidence(current, history, self.check.field, is_percentage(self.check))
+        if found is not None and not found.significant:
+            return None  # beyond the limit, but within the noise of the rounds
         name = self.check.field
-        amount = f"{value:+.1f}%" if is_percentage(self.check) else f"{value:+.3f} s"
+        percent = is_percentage(self.check)
+        amount = f"{value:+.1f}%" if percent else f"{value:+.3f} s"
+        kind = "relative" if percent else "seconds"
+        shown = "" if found is None else " " + evidence_text(found, kind)
+        alone = f" ({LIMIT_ALONE}: {no_time_evidence(current, history)})" if found is None else ""
         return Finding(
             current.key,
             self.what,
             f"{name} time {now[name]:.3f} s vs {base[name]:.3f} s "
-            f"(median of {len(history)} run(s)): {amount}, over {self.describe()}",
+            f"(median of {len(history)} run(s)): {amount}{shown}, over {self.describe()}{alone}",
         )
 
 
@@ -130,20 +178,29 @@ class MetricLimit:
         return f"{self.metric.name} +{self.limit:g}{points}"
 
     def judge(self, current: CaseResult, history: Sequence[CaseResult]) -> Finding | None:
-        value = current.value(self.metric)
-        measured = [r for r in history if r.value(self.metric) is not None]
-        base = metric_baseline(self.metric, measured)
-        worse = self.metric.worsening(base, value)
-        limit = self.limit / 100 if self.metric.change == "relative" else self.limit
+        metric = self.metric
+        value = current.value(metric)
+        measured = [r for r in history if r.value(metric) is not None]
+        base = metric_baseline(metric, measured)
+        worse = metric.worsening(base, value)
+        limit = self.limit / 100 if metric.change == "relative" else self.limit
         if worse is None or worse <= limit + 1e-9:
             return None
+        found = metric.change_evidence(current.result, [r.result for r in measured])
+        if found is not None and not found.significant:
+            return None  # beyond the limit, but not beyond the noise
+        shown = "" if found is None else " " + evidence_text(found, metric.change)
+        alone = ""
+        if found is None and metric.evidence is not None:
+            missing = metric.why_no_change(current.result, [r.result for r in measured])
+            alone = f" ({LIMIT_ALONE}: {missing})"
         return Finding(
             current.key,
             self.what,
-            f"{self.metric.name} {value_with_unit(self.metric, value)} "
-            f"vs {value_with_unit(self.metric, base)} (median of {len(measured)} run(s)): "
-            f"{change_text(self.metric, self.metric.change_between(base, value))}, "
-            f"over {self.limit:g}",
+            f"{metric.name} {value_with_unit(metric, value)} "
+            f"vs {value_with_unit(metric, base)} (median of {len(measured)} run(s)): "
+            f"{change_text(metric, metric.change_between(base, value))}{shown}, "
+            f"over {self.limit:g}{alone}",
         )
 
 
@@ -189,9 +246,11 @@ def time_baseline(history: Sequence[CaseResult]) -> dict[str, float]:
 
 
 def metric_baseline(metric: Metric, history: Sequence[CaseResult]) -> float | None:
-    """The median over the history of a metric (None when no result has it)."""
+    """The median over the history of a metric, a value one of the results has (the higher
+    middle one for an even count: the result a paired test compares with); None when no
+    result has it."""
     values = [v for r in history if (v := r.value(metric)) is not None]
-    return median(values) if values else None
+    return statistics.median_high(values) if values else None
 
 
 def judge(
@@ -230,13 +289,27 @@ class CaseComparison:
         """A to B in the metric's terms (relative, points or count)."""
         return metric.change_between(*self.values(metric))
 
+    def evidence(self, metric: Metric) -> Difference | None:
+        """A to B with its 95 % interval and p (``Metric.change_evidence``); None where the
+        runs lack the evidence, or the configuration changed."""
+        if not (self.a and self.b) or self.config_changes:
+            return None
+        return metric.change_evidence(self.b.result, [self.a.result])
+
     def significant(self, metric: Metric) -> bool | None:
-        """Whether the change is real: beyond the rounds' noise for timed metrics, any change
-        for metrics of one transcript; None when it cannot tell."""
-        if metric.noise == "rounds":
+        """Whether the change is real: its interval excludes zero. Without an interval: for
+        timed metrics, beyond the rounds' spread (``time_significant``); None for WER (cannot
+        tell: runs saved without per-utterance errors); any change of a figure without
+        evidence (a count from one transcript)."""
+        found = self.evidence(metric)
+        if found is not None:
+            return found.significant
+        if isinstance(metric.evidence, OverRounds):
             return self.time_significant
         change = self.change(metric)
-        return None if change is None else abs(change) > 1e-9
+        if change is None or metric.evidence is not None:
+            return None
+        return abs(change) > 1e-9
 
     @property
     def time_change(self) -> float | None:
@@ -293,6 +366,16 @@ class CaseCheck:
     @property
     def time_change(self) -> float | None:
         return relative(self.current.median_s, self.baseline_time.get("median"))
+
+    @property
+    def time_evidence(self) -> Difference | None:
+        """The relative change of the median time with its interval and p."""
+        return time_evidence(self.current, self.history)
+
+    def evidence(self, metric: Metric) -> Difference | None:
+        """A metric's change from the history, with its interval and p (``Metric``)."""
+        measured = [r.result for r in self.history if r.value(metric) is not None]
+        return metric.change_evidence(self.current.result, measured) if measured else None
 
 
 @dataclass(frozen=True)

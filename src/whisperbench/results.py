@@ -15,7 +15,10 @@ own ``kind``, listed in ``RESULT_KINDS``; the metrics the kinds share (``wer``, 
 
 **Metrics.** Every metric is declared once, in ``METRICS``: its field, label, unit and format,
 its direction (bigger or smaller is better), how a change is measured (relative %, points,
-count), where it is shown, and whether and how ``check-regressions`` judges it. The session's
+count), its evidence (``uncertainty``: the timed rounds for time and RTFx, the word errors
+per unit of speech for WER; none for counts), where it is shown, and whether and how
+``check-regressions`` judges it. ``Metric.interval`` and ``Metric.change_evidence`` give a
+value's 95 % interval and a change's interval and p from that declaration. The session's
 results table, the report's tables, ``whisperbench compare``, ``check-regressions``
 (``regressions.judge``) and the JSON export iterate ``METRICS``; none of them names a metric.
 
@@ -41,6 +44,8 @@ from pytest_benchmark.stats import Stats
 
 from whisperbench import metrics
 from whisperbench.errors import ResultError
+from whisperbench.evidence import Difference, Interval, UnitErrors
+from whisperbench.uncertainty import Evidence, OverRounds, OverUnits
 
 # --- parameters ---------------------------------------------------------------------------------
 
@@ -220,6 +225,9 @@ class CaseRecord:
     """Device memory allocated at the case's start (the loaded weights and buffers)."""
     device_memory_measure: str | None = None
     """What the case's device memory figure is, in a sentence."""
+    round_s: tuple[float, ...] = ()
+    """The seconds of each timed round (the evidence of a speed interval); empty in runs saved
+    before they were recorded."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """``extra_info`` keys this record does not declare, kept as they were."""
 
@@ -261,6 +269,9 @@ class TranscribeResult(CaseRecord):
     reference: str | None = None
     """The reference transcript's file name."""
     word_errors: WordErrorCounts | None = None
+    unit_errors: Mapping[str, tuple[UnitErrors, ...]] = field(default_factory=dict)
+    """The clip's word errors per unit of its reference (``evidence``: about 12 words each),
+    under the clip's name: the evidence of WER intervals and paired tests."""
     repeated_ngrams: int | None = None
     """Word 8-grams repeated in the transcript but not in the reference (``metrics``); None
     for synthetic weights, whose text is random."""
@@ -309,6 +320,9 @@ class CorpusResult(CaseRecord):
     """Corpus WER, a fraction: Σ errors / Σ reference words (not a mean of utterance WERs)."""
     word_errors: WordErrorCounts | None = None
     """The S/D/I totals and Σ reference words."""
+    unit_errors: Mapping[str, tuple[UnitErrors, ...]] = field(default_factory=dict)
+    """Each utterance's word errors, by id, per unit of its reference (one unit, or about 12
+    words each for a long one): they sum to the utterance's S, D, I and reference words."""
     wer_quantiles: Mapping[str, float] = field(default_factory=dict)
     """Quantiles of the utterances' own WERs (``p50``, ``p90``, ``p99``, ``max``)."""
     worst_utterances: tuple[str, ...] = ()
@@ -369,11 +383,15 @@ RESULT_KINDS: dict[str, type[LoadResult] | type[TranscribeResult] | type[CorpusR
 def to_extra_info(result: CaseRecord) -> dict[str, Any]:
     """The record as pytest-benchmark's ``extra_info`` (JSON-ready)."""
     out: dict[str, Any] = {"kind": result.kind}
+    types = _field_types(type(result))
     for f in fields(result):
         if f.name == "extra":
             continue
         value = getattr(result, f.name)
-        if isinstance(value, Params | WordErrorCounts):
+        encode = _ENCODERS.get(types[f.name])
+        if encode is not None:
+            value = encode(value)
+        elif isinstance(value, Params | WordErrorCounts):
             value = value.to_mapping()
         elif isinstance(value, Mapping):
             value = dict(value)
@@ -434,15 +452,50 @@ def _texts(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _numbers(value: Any) -> tuple[float, ...]:
+    if not isinstance(value, list | tuple) or not all(_is_number(v) for v in value):
+        raise TypeError("not a list of numbers")
+    return tuple(float(v) for v in value)
+
+
+def _unit_counts(value: Any) -> dict[str, tuple[UnitErrors, ...]]:
+    """``{utterance: [[S, D, I, N], ...]}`` -> the units (TypeError when it is not that)."""
+    if not isinstance(value, Mapping):
+        raise TypeError("unit_errors is not a mapping")
+    out: dict[str, tuple[UnitErrors, ...]] = {}
+    for utterance, units in value.items():
+        if not isinstance(units, list) or not all(
+            isinstance(u, list) and len(u) == 4 and all(type(n) is int for n in u) for u in units
+        ):
+            raise TypeError(f"unit_errors of {utterance!r} are not lists of [S, D, I, N]")
+        out[str(utterance)] = tuple(UnitErrors(*u) for u in units)
+    return out
+
+
+def _encode_units(value: Mapping[str, tuple[UnitErrors, ...]]) -> dict[str, list[list[int]]]:
+    return {
+        utterance: [[u.substitutions, u.deletions, u.insertions, u.reference_words] for u in units]
+        for utterance, units in value.items()
+    }
+
+
 _NESTED: dict[str, Callable[[Any], Any]] = {
     "Params": _params,
     "WordErrorCounts|None": _word_errors,
     "Mapping[str,float]": _seconds,
     "tuple[str,...]": _texts,
+    "tuple[float,...]": _numbers,
+    "Mapping[str,tuple[UnitErrors,...]]": _unit_counts,
 }
 """How a saved value becomes a record's field that is not a plain JSON scalar, by the field's
 annotation: the parameters, word-error counts (a corpus record's S/D/I totals too), mappings of
-numbers (seconds per phase, WER quantiles) and lists of names (the worst utterances)."""
+numbers (seconds per phase, WER quantiles), lists of names (the worst utterances) and of
+numbers (the seconds of each round), and word errors per unit."""
+
+_ENCODERS: dict[str, Callable[[Any], Any]] = {
+    "Mapping[str,tuple[UnitErrors,...]]": _encode_units,
+}
+"""How a field that JSON cannot hold as it is is written (the inverse of ``_NESTED``)."""
 
 
 # --- metrics ------------------------------------------------------------------------------------
@@ -508,9 +561,10 @@ class Metric:
     kinds: tuple[str, ...] = ("transcribe",)
     """The kinds of case that carry it."""
     shown: frozenset[str] = frozenset({SESSION, REPORT, COMPARE})
-    noise: Literal["rounds", "exact"] = "exact"
-    """``rounds``: a change counts only beyond the noise of the timed rounds; ``exact``: from one
-    transcript per run, any change counts."""
+    evidence: Evidence | None = None
+    """Where the value's uncertainty comes from (``uncertainty``): its timed rounds
+    (``OverRounds``) or its errors per unit of speech (``OverUnits``); None: a figure without
+    an interval (a count, a single load)."""
     judge: Judgement | None = None
     export: bool = False
     """Written by ``whisperbench report --format json`` for github-action-benchmark."""
@@ -528,6 +582,36 @@ class Metric:
 
     def scaled(self, value: float | None) -> float | None:
         return None if value is None else value * self.scale
+
+    def interval(self, result: CaseRecord) -> Interval | None:
+        """The 95 % interval of the stored value (unscaled), where its evidence allows one."""
+        if self.evidence is None or result.kind not in self.kinds:
+            return None
+        return self.evidence.interval(result)
+
+    def missing_interval(self, result: CaseRecord) -> str | None:
+        """Why a case of a declared-evidence metric has no interval (None: it has one, or the
+        metric has no evidence)."""
+        if self.evidence is None or self.interval(result) is not None:
+            return None
+        return self.evidence.missing(result)
+
+    def change_evidence(self, new: CaseRecord, baseline: Sequence[CaseRecord]) -> Difference | None:
+        """The change from ``baseline`` (earlier results of the case) to ``new`` in the
+        metric's own terms (relative, or points), with its 95 % interval and p; None where the
+        evidence is missing (``why_no_change``)."""
+        if self.evidence is None or new.kind not in self.kinds:
+            return None
+        found = self.evidence.change(new, baseline, self.field)
+        if found is None or self.change == "relative":
+            return found
+        low, high = found.low * self.scale, found.high * self.scale
+        return Difference(found.delta * self.scale, low, high, found.p, found.method)
+
+    def why_no_change(self, new: CaseRecord, baseline: Sequence[CaseRecord]) -> str:
+        if self.evidence is None:
+            return f"{self.name} has no interval"
+        return self.evidence.why_no_change(new, baseline, self.field)
 
     def change_between(self, old: float | None, new: float | None) -> float | None:
         """The change from ``old`` to ``new`` in the metric's own terms: relative (+0.10 is
@@ -568,7 +652,7 @@ METRICS: tuple[Metric, ...] = (
         change="relative",
         source="timing",
         kinds=("transcribe", "corpus", "load"),
-        noise="rounds",
+        evidence=OverRounds(),
     ),
     Metric(
         field="rtfx",
@@ -580,7 +664,7 @@ METRICS: tuple[Metric, ...] = (
         better="bigger",
         change="relative",
         kinds=("transcribe", "corpus"),
-        noise="rounds",
+        evidence=OverRounds(speed=True),
         export=True,
     ),
     Metric(
@@ -605,6 +689,7 @@ METRICS: tuple[Metric, ...] = (
         change="points",
         scale=100.0,
         kinds=("transcribe", "corpus"),
+        evidence=OverUnits(),
         judge=Judgement(
             "--wer",
             "POINTS",

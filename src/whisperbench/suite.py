@@ -23,7 +23,13 @@ from whisperbench.audio import (
     load_clip,
     screen_audio_files,
 )
-from whisperbench.datasets import Corpus, DatasetSpec, read_corpus
+from whisperbench.datasets import (
+    FIXTURE_CORPUS_DIR,
+    FIXTURE_REALSPEECH_DIR,
+    Corpus,
+    DatasetSpec,
+    read_corpus,
+)
 from whisperbench.errors import AudioError, DatasetError, ImplementationUnavailableError
 from whisperbench.implementations import (
     ImplementationOptions,
@@ -56,12 +62,17 @@ from whisperbench.results import (
 )
 
 CLIPS = ("short", "medium", "long", "seams", "spontaneous")
-"""The reference clips: about 10 s, 1 min and 5.5 min of read speech; 55 s with pauses at the
-window seams and 52 s of rambling speech with fillers and a long pause (long-form traps)."""
-DEFAULT_CLIPS = ("short", "long")
-"""A short clip and a long-form one; ``--clips short,medium,long`` adds the minute."""
-CORPUS_CLIP = "corpus"
-"""``--clips corpus``: the committed espeak-ng corpus (``fixtures/corpus``) as a corpus case."""
+"""The espeak-ng reference clips: about 10 s, 1 min and 5.5 min of read speech; 55 s with pauses
+at the window seams and 52 s of rambling speech with fillers and a long pause (long-form traps
+placed where the text says)."""
+CLIP_SETS = {"real": FIXTURE_REALSPEECH_DIR, "corpus": FIXTURE_CORPUS_DIR}
+"""``--clips`` names that run a committed set as one corpus case: ``real``, the 37 real
+recordings of people (``fixtures/realspeech``: 18.9 min, 12 long-form readings of 66-104 s);
+``corpus``, the 48-utterance espeak-ng corpus (``fixtures/corpus``)."""
+REAL_CLIPS = "real"
+DEFAULT_CLIPS = ("short", REAL_CLIPS)
+"""A 10 s clip (a quick check of each engine) and the real clip set: real speech, enough of it
+(220 units, about 3000 words) for intervals that can rank engines."""
 CORPUS_BUDGET_S = 600.0
 """A corpus case runs ``--warmup-rounds`` and ``--rounds`` over the whole corpus only when
 they are estimated to take at most this long (10 min); otherwise it is timed once."""
@@ -173,8 +184,8 @@ def fixture_clips(names: tuple[str, ...] | list[str]) -> tuple[Path, ...]:
     for name, path in zip(names, paths, strict=True):
         if not path.is_file():
             raise FileNotFoundError(
-                f"clip {name!r} is not one of the reference clips ({', '.join(CLIPS)}); "
-                "use --audio PATH for your own files"
+                f"clip {name!r} is not one of the reference clips ({', '.join(CLIPS)}) or clip "
+                f"sets ({', '.join(CLIP_SETS)}); use --audio PATH for your own files"
             )
     return paths
 
@@ -583,6 +594,12 @@ def timing_of(benchmark: BenchmarkFixture) -> Timing | None:
     )
 
 
+def round_times(benchmark: BenchmarkFixture) -> tuple[float, ...]:
+    """The seconds of each timed round (empty when timing is disabled)."""
+    stats = getattr(getattr(benchmark, "stats", None), "stats", None)
+    return tuple(float(x) for x in getattr(stats, "data", None) or ())
+
+
 def measure_load(benchmark: BenchmarkFixture, pool: ModelPool, case: LoadCase) -> Measured:
     """Time one load of the model (it stays loaded for the transcription cases)."""
     records: list[LoadedModel] = []
@@ -678,6 +695,8 @@ def measure_transcription(
         else WordErrorCounts(
             errors.substitutions, errors.deletions, errors.insertions, errors.reference_words
         ),
+        unit_errors={} if errors is None else {clip.name: errors.units},
+        round_s=round_times(benchmark),
         language=final.language,
         transcript=final.text[:TRANSCRIPT_PREVIEW_CHARS],
         load_s=loaded.load_s,
@@ -821,8 +840,20 @@ def measure_corpus(
             "utterances; it must return one per utterance, in order"
         )
     memory = devices.end_device_memory(impl.device, memory_baseline)
+    round_s = round_times(benchmark) or tuple(seconds[plan.warmup_rounds :])
     return _corpus_result(
-        benchmark, loaded, corpus, final, timing, plan, across, warm, warmup_s, memory, available
+        benchmark,
+        loaded,
+        corpus,
+        final,
+        timing,
+        round_s,
+        plan,
+        across,
+        warm,
+        warmup_s,
+        memory,
+        available,
     )
 
 
@@ -832,6 +863,7 @@ def _corpus_result(
     corpus: Corpus,
     final: list[TranscriptionResult],
     timing: Timing,
+    round_s: tuple[float, ...],
     plan: CorpusRounds,
     across: bool,
     warm: int,
@@ -869,6 +901,8 @@ def _corpus_result(
         else WordErrorCounts(
             errors.substitutions, errors.deletions, errors.insertions, errors.reference_words
         ),
+        unit_errors=errors.utterance_units,
+        round_s=round_s,
         wer_quantiles=errors.quantiles(),
         worst_utterances=tuple(utterance_id for utterance_id, _ in worst),
         worst_wer=dict(worst),

@@ -1,6 +1,6 @@
 """The results table printed at the end of a benchmark session: a row per case, the parameters
-that ran and every metric ``results.METRICS`` shows in the session; then a warning line per
-case whose transcript repeats itself."""
+that ran and every metric ``results.METRICS`` shows in the session, with its 95 % interval where
+its evidence gives one; then a warning line per case whose transcript repeats itself."""
 
 from __future__ import annotations
 
@@ -46,7 +46,10 @@ def results_table(rows: Sequence[tuple[str, Measured]], title: str = "whisperben
         table.add_row(
             Text(case_label(name)),
             *(formatting.param(params.get(field)) for field, _ in PARAM_COLUMNS),
-            *(formatting.value(m, measured.value(m)) for m in metrics),
+            *(
+                formatting.value_and_interval(m, measured.value(m), m.interval(measured.result))
+                for m in metrics
+            ),
         )
     return table
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from bench_runs import TIME_LIMIT, SuiteRuns, suite_runs, truncate
+from evidence_runs import evidence_run
 
 from whisperbench.cli import main
 
@@ -132,6 +133,7 @@ def test_a_slowdown_and_a_wer_rise_fail_with_one_line_each(
     assert line.strip() == (
         "transcribe transformers tiny.en short [cpu float32]: "
         "WER 1.5% vs 0.0% (median of 1 run(s)): +1.5 points, over 1"
+        " (limit alone, no interval: no per-utterance errors saved)"
     )
 
 
@@ -275,3 +277,40 @@ def test_a_first_run_that_was_cut_short_fails_too(
     assert main(check(variants.root)) == 1
     assert capsys.readouterr().out.startswith("FAILED: run 0001 is incomplete: interrupted")
     assert main(check(variants.root, "--allow-partial")) == 0
+
+
+# --- judged on evidence (issue 19) ---------------------------------------------------------------
+
+DRIFT = (1.0, 1.04, 0.97, 1.02, 0.99)
+"""Five sessions of the same code on a shared machine: tight rounds, medians up to 7 % apart."""
+LONG = "transcribe faster-whisper tiny.en long [cpu int8_float32 int8]"
+
+
+def test_a_drift_within_the_historys_own_spread_passes_with_its_interval(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for number, level in enumerate(DRIFT, start=1):
+        evidence_run(tmp_path, f"000{number}", level=level)
+    evidence_run(tmp_path, "0006", level=1.06)  # beyond the 5 % limit, within the drift
+    assert main(check(tmp_path, "--time", "median:5%")) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if LONG in line)
+    assert "+6.0% [-" in row and row.rstrip("│ ").endswith("ok")
+
+
+def test_a_slowdown_and_a_wer_rise_beyond_the_evidence_fail_with_both_numbers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for number, level in enumerate(DRIFT, start=1):
+        evidence_run(tmp_path, f"000{number}", level=level)
+    evidence_run(tmp_path, "0006", level=1.2, more_errors_every=3)
+    assert main(check(tmp_path, "--time", "median:5%")) == 1
+    failure = capsys.readouterr().out.split("FAILED: ", 1)[1]
+    lines = [line.strip() for line in failure.splitlines() if LONG in line]
+    assert len(lines) == 2
+    time_line, wer_line = sorted(lines, key=lambda line: "WER" in line)
+    assert "(median of 5 run(s)): +20.0% [+" in time_line
+    assert "(rounds and run-to-run spread), over median:5%" in time_line
+    assert wer_line.endswith(
+        "WER 9.5% vs 7.1% (median of 5 run(s)): +2.4 points [+1.5, +3.3], p<0.001 (MAPSSWE), over 1"
+    )

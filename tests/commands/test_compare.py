@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from evidence_runs import evidence_run
 
 from whisperbench.cli import main
 from whisperbench.results import COMPARE, shown_in
@@ -52,7 +53,7 @@ def test_every_compared_metric_has_its_columns(
     # time: +50 % is beyond the spread of 3 rounds; RTFx moves with it
     assert "+50.0% *" in cells
     assert "-33.3% *" in cells
-    assert "+2.0 *" in cells  # WER points: any change of a word counts
+    assert "+2.0 ?" in cells  # WER points: no per-utterance errors saved, cannot tell
     assert "+2 *" in cells  # repeated 8-grams
     assert "config changed" not in out
 
@@ -65,3 +66,22 @@ def test_runs_from_paths_and_unknown_runs(
     assert "(new)" in capsys.readouterr().out
     assert main(["compare", "0001", "0042", "--storage", str(gpu_storage)]) == 2
     assert "no readable run '0042'" in capsys.readouterr().err
+
+
+def test_changes_show_their_interval_and_p_where_the_runs_hold_the_evidence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    evidence_run(tmp_path, "0001")
+    evidence_run(tmp_path, "0002", level=1.2, more_errors_every=3)  # 20 more errors of 840
+    assert main(["compare", "1", "2", "--storage", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if "faster-whisper tiny.en long [cpu" in line)
+    cells = [cell.strip() for cell in lines[at].split("│")[1:-1]]
+    below = [cell.strip() for cell in lines[at + 1].split("│")[1:-1]]  # p and the mark
+    time_at = next(i for i, cell in enumerate(cells) if cell.startswith("+20.0% [+"))
+    assert below[time_at] == "p<0.001 *"
+    wer_at = next(i for i, cell in enumerate(cells) if cell.startswith("+2.4 [+"))
+    assert below[wer_at] == "p<0.001 *"
+    short = row_of(out, "transcribe faster-whisper tiny.en short [cpu int8_float32 int8]")
+    assert " p" not in short  # saved without the evidence: no interval

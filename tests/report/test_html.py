@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from evidence_runs import evidence_run
+
 from whisperbench.history import load_history
 from whisperbench.regressions import Limits
 from whisperbench.report.html import html_report
@@ -47,3 +49,17 @@ def test_regressions_and_configuration_changes_are_listed(variants: VariantStora
     changes = page.split("<ul class='config'>", 1)[1].split("</ul>", 1)[0]
     assert "config changed: decoder static greedy -&gt; generate (beam search)" in changes
     assert "config changed: decoder none -&gt; generate (beam search)" in changes  # the recipe
+
+
+def test_the_verdict_heads_the_page_and_figures_show_their_intervals(tmp_path: Path) -> None:
+    evidence_run(tmp_path, "0001")
+    page = html_report(load_history(tmp_path))
+    verdict = page.index("<h2>Verdict</h2>")
+    assert verdict < page.index("<h2>Linux-CPython-3.11-64bit")
+    line = page[verdict:].split("<li>", 1)[1].split("</li>", 1)[0]
+    assert line.startswith("Linux-CPython-3.11-64bit: cpu, tiny.en: fastest at equal accuracy: ")
+    assert (
+        "no engine is significantly less accurate than" in line and "60 units (840 words)" in line
+    )
+    assert '<td class="num">7.1 [' in page  # the long clip's WER and its interval
+    assert "<p class='note'>no interval for WER: no per-utterance errors saved (" in page

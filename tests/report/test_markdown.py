@@ -46,3 +46,16 @@ def test_skipped_files_are_listed(variants: VariantStorage) -> None:
     md = markdown_summary(load_history(variants.root))
     assert md.rstrip().endswith("0002_empty.json: skipped: empty file")
     assert "## Skipped history files" in md
+
+
+def test_runs_saved_before_the_evidence_load_and_the_report_says_so(cpu_storage: Path) -> None:
+    md = markdown_summary(load_history(cpu_storage))
+    verdict = md.split("## Verdict", 1)[1].split("\n## ", 1)[0]
+    assert "- Linux-CPython-3.11-64bit: cpu, tiny.en: fastest: faster-whisper (RTFx " in verdict
+    assert (
+        "accuracy cannot be compared: no per-utterance errors saved (runs saved before "
+        "whisperbench recorded them)"
+    ) in verdict
+    assert "*no interval for WER: no per-utterance errors saved (" in md
+    assert "saved before whisperbench recorded them.*" in md
+    assert "| faster-whisper | tiny.en | long | 4.199 | 78.4 | 9.5 | – |" in md  # no brackets

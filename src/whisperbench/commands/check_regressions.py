@@ -17,6 +17,7 @@ from rich.table import Table
 
 from whisperbench.commands import _options
 from whisperbench.errors import HistoryError
+from whisperbench.evidence import Difference
 from whisperbench.history import History
 from whisperbench.regressions import CheckReport, check_newest, cut_short, describe_rule
 from whisperbench.report import formatting
@@ -94,14 +95,15 @@ def report_table(report: CheckReport) -> Table:
             escape(case.key.label),
             formatting.number(case.current.median_s, ".3f"),
             formatting.number(case.baseline_time["median"], ".3f"),
-            formatting.relative(case.time_change),
+            escape(_with_interval(formatting.relative(case.time_change), case.time_evidence)),
         ]
         for metric in metrics:
             now, base = case.current.value(metric), case.baseline(metric)
+            change = formatting.change_cell(metric, metric.change_between(base, now))
             cells += [
                 formatting.value(metric, now),
                 formatting.value(metric, base),
-                formatting.change_cell(metric, metric.change_between(base, now)),
+                escape(_with_interval(change, case.evidence(metric), metric.change)),
             ]
         failed = sorted({f.what for f in case.findings})
         cells += [
@@ -110,6 +112,11 @@ def report_table(report: CheckReport) -> Table:
         ]
         table.add_row(*cells)
     return table
+
+
+def _with_interval(change: str, found: Difference | None, kind: str = "relative") -> str:
+    """A change cell with its 95 % interval, where there is one."""
+    return change if found is None else f"{change} {formatting.change_interval(found, kind)}"
 
 
 def run(args: argparse.Namespace) -> int:

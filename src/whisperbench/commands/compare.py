@@ -15,10 +15,13 @@ from whisperbench.report import formatting
 from whisperbench.results import COMPARE, Metric, shown_in
 
 LEGEND = (
-    "time and RTFx: * significant (the medians differ by more than the larger spread of the "
-    "rounds: range below 5 rounds, IQR from 5), ~ within the noise, ? cannot tell (a run with "
-    "a single round); WER and repeats: * a change of a word or more (one transcript per run, "
-    "no rounds); ≠ the configuration changed (listed above): not like for like, not judged"
+    "Δ [95% interval] p: * significant (the interval of the change excludes zero), ~ within "
+    "the noise; time and RTFx: the bootstrap over both runs' timed rounds (6 or more each), "
+    "else * or ~ by the larger spread of the rounds (range below 5 rounds, IQR from 5) and ? for "
+    "a run with a single round; WER: the paired test on the units of speech both runs hold, "
+    "? where a run has no per-utterance errors saved (runs saved before they were recorded); "
+    "repeats: * a change of one or more (one transcript per run); ≠ the configuration changed "
+    "(listed above): not like for like, not judged"
 )
 
 
@@ -57,7 +60,7 @@ def comparison_table(a: Run, b: Run, rows: list[CaseComparison]) -> Table:
         points = " pts" if metric.change == "points" else ""
         table.add_column(f"{metric.short} A{unit}", justify="right")
         table.add_column(f"{metric.short} B{unit}", justify="right")
-        table.add_column(f"Δ {metric.short}{points}", justify="right")
+        table.add_column(f"Δ {metric.short}{points}", justify="right", no_wrap=True)
         if metric.source == "timing":
             table.add_column("Noise s", justify="right")
     for row in rows:
@@ -66,6 +69,11 @@ def comparison_table(a: Run, b: Run, rows: list[CaseComparison]) -> Table:
             value_a, value_b = row.values(metric)
             change = row.change(metric)
             delta = formatting.change_cell(metric, change)
+            found = row.evidence(metric)
+            if found is not None:  # the interval beside the change, p below it
+                delta += f" {formatting.change_interval(found, metric.change)}\n"
+                delta += formatting.p_value(found.p)
+            delta = escape(delta)
             if change is not None:
                 delta = f"{delta} {_mark(row, metric)}"
                 worse = metric.worsening(value_a, value_b) or 0.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from whisperbench.evidence import Difference, Interval
 from whisperbench.results import Metric
 
 MISSING = "–"
@@ -28,6 +29,45 @@ def value_with_unit(metric: Metric, raw: float | None) -> str:
     return f"{text}{metric.unit}" if metric.unit in ("%", "x") else f"{text} {metric.unit}"
 
 
+def interval(metric: Metric, found: Interval | None) -> str:
+    """A value's 95 % interval as its column shows it: ``[7.1, 11.2]``; empty without one."""
+    if found is None:
+        return ""
+    low, high = found.scaled(metric.scale)
+    return f"[{format(low, metric.spec)}, {format(high, metric.spec)}]"
+
+
+def value_and_interval(metric: Metric, raw: float | None, found: Interval | None) -> str:
+    """A value with its interval, when it has one: ``9.0 [7.1, 11.2]``."""
+    bounds = interval(metric, found)
+    return f"{value(metric, raw)} {bounds}" if bounds else value(metric, raw)
+
+
+def p_value(p: float) -> str:
+    """``p=0.012``, ``p<0.001``."""
+    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
+
+
+def signed(change: float, kind: str) -> str:
+    """A change as ``change_cell`` writes it, for kinds ``relative``, ``points``, ``count``
+    and ``seconds``."""
+    if kind == "relative":
+        return relative(change)
+    if kind == "seconds":
+        return f"{change:+.3f} s"
+    return f"{change:+.1f}" if kind == "points" else f"{change:+.0f}"
+
+
+def change_interval(found: Difference, kind: str) -> str:
+    """A change's 95 % interval: ``[+1.2, +2.8]``, ``[+8.9%, +11.2%]``."""
+    return f"[{signed(found.low, kind)}, {signed(found.high, kind)}]"
+
+
+def evidence_text(found: Difference, kind: str) -> str:
+    """A change's interval and p in a sentence: ``[+1.2, +2.8], p=0.002 (MAPSSWE)``."""
+    return f"{change_interval(found, kind)}, {p_value(found.p)} ({found.method})"
+
+
 def relative(change: float | None) -> str:
     """A relative change: ``+42.8%`` (from +0.428)."""
     return MISSING if change is None else f"{100 * change:+.1f}%"
@@ -35,11 +75,7 @@ def relative(change: float | None) -> str:
 
 def change_cell(metric: Metric, change: float | None) -> str:
     """A change as a table cell: ``+42.8%`` (relative), ``+1.2`` (points), ``+3`` (count)."""
-    if change is None:
-        return MISSING
-    if metric.change == "relative":
-        return relative(change)
-    return f"{change:+.1f}" if metric.change == "points" else f"{change:+.0f}"
+    return MISSING if change is None else signed(change, metric.change)
 
 
 def change_text(metric: Metric, change: float | None) -> str:

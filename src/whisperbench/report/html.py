@@ -11,16 +11,18 @@ from typing import Any
 from whisperbench.history import History, Run
 from whisperbench.regressions import Limits, describe_rule
 from whisperbench.report import plots
-from whisperbench.report.markdown import now
+from whisperbench.report.markdown import VERDICT_RULE, now
 from whisperbench.report.select import (
     case_histories,
     corpus_header,
     corpus_rows,
     machine_title,
+    missing_intervals,
     numeric_columns,
     run_name,
     summary_header,
     summary_rows,
+    verdict_lines,
 )
 
 NAME = "index.html"
@@ -35,6 +37,8 @@ img { max-width: 100%; border: 1px solid #eee; margin: 0.3em 0; }
 .regression { color: #b00020; }
 .config { color: #555; }
 .skipped { color: #8a5300; }
+.verdict li { font-weight: 600; margin: 0.3em 0; }
+.note { color: #555; font-style: italic; }
 code { background: #f6f6f6; padding: 0 0.2em; }
 """
 
@@ -116,6 +120,13 @@ def html_report(history: History, limits: Limits | None = None) -> str:
         + f". Generated {now()}. Regressions are marked by this rule: each result "
         + f"{html.escape(describe_rule(limits))}.</p>",
     ]
+    parts += [f"<h2>Verdict</h2><p>{html.escape(VERDICT_RULE)}</p><ul class='verdict'>"]
+    parts += [
+        f"<li>{html.escape(machine)}: {html.escape(line)}</li>"
+        for machine in history.machines
+        for line in verdict_lines(history.for_machine(machine))
+    ]
+    parts.append("</ul>")
     problems = history.problems()
     if problems:
         parts.append("<h2>Skipped history files</h2><ul class='skipped'>")
@@ -133,6 +144,7 @@ def machine_section(runs: Sequence[Run], limits: Limits) -> list[str]:
         f"<h2>{html.escape(machine_title(runs))}</h2>",
         "<h3>Newest result of each case</h3>",
         table(summary_header(), summary_rows(runs)),
+        *(f"<p class='note'>{html.escape(note)}.</p>" for note in missing_intervals(runs)),
         "<h3>RTFx by model and implementation</h3>",
         image(plots.rtfx_plot(runs), "RTFx by model and implementation"),
         "<h3>WER against RTFx</h3>",

@@ -14,9 +14,11 @@ from whisperbench.report.select import (
     corpus_rows,
     incomplete_runs,
     machine_title,
+    missing_intervals,
     newest_findings,
     summary_header,
     summary_rows,
+    verdict_lines,
 )
 
 NAME = "summary.md"
@@ -38,6 +40,22 @@ def versions_line(run: Run) -> str:
     return "Versions: " + ", ".join(shown) + "." if shown else ""
 
 
+VERDICT_RULE = (
+    "Per device and model size, over the newest result of each case: the fastest engine whose "
+    "WER is not significantly worse than the most accurate engine's (paired test on the units "
+    "of speech they all ran), and the engines significantly less accurate. Brackets are 95% "
+    "intervals."
+)
+
+
+def verdict_section(history: History) -> list[str]:
+    """The verdict lines of every machine, heading the summary."""
+    lines = ["## Verdict", "", VERDICT_RULE, ""]
+    for machine in history.machines:
+        lines += [f"- {machine}: {line}" for line in verdict_lines(history.for_machine(machine))]
+    return [*lines, ""]
+
+
 def markdown_summary(history: History, limits: Limits | None = None) -> str:
     limits = limits or Limits()
     lines = ["# whisperbench results", ""]
@@ -47,6 +65,7 @@ def markdown_summary(history: History, limits: Limits | None = None) -> str:
         + f"; the newest result of each case. Generated {now()}."
     )
     lines.append("")
+    lines += verdict_section(history)
     header = summary_header()
     for machine in history.machines:
         runs = history.for_machine(machine)
@@ -59,6 +78,8 @@ def markdown_summary(history: History, limits: Limits | None = None) -> str:
         )
         lines += ["", _row(header), _row(["---"] * len(header))]
         lines += [_row(row) for row in summary_rows(runs)]
+        lines.append("")
+        lines += [f"*{note}.*" for note in missing_intervals(runs)]
         lines.append("")
         cut = incomplete_runs(runs)
         if cut:

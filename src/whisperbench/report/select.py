@@ -1,5 +1,6 @@
-"""Which results a report shows: per machine, the newest result of each case, its columns, and
-each case's history with what the regression rule said of every point."""
+"""Which results a report shows: per machine, the newest result of each case, its columns (with
+95 % intervals), the verdict of each (device, model) over them, and each case's history with
+what the regression rule said of every point."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from whisperbench.models import MODELS
 from whisperbench.regressions import Finding, Limits, Verdict, series_verdicts
 from whisperbench.report import formatting
 from whisperbench.results import REPORT, CorpusResult, Metric, metric, shown_in
+from whisperbench.verdict import interval_notes, verdicts
 
 PARAM_COLUMNS: tuple[tuple[str, str], ...] = (
     ("device", "Device"),
@@ -40,6 +42,11 @@ def latest_results(runs: Sequence[Run]) -> list[tuple[Run, CaseResult]]:
         for case in run.cases:
             latest[case.key] = (run, case)
     return [latest[key] for key in sorted(latest, key=sort_key)]
+
+
+def cell(metric: Metric, case: CaseResult) -> str:
+    """A metric's value with its 95 % interval, where the case's evidence gives one."""
+    return formatting.value_and_interval(metric, case.value(metric), metric.interval(case.result))
 
 
 def summary_metrics() -> tuple[Metric, ...]:
@@ -114,7 +121,7 @@ def corpus_rows(runs: Sequence[Run]) -> list[list[str]]:
                 case.key.clip or result.dataset,
                 formatting.param(result.utterances),
                 formatting.number(result.audio_s, ".1f"),
-                *(formatting.value(m, case.value(m)) for m in corpus_metrics()),
+                *(cell(m, case) for m in corpus_metrics()),
                 formatting.value(wer, quantiles.get("p50")),
                 formatting.value(wer, quantiles.get("p90")),
                 worst or formatting.MISSING,
@@ -144,12 +151,22 @@ def summary_rows(runs: Sequence[Run]) -> list[list[str]]:
                 key.implementation,
                 key.model,
                 key.clip if key.kind == "transcribe" and key.clip else "(load only)",
-                *(formatting.value(m, case.value(m)) for m in summary_metrics()),
+                *(cell(m, case) for m in summary_metrics()),
                 *(formatting.param(case.params.get(name)) for name, _ in PARAM_COLUMNS),
                 run_name(run),
             ]
         )
     return rows
+
+
+def verdict_lines(runs: Sequence[Run]) -> list[str]:
+    """The verdict of each (device, model) over the newest result of each case."""
+    return [v.line() for v in verdicts(case for _, case in latest_results(runs))]
+
+
+def missing_intervals(runs: Sequence[Run]) -> list[str]:
+    """Why some of the newest results' figures have no interval (a line per reason)."""
+    return interval_notes(case for _, case in latest_results(runs))
 
 
 def run_name(run: Run) -> str:
