@@ -24,6 +24,7 @@ from whisperbench.implementations import (
 from whisperbench.implementations.synthetic import DEFAULT_SYNTHETIC_TOKENS
 from whisperbench.models import DEFAULT_MODEL, get_model, parse_model_list
 from whisperbench.results import ACROSS_UTTERANCES, ONE_BY_ONE, Measured
+from whisperbench.safe_output import SafeStream
 from whisperbench.suite import (
     CORPUS_BUDGET_S,
     CORPUS_CLIP,
@@ -291,7 +292,7 @@ class Terminal:
             self.line_of_progress = progress.ProgressLine(
                 self._write,
                 width=writer.fullwidth,
-                inline=isatty,
+                inline=progress.redraws_in_place(isatty, os.environ.get("TERM")),
                 color=writer.hasmarkup,
                 begin=self._end_pytests_line,
             )
@@ -340,6 +341,22 @@ class Terminal:
     def case_ended(self) -> None:
         if self.line_of_progress is not None:
             self.line_of_progress.ended_elsewhere()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """pytest's terminal and pytest-benchmark's log outlive a reader that left the pipe
+    (``| head``: the session goes on and saves its run) and write plain fallbacks for what
+    their encoding cannot hold (``safe_output``)."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    benchmarks = getattr(session.config, "_benchmarksession", None)
+    for writer in (
+        getattr(reporter, "_tw", None),
+        getattr(getattr(benchmarks, "logger", None), "term", None),
+    ):
+        stream = getattr(writer, "_file", None)
+        if stream is not None and not isinstance(stream, SafeStream):
+            writer._file = SafeStream(stream)  # type: ignore[union-attr]
 
 
 def pytest_runtest_teardown(item: pytest.Item) -> None:

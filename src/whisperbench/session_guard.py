@@ -10,6 +10,12 @@ loaded by ``whisperbench.plugin``; its hooks live on one ``SessionGuard`` per se
   finished, instead of saving a short measurement or failing the save;
 - saving takes the storage's ``storage_lock.SaveLock`` before pytest-benchmark numbers the run,
   so that sessions saving at the same moment never pick the same file;
+- the storage is checked before anything runs (``run_storage.storage_problem``: a usage error),
+  the run is written atomically, and a run the storage cannot take after all goes to a
+  fallback file that the summary names, and the session fails (``run_storage``);
+- SIGTERM and SIGHUP end the session as Ctrl-C does, and no signal cuts the saving short
+  (``session_signals``); a session stopped before any case was timed still saves its record,
+  so that ``check-regressions`` never judges the run before it as the newest;
 - the summary names the inputs left out, the skipped cases (grouped by reason, with the fix)
   and a cut-short run; a session that measured nothing at all (every case skipped) exits 1, so
   that a nightly job whose models broke does not pass.
@@ -18,13 +24,18 @@ loaded by ``whisperbench.plugin``; its hooks live on one ``SessionGuard`` per se
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from filelock import Timeout
 from pytest_benchmark.plugin import pytest_benchmark_generate_json as generate_json
+from pytest_benchmark.storage.file import FileStorage
 
 from whisperbench.run_record import RUN_KEY, RunRecord, run_record
+from whisperbench.run_storage import SafeFileStorage, describe_os_error, storage_problem
+from whisperbench.session_signals import SignalGuard, Terminated
 from whisperbench.storage_lock import SaveLock, file_storage_folder
 from whisperbench.suite import SuiteConfig
 
@@ -35,7 +46,34 @@ GUARD_NAME = "whisperbench-session-guard"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    folder = _saving_to(config)
+    if folder is not None and not config.getoption("collectonly"):
+        problem = storage_problem(folder)
+        if problem is not None:
+            raise pytest.UsageError(
+                f"{problem}: the run could not be saved; pass a folder that can be written "
+                "with --benchmark-storage, or leave out --benchmark-autosave"
+            )
     config.pluginmanager.register(SessionGuard(config), GUARD_NAME)
+
+
+def _saving_to(config: pytest.Config) -> Path | None:
+    """The file storage folder the session saves its run into (None: it saves none)."""
+    if not (
+        config.getoption("benchmark_save", None) or config.getoption("benchmark_autosave", None)
+    ):
+        return None
+    return file_storage_folder(str(config.getoption("benchmark_storage")))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
+    """Before anything saves (pytest-benchmark saves first thing here), signals stop
+    interrupting: they are noted until the run is written."""
+    guard = session.config.pluginmanager.get_plugin(GUARD_NAME)
+    if guard is not None:
+        guard.signals.defer()
+    return (yield)
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -58,6 +96,8 @@ class SessionGuard:
         self.saved: RunRecord | None = None
         """The record written into the saved run (None: nothing saved)."""
         self.nothing_measured = False
+        self.signals = SignalGuard()
+        self.storage: SafeFileStorage | None = None
 
     # --- what the session did -----------------------------------------------------------
 
@@ -82,6 +122,18 @@ class SessionGuard:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.session = session
+        self.signals.install()
+        benchmarks = getattr(self.config, "_benchmarksession", None)
+        if benchmarks is not None and type(benchmarks.storage) is FileStorage:
+            self.storage = benchmarks.storage = SafeFileStorage.like(benchmarks.storage)
+
+    def pytest_unconfigure(self) -> None:
+        self.signals.restore()
+        if self.signals.deferred and self.session is not None:
+            names = ", ".join(dict.fromkeys(self.signals.deferred))
+            self._write(f"{PREFIX} {names} received while the session was saving: it saved first")
+            if self.session.exitstatus == pytest.ExitCode.OK:
+                self.session.exitstatus = pytest.ExitCode.INTERRUPTED
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.expected = [
@@ -99,7 +151,8 @@ class SessionGuard:
                 self.skip_reasons[name] = _skip_reason(report)
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-        self.interrupted = excinfo.typename
+        value = excinfo.value
+        self.interrupted = value.name if isinstance(value, Terminated) else excinfo.typename
 
     # --- saving ---------------------------------------------------------------------------
 
@@ -131,26 +184,31 @@ class SessionGuard:
         measured = [bench["name"] for bench in output_json.get("benchmarks", [])]
         self.saved = self.record(measured)
         output_json[RUN_KEY] = self.saved.to_json()
-        if self.lock is None and (
-            config.getoption("benchmark_save") or config.getoption("benchmark_autosave")
-        ):
-            folder = file_storage_folder(str(config.getoption("benchmark_storage")))
-            if folder is not None:
-                self.lock = SaveLock(folder.resolve())
-                try:
-                    self.lock.acquire()
-                except Timeout:
-                    self.lock = None
-                    self._write(
-                        f"{PREFIX} warning: another session held {folder} for too long; "
-                        "saving without the lock",
-                        yellow=True,
-                    )
+        folder = _saving_to(config)
+        if self.lock is not None or folder is None:
+            return
+        self.lock = SaveLock(folder.resolve())
+        try:
+            self.lock.acquire()
+        except (Timeout, OSError) as exc:
+            self.lock = None
+            why = (
+                "another session held it for too long"
+                if isinstance(exc, Timeout)
+                else f"its lock cannot be taken ({describe_os_error(exc)})"
+            )
+            self._write(f"{PREFIX} warning: {folder}: {why}; saving without the lock", yellow=True)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Release the storage lock (the run is saved by now); a session that measured no
-        case at all, though it collected some and was not cut short, exits 1."""
+        case at all, though it collected some and was not cut short, exits 1; so does one
+        whose run its storage could not take."""
+        if self.stopped() is not None and self.expected and self.saved is None:
+            self._save_record_only()
+        failed = self.storage is not None and self.storage.failure is not None
+        if failed and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.lock is not None:
             self.lock.release()
             self.lock = None
@@ -164,6 +222,27 @@ class SessionGuard:
         ):
             self.nothing_measured = True
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _save_record_only(self) -> None:
+        """A session stopped before any case was timed: pytest-benchmark saves nothing then,
+        so the run (its record, no benchmarks) is saved through the same hooks here."""
+        benchmarks: Any = getattr(self.config, "_benchmarksession", None)
+        name = benchmarks is not None and (benchmarks.save or benchmarks.autosave)
+        if not name or benchmarks.benchmarks or self.storage is None:
+            return
+        hook = self.config.hook
+        machine_info = benchmarks.get_machine_info()
+        commit_info = hook.pytest_benchmark_generate_commit_info(config=self.config)
+        hook.pytest_benchmark_update_commit_info(config=self.config, commit_info=commit_info)
+        output = hook.pytest_benchmark_generate_json(
+            config=self.config,
+            benchmarks=[],
+            include_data=False,
+            machine_info=machine_info,
+            commit_info=commit_info,
+        )
+        hook.pytest_benchmark_update_json(config=self.config, benchmarks=[], output_json=output)
+        self.storage.save(output, name)
 
     # --- the summary --------------------------------------------------------------------
 
@@ -197,6 +276,9 @@ class SessionGuard:
                 else "nothing was saved"
             )
             lines.append((f"{PREFIX} the session was {stopped}: {record.counts()}; {saved}", red))
+        failure = self.storage.failure if self.storage is not None else None
+        if failure is not None:
+            lines.append((f"{PREFIX} error: {failure.line()}; the session fails", red))
         if self.nothing_measured:
             lines.append(
                 (

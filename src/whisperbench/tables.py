@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.table import Table
-from rich.text import Text
 
+from whisperbench.names import Name
 from whisperbench.report import formatting
 from whisperbench.results import (
     SESSION,
@@ -36,15 +36,15 @@ def results_table(rows: Sequence[tuple[str, Measured]], title: str = "whisperben
     load time and memory."""
     metrics = shown_in(SESSION)
     table = Table(title=title)
-    table.add_column("Case", justify="left", no_wrap=True)
+    table.add_column("Case", justify="left")  # a long name is cut (Name), never a number
     for _, header in PARAM_COLUMNS:
-        table.add_column(header, justify="right" if header == "Batch" else "left")
+        table.add_column(header, justify="right" if header == "Batch" else "left", no_wrap=True)
     for m in metrics:
-        table.add_column(m.label, justify="right")
+        table.add_column(m.label, justify="right", no_wrap=True)
     for name, measured in rows:
         params = measured.result.params
         table.add_row(
-            Text(case_label(name)),
+            Name(case_label(name)),
             *(formatting.param(params.get(field)) for field, _ in PARAM_COLUMNS),
             *(formatting.value(m, measured.value(m)) for m in metrics),
         )

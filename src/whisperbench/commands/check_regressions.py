@@ -12,12 +12,13 @@ import argparse
 from typing import Any
 
 from pytest_benchmark.utils import get_machine_id
-from rich.markup import escape
+from rich.console import RenderableType
 from rich.table import Table
 
 from whisperbench.commands import _options
 from whisperbench.errors import HistoryError
 from whisperbench.history import History
+from whisperbench.names import Name
 from whisperbench.regressions import CheckReport, check_newest, cut_short, describe_rule
 from whisperbench.report import formatting
 from whisperbench.results import judged
@@ -87,11 +88,11 @@ def report_table(report: CheckReport) -> Table:
         table.add_column(
             name,
             justify="left" if name in ("Case", "Result") else "right",
-            no_wrap=name in ("Case", "Result"),
+            no_wrap=name != "Case",  # a long case name is cut (Name), never a number
         )
     for case in report.cases:
-        cells = [
-            escape(case.key.label),
+        cells: list[RenderableType] = [
+            Name(case.key.label),
             formatting.number(case.current.median_s, ".3f"),
             formatting.number(case.baseline_time["median"], ".3f"),
             formatting.relative(case.time_change),

@@ -1,0 +1,29 @@
+"""Files that appear whole or not at all: written to a temporary file in the same folder,
+flushed to the disk, then renamed over the target (``os.replace`` is atomic within a file
+system). A failure (a full disk, a kill) leaves the old file, or none, and never a partial one;
+the temporary file is removed when the write fails."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import suppress
+from pathlib import Path
+
+__all__ = ["write_atomic"]
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically; ``OSError`` when it cannot be written,
+    with nothing left behind."""
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(text.encode("utf-8"))
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temp)
+        raise

@@ -1,0 +1,81 @@
+"""Names are data: a clip's or a case's name, whatever its length or script, is shown without
+costing the numbers beside it, and becomes a readable, stable part of a test ID.
+
+- ``Name``: a table cell that takes the room the other columns leave, cutting a long name in
+  its middle (``transformers-tiny.en-a_very…_end``), so that rich never squeezes the number
+  columns (which the tables keep unwrapped) to make room for it;
+- ``id_part``: a name as pytest shows it in a test ID, in ASCII (pytest escapes anything else
+  into ``\\xe9``): accents dropped (``café`` -> ``cafe``), other characters as their code
+  point (``u65e5``), control characters and whitespace other than a space as ``_``. The same
+  name always gives the same part; two names that give the same part are caught where the
+  inputs are read.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.text import Text
+
+__all__ = ["LEAST_NAME_WIDTH", "Name", "id_part", "shorten"]
+
+LEAST_NAME_WIDTH = 24
+"""A name column is never cut narrower than this."""
+
+
+def shorten(text: str, width: int, ellipsis: str = "…") -> str:
+    """``text`` cut in its middle to ``width`` characters (its start and its end kept)."""
+    if len(text) <= width:
+        return text
+    room = max(0, width - len(ellipsis))
+    head = (room + 1) // 2
+    tail = room - head
+    return text[:head] + ellipsis + (text[len(text) - tail :] if tail else "")
+
+
+class Name:
+    """A name cell: as wide as the name when there is room, cut in the middle when not."""
+
+    def __init__(self, text: str, style: str = "") -> None:
+        self.text = text
+        self.style = style
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(min(LEAST_NAME_WIDTH, len(self.text)), len(self.text))
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        ellipsis = "..." if options.ascii_only else "…"
+        yield Text(
+            shorten(self.text, options.max_width, ellipsis),
+            style=self.style,
+            no_wrap=True,
+            overflow="ignore",
+        )
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, Name) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+def id_part(name: str) -> str:
+    """``name`` as a readable, stable ASCII part of a test ID."""
+    if name.isascii() and name.isprintable():
+        return name
+    return "".join(_id_char(char) for char in name)
+
+
+def _id_char(char: str) -> str:
+    if char.isascii():
+        return char if char.isprintable() else "_"
+    if not char.isprintable() or char.isspace():
+        return "_"
+    plain = "".join(c for c in unicodedata.normalize("NFKD", char) if c.isascii())
+    return plain or f"u{ord(char):04x}"
