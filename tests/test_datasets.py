@@ -131,7 +131,8 @@ def test_a_jsonl_manifest_resolves_relative_paths_and_normalises_audio(tmp_path:
         {"audio": "clips/missing.flac", "text": "gone"},
         {"text": "no audio field"},
         {"audio": "clips/a.flac", "text": "the same id again", "id": "first"},
-        {"audio": "clips/a.flac"},  # no text: no reference
+        {"audio": "clips/a.flac"},  # no text: left out, as the README says
+        {"audio": "clips/a.flac", "text": "... !?! -- ;;; ...", "id": "dots"},
     ]
     lines = [json.dumps(row) for row in rows]
     lines.insert(2, "{not json")
@@ -140,11 +141,17 @@ def test_a_jsonl_manifest_resolves_relative_paths_and_normalises_audio(tmp_path:
     spec = parse_dataset(str(manifest))
     assert (spec.format, spec.name) == ("manifest", "my-set")
     corpus = read_corpus(spec)
-    assert [u.id for u in corpus.utterances] == ["first", "b", "clips/a"]
+    assert [u.id for u in corpus.utterances] == ["first", "b", "dots"]
     assert [u.reference for u in corpus.utterances] == [
         reference_of("1001-10-0000"),
         "the second",
-        None,
+        None,  # no words once normalised: unscored, and said so
+    ]
+    assert [(u.id, u.reason) for u in corpus.unscored] == [
+        (
+            "dots",
+            "its reference holds no words once normalised ('... !?! -- ;;; ...'), so it gets no WER",
+        )
     ]
     stereo = corpus.utterances[1]
     original, _ = sf.read(CHAPTER / "1001-10-0001.flac", dtype="float32")
@@ -155,6 +162,10 @@ def test_a_jsonl_manifest_resolves_relative_paths_and_normalises_audio(tmp_path:
     assert "clips/missing: skipped:" in reasons[1] and "no such audio file" in reasons[1]
     assert reasons[2].startswith("my-set.jsonl line 5: skipped: no audio path")
     assert reasons[3] == "first: skipped: the id appears twice; the second is left out"
+    assert reasons[4] == (
+        "my-set.jsonl line 7: skipped: no transcript (a field named text or transcription or "
+        "transcript or sentence or normalized_text)"
+    )
 
 
 def test_a_csv_manifest_needs_an_audio_column(tmp_path: Path) -> None:

@@ -170,9 +170,9 @@ def _reference_text(audio_path: Path) -> str | None:
 
 
 def _has_words(text: str) -> bool:
-    from whisperbench.metrics import normalize
+    from whisperbench.metrics import has_words
 
-    return bool(normalize(text).split())
+    return has_words(text)
 
 
 def read_reference(audio_path: Path) -> str | None:

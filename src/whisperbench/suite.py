@@ -22,7 +22,7 @@ from whisperbench.audio import (
     load_clip,
     screen_audio_files,
 )
-from whisperbench.datasets import Corpus, DatasetSpec, read_corpus
+from whisperbench.datasets import Corpus, DatasetSpec, Skipped, read_corpus
 from whisperbench.errors import AudioError, DatasetError, ImplementationUnavailableError
 from whisperbench.implementations import (
     ImplementationOptions,
@@ -233,6 +233,11 @@ def corpus_cases(config: SuiteConfig) -> list[CorpusCase]:
 
 class Skip(Exception):
     """A case that cannot run here; the message says why and what fixes it."""
+
+
+class EmptyInput(Exception):
+    """An input with nothing usable in it after all (a corpus none of whose items could be
+    read): the case fails with the message, as an empty input set is an error."""
 
 
 def weights_for(
@@ -459,14 +464,22 @@ class CorpusLibrary:
 
     def get(self, name: str) -> Corpus:
         if name in self.failures:
-            raise Skip(self.failures[name])
+            raise EmptyInput(self.failures[name])
         if name not in self.corpora:
             try:
                 self.corpora[name] = self._read(self.specs[name])
-            except (DatasetError, Skip) as exc:
+            except (DatasetError, EmptyInput) as exc:
                 self.failures[name] = str(exc)
-                raise Skip(str(exc)) from exc
+                raise EmptyInput(str(exc)) from exc
         return self.corpora[name]
+
+    def _list(self, name: str, items: tuple[Skipped, ...], what: str) -> None:
+        """A line per item (the first ``SKIPPED_SHOWN``), then how many more."""
+        for item in items[:SKIPPED_SHOWN]:
+            self.notify(f"whisperbench: corpus {name}: {item.id}: {what}: {item.reason}")
+        if len(items) > SKIPPED_SHOWN:
+            more = len(items) - SKIPPED_SHOWN
+            self.notify(f"whisperbench: corpus {name}: {more} more item(s) {what}")
 
     def _read(self, spec: DatasetSpec) -> Corpus:
         display = self.progress
@@ -477,13 +490,10 @@ class CorpusLibrary:
                 corpus = read_corpus(spec, display.start(f"reading corpus {spec.name}"))
             finally:
                 display.stop()
-        for skipped in corpus.skipped[:SKIPPED_SHOWN]:
-            self.notify(f"whisperbench: corpus {spec.name}: {skipped}")
-        if len(corpus.skipped) > SKIPPED_SHOWN:
-            more = len(corpus.skipped) - SKIPPED_SHOWN
-            self.notify(f"whisperbench: corpus {spec.name}: {more} more item(s) skipped")
+        self._list(spec.name, corpus.skipped, "skipped")
+        self._list(spec.name, corpus.unscored, "not scored")
         if not corpus.utterances:
-            raise Skip(
+            raise EmptyInput(
                 f"corpus {spec.name} ({spec.given}): no readable utterance "
                 f"({len(corpus.skipped)} item(s) skipped)"
             )
