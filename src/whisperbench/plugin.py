@@ -22,14 +22,15 @@ from whisperbench.implementations import (
     parse_implementation_list,
 )
 from whisperbench.implementations.synthetic import DEFAULT_SYNTHETIC_TOKENS
+from whisperbench.input_checks import once_each, repeated_options, required, unused_options
 from whisperbench.models import DEFAULT_MODEL, get_model, parse_model_list
 from whisperbench.results import ACROSS_UTTERANCES, ONE_BY_ONE, Measured
 from whisperbench.safe_output import SafeStream
 from whisperbench.suite import (
+    CLIPS,
     CORPUS_BUDGET_S,
     CORPUS_CLIP,
     DEFAULT_CLIPS,
-    AudioInputs,
     ClipLibrary,
     CorpusCase,
     CorpusLibrary,
@@ -39,7 +40,7 @@ from whisperbench.suite import (
     TranscribeCase,
     audio_inputs,
     corpus_cases,
-    fixture_clips,
+    fixture_inputs,
     load_cases,
     transcribe_cases,
 )
@@ -53,6 +54,9 @@ RESULTS_KEY = pytest.StashKey[list[tuple[str, Measured]]]()
 TERMINAL_KEY = pytest.StashKey["Terminal"]()
 CORPUS_BATCHINGS = {"across": ACROSS_UTTERANCES, "one-by-one": ONE_BY_ONE}
 """``--corpus-batching`` values and what they run."""
+VALUED_OPTIONS: list[str] = []
+"""The suite's options that take a value (filled as they are added): one given twice is
+said (pytest keeps the last)."""
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -184,22 +188,46 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--cache-dir", default=None, help="Hugging Face cache folder (default: HF_HUB_CACHE)"
     )
+    VALUED_OPTIONS[:] = [
+        name
+        for option in group.options
+        if option.attrs().get("action") in (None, "store")
+        for name in option.names()
+    ]
 
 
 def _suite_config(config: pytest.Config) -> SuiteConfig:
     get = config.getoption
-    implementations = (
+    args = config.invocation_params.args
+    warnings = repeated_options(args, VALUED_OPTIONS)
+    implementations, repeats = once_each(
+        "--implementations",
         default_names(get("device"))
         if get("implementations") == "available"
-        else parse_implementation_list(get("implementations"))
+        else parse_implementation_list(get("implementations")),
     )
+    required(
+        "--implementations",
+        implementations,
+        "an implementation name, 'all', or 'available' where one can run here",
+    )
+    models, more = once_each("--models", parse_model_list(get("models")))
+    warnings += repeats + more
     limit = get("dataset_limit")
     datasets = [parse_dataset(text, limit) for text in get("dataset")]
-    names = _clip_names(get("clips"), bool(datasets))
+    names, repeats = once_each("--clips", _clip_names(get("clips"), bool(datasets)))
+    warnings += repeats
     if CORPUS_CLIP in names and not get("audio"):
         names.remove(CORPUS_CLIP)
         datasets.insert(0, parse_dataset(str(FIXTURE_CORPUS_DIR), limit))
-    inputs = audio_inputs(get("audio")) if get("audio") else AudioInputs(fixture_clips(names))
+    if get("audio") is not None and not get("audio").strip():
+        raise ValueError("--audio names no file; give an audio file or a folder of them")
+    if not (get("audio") or names or datasets):
+        required("--clips", names, f"one of {', '.join(CLIPS)} or corpus, or pass --audio")
+    inputs = audio_inputs(get("audio")) if get("audio") else fixture_inputs(names)
+    warnings += unused_options(args, _moot_options(bool(get("audio")), bool(datasets), get))
+    batchings, repeats = _batchings(get("corpus_batching"))
+    warnings += repeats
     devices.resolve_device(get("device"))  # an absent device is one usage error, not N errors
     cache_dir = get("cache_dir")
     if cache_dir:  # a cache that holds no model yet must take the bundled import
@@ -216,7 +244,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         synthetic_tokens=get("synthetic_tokens") if get("synthetic") else None,
     )
     return SuiteConfig(
-        models=tuple(parse_model_list(get("models"))),
+        models=tuple(models),
         implementations=tuple(implementations),
         clips=inputs.clips,
         options=options,
@@ -224,11 +252,24 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         warmup_rounds=get("warmup_rounds"),
         cache_dir=Path(cache_dir) if cache_dir else None,
         rejected_inputs=inputs.rejected,
-        input_warnings=inputs.warnings,
+        input_warnings=(*warnings, *inputs.warnings),
         datasets=_unique(datasets),
-        corpus_batching=_batchings(get("corpus_batching")),
+        corpus_batching=batchings,
         corpus_budget_s=get("corpus_budget"),
     )
+
+
+def _moot_options(audio: bool, corpora: bool, get: Any) -> dict[str, str]:
+    """The options that others make moot in this session, each with why."""
+    moot = {}
+    if audio:
+        moot["--clips"] = "--audio gives the clips (and --dataset the corpora)"
+    if not corpora:
+        why = "no corpus is given (--dataset, or --clips corpus)"
+        moot.update({"--dataset-limit": why, "--corpus-batching": why, "--corpus-budget": why})
+    if not get("synthetic"):
+        moot["--synthetic-tokens"] = "it counts only with --synthetic"
+    return moot
 
 
 def _clip_names(given: str | None, have_datasets: bool) -> list[str]:
@@ -250,7 +291,7 @@ def _unique(datasets: list[DatasetSpec]) -> tuple[DatasetSpec, ...]:
     return tuple(datasets)
 
 
-def _batchings(text: str) -> tuple[str, ...]:
+def _batchings(text: str) -> tuple[tuple[str, ...], list[str]]:
     chosen = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [part for part in chosen if part not in CORPUS_BATCHINGS]
     if unknown or not chosen:
@@ -258,7 +299,8 @@ def _batchings(text: str) -> tuple[str, ...]:
             f"--corpus-batching {text!r}: choose from {', '.join(CORPUS_BATCHINGS)} "
             "(comma-separated)"
         )
-    return tuple(dict.fromkeys(CORPUS_BATCHINGS[part] for part in chosen))
+    kept, repeats = once_each("--corpus-batching", chosen)
+    return tuple(CORPUS_BATCHINGS[part] for part in kept), repeats
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -20,6 +20,7 @@ from whisperbench.audio import (
     find_audio_files,
     fixture_clip_path,
     load_clip,
+    reference_warning,
     screen_audio_files,
 )
 from whisperbench.datasets import Corpus, DatasetSpec, Skipped, read_corpus
@@ -35,7 +36,9 @@ from whisperbench.implementations import (
 )
 from whisperbench.implementations import get_implementation as implementation_class
 from whisperbench.implementations.synthetic import synthetic_label
+from whisperbench.input_checks import distinct_names, folder_leftovers
 from whisperbench.models import get_model, native_repo
+from whisperbench.names import id_part
 from whisperbench.report.formatting import duration
 from whisperbench.results import (
     ACROSS_UTTERANCES,
@@ -146,7 +149,7 @@ class TranscribeCase:
 
     @property
     def id(self) -> str:
-        return f"{self.implementation}-{self.label}-{self.clip}"
+        return f"{self.implementation}-{self.label}-{id_part(self.clip)}"
 
 
 @dataclass(frozen=True)
@@ -192,13 +195,22 @@ def audio_inputs(path: str) -> AudioInputs:
     (``audio.screen_audio_files``), before any model loads. A folder keeps its good files and
     names each bad one; ``AudioError`` when nothing is usable (for one file: its reason)."""
     screened = screen_audio_files(find_audio_files(path))
-    rejected = tuple(reason for _, reason in screened.rejected)
-    if not screened.usable:
+    usable, clashes = distinct_names(screened.usable)
+    rejected = tuple(reason for _, reason in (*screened.rejected, *clashes))
+    if not usable:
         if len(rejected) == 1:
             raise AudioError(rejected[0])
         more = f" (and {len(rejected) - 1} more like it)" if len(rejected) > 1 else ""
         raise AudioError(f"no usable audio file in {path}: {rejected[0]}{more}")
-    return AudioInputs(screened.usable, rejected, screened.warnings)
+    warnings = (*folder_leftovers(Path(path)), *screened.warnings)
+    return AudioInputs(tuple(usable), rejected, warnings)
+
+
+def fixture_inputs(names: tuple[str, ...] | list[str]) -> AudioInputs:
+    """The reference clips named, with a line for each whose reference gives no WER."""
+    paths = fixture_clips(names)
+    warnings = (reference_warning(path) for path in paths)
+    return AudioInputs(paths, (), tuple(line for line in warnings if line))
 
 
 def audio_clips(path: str) -> tuple[Path, ...]:

@@ -124,6 +124,13 @@ def run(args: argparse.Namespace) -> int:
         if run_.machine != machine:
             print(f"{run_.path}: skipped: from machine {run_.machine}, not {machine}")
     runs = history.for_machine(machine)
+    for lost in history.unreadable_after(runs[-1]):
+        print(
+            f"FAILED: {lost.path} is newer than run {runs[-1].run_id} but cannot be read "
+            f"({lost.reason}): its session did not finish saving it; rerun the suite, or move "
+            f"the file away to judge run {runs[-1].run_id}"
+        )
+        return 1
     limits = _options.limits(args)
     report = check_newest(runs, limits)
     if report is None:
