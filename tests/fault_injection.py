@@ -3,7 +3,8 @@ wrong on purpose, for ``tests/test_reliability.py``; product code knows nothing 
 
 - ``WHISPERBENCH_TEST_INTERRUPT_AT=N``: the N-th transcription of a loaded model sends SIGINT to
   this process, a real Ctrl-C (with one warm-up round, transcription 1 is the cold run and
-  2, 3, ... are the timed rounds of the first clip);
+  2, 3, ... are the timed rounds of the first clip); ``WHISPERBENCH_TEST_SIGNAL=TERM`` (or
+  ``HUP``) sends that signal instead, as ``timeout``, a CI runner or a closed terminal does;
 - ``WHISPERBENCH_TEST_SAY=TEXT``: every transcription returns TEXT (an empty TEXT fails the
   transcription case's own check);
 - ``WHISPERBENCH_TEST_SAVE_BARRIER=DIR:N``: saving waits, spinning, until N sessions have
@@ -12,7 +13,9 @@ wrong on purpose, for ``tests/test_reliability.py``; product code knows nothing 
 - ``WHISPERBENCH_TEST_HANG_LOAD=IMPLEMENTATION/SIZE:FIFO``: loading that model first opens the
   named pipe FIFO, which nobody writes: the load blocks in the ``open`` system call, as a load
   from a hung network file system would (the cache check finds a pipe inside a snapshot, so the
-  pipe is kept outside it).
+  pipe is kept outside it);
+- ``WHISPERBENCH_TEST_FILL_DISK=FOLDER``: when the session saves, a file in FOLDER takes every
+  free byte of its file system (a real full disk, met by the write of the run).
 """
 
 from __future__ import annotations
@@ -62,9 +65,11 @@ def pytest_whisperbench_model_loaded(implementation: Any, config: pytest.Config)
         # handler, which is what this fault stands for.
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
+    number = signal.Signals[f"SIG{os.environ.get('WHISPERBENCH_TEST_SIGNAL', 'INT')}"]
+
     def interrupt(call: int) -> None:
         if call == interrupt_at:
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), number)
 
     def saying(result: Any) -> Any:
         return dataclasses.replace(result, text=say)
@@ -76,6 +81,9 @@ def pytest_whisperbench_model_loaded(implementation: Any, config: pytest.Config)
 def pytest_benchmark_update_json(
     config: pytest.Config, benchmarks: list[Any], output_json: dict[str, Any]
 ) -> None:
+    fill = os.environ.get("WHISPERBENCH_TEST_FILL_DISK")
+    if fill:
+        fill_file_system(Path(fill))
     barrier = os.environ.get("WHISPERBENCH_TEST_SAVE_BARRIER")
     if not barrier:
         return
@@ -86,3 +94,14 @@ def pytest_benchmark_update_json(
     deadline = time.monotonic() + BARRIER_WAIT_S
     while sum(1 for _ in arrivals.iterdir()) < int(count) and time.monotonic() < deadline:
         pass  # spin: the sessions leave the barrier within microseconds of each other
+
+
+def fill_file_system(folder: Path) -> None:
+    """Write ``folder/ballast`` until its file system has no byte left."""
+    with (folder / "ballast").open("ab", buffering=0) as ballast:
+        for size in (65536, 1):  # big blocks, then the last bytes one by one
+            try:
+                while True:
+                    ballast.write(b"\0" * size)
+            except OSError:
+                pass

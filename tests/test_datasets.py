@@ -150,7 +150,8 @@ def test_a_jsonl_manifest_resolves_relative_paths_and_normalises_audio(tmp_path:
     assert [(u.id, u.reason) for u in corpus.unscored] == [
         (
             "dots",
-            "its reference holds no words once normalised ('... !?! -- ;;; ...'), so it gets no WER",
+            "its reference holds no words once normalised ('... !?! -- ;;; ...'), "
+            "so it gets no WER",
         )
     ]
     stereo = corpus.utterances[1]

@@ -6,7 +6,7 @@ the temporary file is removed when the write fails."""
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from contextlib import suppress
 from pathlib import Path
 
@@ -16,7 +16,9 @@ __all__ = ["write_atomic"]
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically; ``OSError`` when it cannot be written,
     with nothing left behind."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    # created as open() creates files (mode 0666 less the umask), unlike mkstemp's 0600
+    handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(text.encode("utf-8"))

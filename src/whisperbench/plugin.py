@@ -46,8 +46,9 @@ from whisperbench.suite import (
 )
 from whisperbench.weights import go_offline
 
-pytest_plugins = ["whisperbench.session_guard"]
-"""Run records, safe saving and the session's verdict (see ``session_guard``)."""
+pytest_plugins = ["whisperbench.session_guard", "whisperbench.compare_guard"]
+"""Run records, safe saving and the session's verdict (see ``session_guard``); no
+``--benchmark-compare`` judgement across configurations (``compare_guard``)."""
 
 CONFIG_KEY = pytest.StashKey[SuiteConfig]()
 RESULTS_KEY = pytest.StashKey[list[tuple[str, Measured]]]()
