@@ -303,3 +303,23 @@ def test_a_corpus_sums_its_audio() -> None:
     assert corpus.audio_s == pytest.approx(
         sum(len(u.samples) for u in corpus.utterances) / SAMPLE_RATE
     )
+
+
+def test_a_dataset_row_without_words_is_unscored_and_one_without_text_left_out(
+    tmp_path: Path,
+) -> None:
+    """Issue 27: a reference of punctuation only (``...``, which the normaliser leaves as a
+    lone ``.``) scored every word of the transcript as an insertion (2400%); a row whose
+    transcript is blank was an unscored utterance. Now: unscored and named; left out."""
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    files = [sources / f"{name}.flac" for name in ("a", "b", "c")]
+    for path in files:
+        shutil.copy(CHAPTER / "1001-10-0000.flac", path)
+    texts = [reference_of("1001-10-0000"), "... !?! -- ;;; ...", "  "]
+    corpus = read_corpus(parse_dataset(str(saved_dataset(tmp_path / "saved", files, texts))))
+    assert [(u.id, u.reference) for u in corpus.utterances] == [("row0", texts[0]), ("row1", None)]
+    (unscored,) = corpus.unscored
+    assert unscored.id == "row1" and "holds no words once normalised" in unscored.reason
+    (skipped,) = corpus.skipped
+    assert (skipped.id, skipped.reason) == ("row2", "no transcript (its 'text' column is empty)")

@@ -25,7 +25,9 @@ def write_atomic(path: Path, text: str) -> None:
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as exc:
         with suppress(OSError):
             os.unlink(temp)
+        if isinstance(exc, OSError) and exc.errno is not None:  # name the file, not the temp
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise

@@ -58,9 +58,8 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]
     refuse = bool(getattr(benchmarks, "compare_fail", None))
     for path, compared in mapping.items():
         for name, changes in unlike_pairs(current, compared):
-            verdict = (
-                "--benchmark-compare-fail does not judge it" if refuse else "not like for like"
-            )
+            verdict = "not like for like"
+            verdict += ", so --benchmark-compare-fail does not judge it" if refuse else ""
             lines.append(
                 f"whisperbench: warning: --benchmark-compare: {name} ran in another "
                 f"configuration in {Path(path).name} ({', '.join(changes)}): {verdict}; "

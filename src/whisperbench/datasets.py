@@ -525,7 +525,7 @@ def _row_item(
     reference = _transcript(row, text_column)
     source = f"{spec.given}[{index}]"
     if reference is None and text_column is not None:
-        return Skipped(item_id, NO_TRANSCRIPT.replace("a field", "its column"))
+        return Skipped(item_id, f"no transcript (its {text_column!r} column is empty)")
 
     def read() -> tuple[np.ndarray, str | None, str]:
         return _row_samples(value, source, base), reference, source

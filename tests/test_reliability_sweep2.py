@@ -1,0 +1,571 @@
+"""Issue 27, the second sweep: measured results are never lost to a full disk, a kill or a
+pipe, and no input is used, dropped or doubled without a word.
+
+As for issue 14 (``test_reliability.py``): real files, real pytest sessions (in-process with
+``pytester`` where nothing but the session's own output matters, real subprocesses where a
+signal, a pipe or an encoding of the process is the point), the ``fake`` engine (a real engine
+that needs no weights) and the test-only plugin ``fault_injection``. The full disk and the
+read-only storage are real file systems (a ``tmpfs`` mounted with a size limit, or read-only);
+where this machine does not allow mounting one, those tests say so and skip.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from bench_runs import suite_env
+from fault_sessions import (
+    FAKE,
+    REPO,
+    B,
+    Bench,
+    cli,
+    make_bench,
+    one_usage_error,
+    saved,
+    subprocess_suite,
+    write_clip,
+)
+
+from whisperbench.atomic_write import write_atomic
+from whisperbench.compare_guard import unlike_pairs
+from whisperbench.history import load_history, load_run
+from whisperbench.progress import redraws_in_place
+from whisperbench.run_record import RUN_KEY
+from whisperbench.safe_output import SafeStream, plain
+from whisperbench.session_signals import SignalGuard, Terminated
+
+DOTS = "... !?! -- ;;; ..."
+"""The issue's reference: nothing once normalised but a lone ``.``."""
+
+
+@pytest.fixture
+def bench(pytester: pytest.Pytester) -> Bench:
+    return make_bench(pytester)
+
+
+@contextmanager
+def mounted(folder: Path, *options: str) -> Iterator[Path]:
+    """A real ``tmpfs`` at ``folder`` (``size=...``, ``ro``); skips where mounting is not
+    allowed here."""
+    folder.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here ({done.stderr.strip()})")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def store(storage: Path) -> tuple[str, str]:
+    return f"--benchmark-storage=file://{storage}", "--benchmark-autosave"
+
+
+def transcribed(storage: Path) -> list[object]:
+    (run,) = load_history(storage).runs
+    return [case.result for case in run.cases if case.key.kind == "transcribe"]
+
+
+# --- bad 1: a reference with no words ----------------------------------------------------------
+
+
+def test_bad_1_a_reference_with_no_words_gets_no_wer_and_a_warning(
+    bench: Bench, tmp_path: Path
+) -> None:
+    """On d7e37e6 the clip was saved with WER 2400% (the lone ``.`` as one reference word, 23
+    insertions) and no warning. The manifest and dataset paths are in ``test_datasets.py``."""
+    clip = write_clip(tmp_path / "audio", "dots.flac", DOTS)
+    storage = tmp_path / "storage"
+    result = bench(*FAKE, f"--audio={clip}", *store(storage))
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [f"whisperbench: warning: {clip.with_suffix('.txt')}: the reference transcript holds no "
+         "words once normalised ('... !?! -- ;;; ...'), so this clip gets no WER*"]
+    )  # fmt: skip
+    (result_,) = transcribed(storage)
+    assert getattr(result_, "wer", "absent") is None
+
+
+def test_bad_1_a_manifest_utterance_without_words_is_not_scored_and_named(
+    bench: Bench, tmp_path: Path
+) -> None:
+    """The same reference in a manifest: the utterance runs unscored, said in a line; the
+    corpus WER is that of the utterance that has words."""
+    good = write_clip(tmp_path / "audio", "good.flac")
+    lines = [{"audio": str(good), "text": "Good morning.", "id": "good"}]
+    lines.append({"audio": str(good), "text": DOTS, "id": "dots"})
+    manifest = tmp_path / "set.jsonl"
+    manifest.write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
+    result = bench(*FAKE, f"--dataset={manifest}", "-s")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        ["whisperbench: corpus set: dots: not scored: its reference holds no words once "
+         "normalised ('... !?! -- ;;; ...'), so it gets no WER"]
+    )  # fmt: skip
+    result.stdout.fnmatch_lines(["whisperbench: corpus *: 2 utterances*over 1 with a reference*"])
+
+
+# --- bad 2 and 3: a storage that cannot take the run --------------------------------------------
+
+
+def test_bad_2_a_read_only_storage_is_one_usage_line_before_any_model_loads(
+    bench: Bench, tmp_path: Path
+) -> None:
+    """On d7e37e6 both cases were measured, then a 73-line ``OSError: Read-only file system``
+    traceback lost them. Now the session stops at its options (``B``: transformers, whose
+    model is never loaded)."""
+    with mounted(tmp_path / "ro", "ro", "size=1m") as readonly:
+        storage = readonly / "benchmarks"
+        one_usage_error(
+            bench(*B, *store(storage)),
+            f"the benchmark storage {storage} cannot be created: {readonly} cannot be written",
+            "pass a folder that can be written with --benchmark-storage",
+        )
+
+
+def test_bad_2_a_storage_without_room_for_a_run_file_is_one_usage_line(
+    bench: Bench, tmp_path: Path
+) -> None:
+    with mounted(tmp_path / "small", "size=256k") as small:
+        one_usage_error(
+            bench(*B, *store(small)),
+            f"the benchmark storage {small} cannot take a run file (No space left on device)",
+        )
+        assert [p.name for p in small.iterdir()] == []  # the probe is gone
+
+
+@pytest.mark.slow
+def test_bad_3_a_disk_that_fills_during_the_session_keeps_the_run_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real full disk: the storage is a 2 MiB ``tmpfs`` that passes the start-up check, then
+    ``fault_injection`` fills it as the session saves. On d7e37e6: a 58-line traceback, no
+    results, and a 0-byte run file that ``check-regressions`` skipped as empty, exiting 0. Now
+    the table prints, nothing is left in the storage, the run goes to the fallback file the
+    line names, and the session exits 1; moved into the storage, it is a whole run."""
+    fallback_root = tmp_path / "tmp"
+    fallback_root.mkdir()
+    with mounted(tmp_path / "disk", "size=2m") as disk:
+        storage = disk / "benchmarks"
+        done = subprocess_suite(
+            *FAKE, "--clips=short", *store(storage),
+            inject={"WHISPERBENCH_TEST_FILL_DISK": str(disk), "TMPDIR": str(fallback_root)},
+        )  # fmt: skip
+        output = done.stdout + done.stderr
+        assert done.returncode == 1, output
+        assert "Traceback" not in output and "fake-tiny.en-short" in output  # the table
+        assert saved(storage) == [] and not any(p.suffix == ".tmp" for p in storage.rglob("*"))
+        (fallback,) = fallback_root.glob("whisperbench-unsaved/*/*.json")
+        line = next(line for line in output.splitlines() if "could not be saved" in line)
+        assert line.startswith(
+            f"whisperbench: error: the run could not be saved as {storage / fallback.parent.name}"
+        )
+        assert f"(No space left on device); it was saved as {fallback} instead" in line
+        (disk / "ballast").unlink()
+        shutil.move(fallback, storage / fallback.parent.name / fallback.name)
+        run = load_run(storage / fallback.parent.name / fallback.name)
+        assert run.complete and len(run.cases) == 2
+
+
+def test_bad_3_an_unreadable_newer_run_file_fails_the_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bench: Bench
+) -> None:
+    """What an older version left on a full disk (a 0-byte ``0002_...json``) is no longer
+    passed over: the check fails, naming it."""
+    storage = tmp_path / "storage"
+    bench(*FAKE, "--clips=short", *store(storage)).assert_outcomes(passed=2)
+    (first,) = saved(storage)
+    empty = first.with_name("0002" + first.name[4:])
+    empty.touch()
+    code, out, _ = cli(capsys, "check-regressions", "--storage", storage)
+    assert code == 1, out
+    assert out[-1] == (
+        f"FAILED: {empty} is newer than run 0001 but cannot be read (empty file): its session "
+        "did not finish saving it; rerun the suite, or move the file away to judge run 0001"
+    )
+
+
+def test_bad_3_a_run_file_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    with mounted(tmp_path / "disk", "size=64k") as disk:
+        target = disk / "0001_run.json"
+        write_atomic(target, "{}")
+        with pytest.raises(OSError, match="No space left on device") as raised:
+            write_atomic(target, "x" * 200_000)
+        assert raised.value.filename == str(target)
+        assert [p.name for p in disk.iterdir()] == ["0001_run.json"]
+        assert target.read_text() == "{}"  # the old file, whole
+
+
+# --- bad 4: SIGTERM and SIGHUP -----------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["TERM", "HUP"])
+def test_bad_4_sigterm_and_sighup_save_the_finished_cases_as_an_incomplete_run(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A real signal in the first timed round of the second clip (transcription 3: the cold
+    run and round 1 of ``short``, then the cold run of ``medium``... counted per model). On
+    d7e37e6 pytest died with 143, printed nothing and saved nothing, and check-regressions
+    judged the older run (exit 0)."""
+    storage = tmp_path / "storage"
+    cut = subprocess_suite(
+        *FAKE, "--clips=short,medium,long", *store(storage),
+        inject={"WHISPERBENCH_TEST_INTERRUPT_AT": "3", "WHISPERBENCH_TEST_SIGNAL": name},
+    )  # fmt: skip
+    output = cut.stdout + cut.stderr
+    assert cut.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert (
+        f"whisperbench: the session was interrupted (SIG{name}): 2 of 4 cases measured, 2 not "
+        "run; the saved run is marked incomplete, and check-regressions fails on it"
+    ) in output
+    (newest,) = saved(storage)
+    record = json.loads(newest.read_text())[RUN_KEY]
+    assert (record["complete"], record["stopped"]) == (False, f"interrupted (SIG{name})")
+    assert len(record["measured"]) == 2
+    code, out, _ = cli(capsys, "check-regressions", "--storage", storage)
+    assert code == 1
+    assert f"FAILED: run 0001 is incomplete: interrupted (SIG{name}): 2 of 4 cases measured" in (
+        "\n".join(out)
+    )
+
+
+@pytest.mark.slow
+def test_bad_4_a_kill_before_any_case_is_timed_still_saves_the_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SIGTERM in the cold run of the only case: pytest-benchmark saves nothing without a timed
+    benchmark, so the older run would be judged as the newest. The record is saved instead."""
+    storage = tmp_path / "storage"
+    options = (*FAKE, "--clips=short", "-k", "transcribe", *store(storage))
+    cut = subprocess_suite(
+        *options,
+        inject={"WHISPERBENCH_TEST_INTERRUPT_AT": "1", "WHISPERBENCH_TEST_SIGNAL": "TERM"},
+    )
+    assert cut.returncode == pytest.ExitCode.INTERRUPTED, cut.stdout + cut.stderr
+    (path,) = saved(storage)
+    newest = load_run(path)
+    assert newest.cases == () and not newest.complete
+    code, out, _ = cli(capsys, "check-regressions", "--storage", storage)
+    assert code == 1 and "FAILED: run 0001 is incomplete: interrupted (SIGTERM)" in "\n".join(out)
+
+
+def test_bad_4_signals_raise_once_then_wait_and_leave_an_ignored_one_alone() -> None:
+    """Real signals to this process: the first SIGTERM interrupts, a second one (or any once
+    the session saves) is only noted; SIGHUP ignored by ``nohup`` stays ignored; the handlers
+    in place before come back."""
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    guard = SignalGuard()
+    try:
+        guard.install()
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+        with pytest.raises(Terminated, match="SIGTERM received"):
+            os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)  # noted, not raised
+        guard.defer()
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while saving: noted too
+        assert guard.deferred == ["SIGTERM", "SIGINT"]
+    finally:
+        guard.restore()
+        signal.signal(signal.SIGTERM, before[0])
+        signal.signal(signal.SIGHUP, before[1])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+# --- bad 5: CLI errors are one line ---------------------------------------------------------
+
+
+def test_bad_5_every_cli_error_is_one_line_with_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], bench: Bench
+) -> None:
+    """On d7e37e6 ``report --output`` under a regular file was a 14-line NotADirectoryError
+    with status 1."""
+    storage = tmp_path / "storage"
+    bench(*FAKE, "--clips=short", *store(storage)).assert_outcomes(passed=2)
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    for output, problem in (
+        (afile / "report", f"the output folder {afile / 'report'} lies under {afile}, which is a "
+                           "file; pass another folder with --output"),
+        (afile, f"the output folder {afile} is a file; pass another folder with --output"),
+    ):  # fmt: skip
+        code, out, err = cli(capsys, "report", "--storage", storage, "--output", output)
+        assert (code, out, err) == (2, [], [f"whisperbench report: error: {problem}"])
+    with pytest.raises(SystemExit) as exited:
+        cli(capsys, "report", "--window", "0")
+    assert exited.value.code == 2
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if line]
+    assert line == (
+        "whisperbench report: error: argument --window: must be at least 1; see whisperbench "
+        "report --help"
+    )
+    with mounted(tmp_path / "full", "size=64k") as full:
+        (full / "ballast").write_bytes(b"\0" * 60_000)
+        code, out, err = cli(capsys, "report", "--storage", storage, "--output", full)
+        assert code == 2 and len(err) == 1, err
+        assert err[0].startswith(f"whisperbench report: error: {full}/") and err[0].endswith(
+            ": No space left on device"
+        )
+
+
+# --- weak: inputs repeated, ignored, overridden or empty ------------------------------------
+
+
+def test_weak_inputs_repeated_or_made_moot_are_said_and_run_once(
+    bench: Bench, tmp_path: Path
+) -> None:
+    result = bench(
+        "--models=tiny.en,tiny.en", "--implementations=fake,fake", "--device=cpu",
+        "--rounds=1", "--rounds=2", "--clips=short,short", "--dataset-limit=3",
+        "--synthetic-tokens=4",
+    )  # fmt: skip
+    result.assert_outcomes(passed=2)  # one load, one transcription
+    result.stdout.fnmatch_lines_random(
+        [
+            "whisperbench: warning: --rounds is given 2 times; only the last ('2') is used",
+            "whisperbench: warning: --implementations names fake more than once; it runs once",
+            "whisperbench: warning: --models names tiny.en more than once; it runs once",
+            "whisperbench: warning: --clips names short more than once; it runs once",
+            "whisperbench: warning: --dataset-limit 3 is ignored: no corpus is given (--dataset, "
+            "or --clips corpus)",
+            "whisperbench: warning: --synthetic-tokens 4 is ignored: it counts only with "
+            "--synthetic",
+        ]
+    )
+
+
+def test_weak_an_audio_folder_says_what_it_does_not_read(bench: Bench, tmp_path: Path) -> None:
+    """A folder's subfolder, a file that is not audio, a transcript with no audio, and two
+    files whose clips would share a name (``a.wav`` and ``a.flac``) or a test ID (``café`` and
+    ``cafe``): each gets a line, the first of a clash runs; ``--clips`` beside it is said to be
+    ignored."""
+    folder = tmp_path / "audio"
+    for name in ("a.flac", "a.wav", "cafe.flac", "café.flac"):
+        write_clip(folder, name)
+    (folder / "sub").mkdir()
+    (folder / "notes.m4a").write_bytes(b"\0" * 100)
+    (folder / "orphan.txt").write_text("no audio of this name\n")
+    result = bench(*FAKE, f"--audio={folder}", "--clips=medium")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines_random(
+        [
+            f"whisperbench: input left out: {folder / 'a.wav'}: left out: a.flac gives its clip "
+            "the same name; rename one",
+            f"whisperbench: input left out: {folder / 'café.flac'}: left out: cafe.flac gives its "
+            "clip the same test ID part (cafe); rename one",
+            f"whisperbench: warning: {folder / 'sub'}: ignored: --audio reads the files of one "
+            "folder, not its subfolders",
+            f"whisperbench: warning: {folder / 'notes.m4a'}: ignored: not an audio file *",
+            f"whisperbench: warning: {folder / 'orphan.txt'}: ignored: a transcript with no audio "
+            "file of its name beside it",
+            "whisperbench: warning: --clips medium is ignored: --audio gives the clips*",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        (("--implementations=,",), "--implementations names nothing to run; give an "),
+        (("--implementations=fake", "--clips=,"), "--clips names nothing to run; give one of "),
+        (("--implementations=fake", "--audio="), "--audio names no file; give an audio file "),
+    ],
+)
+def test_weak_an_input_list_that_names_nothing_is_a_usage_error(
+    bench: Bench, options: tuple[str, ...], problem: str
+) -> None:
+    one_usage_error(bench("--models=tiny.en", "--device=cpu", *options), problem)
+
+
+def test_weak_a_manifest_with_no_usable_line_is_a_usage_error(bench: Bench, tmp_path: Path) -> None:
+    """On d7e37e6 a manifest whose every line was bad gave a skipped case and exit 0; an
+    ``--audio`` folder with no usable file has always been a usage error."""
+    manifest = tmp_path / "bad.jsonl"
+    manifest.write_text('{"audio": "missing.flac", "text": "gone"}\n{"text": "no audio"}\n')
+    one_usage_error(
+        bench(*FAKE, f"--dataset={manifest}"),
+        f"--dataset {manifest}: no usable utterance: missing: {tmp_path / 'missing.flac'}: No such "
+        "file or directory (and 1 more)",
+    )
+
+
+def test_weak_a_corpus_none_of_whose_files_decodes_fails_its_case(
+    bench: Bench, tmp_path: Path
+) -> None:
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "one.flac").write_text("not audio at all\n")
+    (folder / "one.txt").write_text("one\n")
+    result = bench(*FAKE, f"--dataset={folder}")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*corpus broken (*): no readable utterance (1 item(s) skipped)*"])
+
+
+# --- weak: pytest-benchmark's comparison across configurations --------------------------------
+
+
+def test_weak_benchmark_compare_across_configurations_is_said_and_not_judged(
+    bench: Bench, tmp_path: Path
+) -> None:
+    storage = tmp_path / "storage"
+    bench(*FAKE, "--clips=short", "--batch-size=2", *store(storage)).assert_outcomes(passed=2)
+    result = bench(
+        *FAKE, "--clips=short", "--batch-size=4", f"--benchmark-storage=file://{storage}",
+        "--benchmark-compare", "--benchmark-compare-fail=min:0.000001",
+    )  # fmt: skip
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["whisperbench: warning: --benchmark-compare: *test_transcribe[[]fake-tiny.en-short[]] "
+         "ran in another configuration in 0001_*.json (batch_size 2 -> 4): not like for like, so "
+         "--benchmark-compare-fail does not judge it; whisperbench compare shows the change"]
+    )  # fmt: skip
+
+
+def test_weak_unlike_pairs_are_found_by_the_speed_parameters(tmp_path: Path) -> None:
+    def extra(batch: int, dtype: str) -> dict[str, object]:
+        return {
+            "kind": "load", "implementation": "fake", "model": "tiny.en", "load_s": 0.1,
+            "params": {"device": "cpu", "dtype": dtype, "batch_size": batch},
+        }  # fmt: skip
+
+    current = {"a": extra(8, "float32"), "b": extra(8, "float32"), "c": {"not": "ours"}}
+    compared = {"a": {"extra_info": extra(8, "float32")}, "b": {"extra_info": extra(4, "float16")}}
+    compared["c"] = {"extra_info": extra(1, "float16")}
+    assert unlike_pairs(current, compared) == [
+        ("b", ("dtype float16 -> float32", "batch_size 4 -> 8"))
+    ]
+
+
+# --- weak: pipes and terminals ----------------------------------------------------------------
+
+
+def run_to_a_closed_pipe(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """``command`` writing its stdout into a pipe whose reader has left (as after ``| head
+    -1``): every write meets a broken pipe."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        return subprocess.run(
+            command, cwd=REPO, stdout=writer, stderr=subprocess.PIPE, text=True,
+            env=suite_env(**env), timeout=300, check=False,
+        )  # fmt: skip
+    finally:
+        os.close(writer)
+
+
+@pytest.mark.slow
+def test_weak_a_broken_pipe_keeps_the_run_and_the_verdict(tmp_path: Path) -> None:
+    """``pytest benchmarks/ --benchmark-autosave | head -1`` died with 1 and saved nothing;
+    ``check-regressions | head -1`` exited 1, which means a regression."""
+    storage = tmp_path / "storage"
+    suite = [sys.executable, "-m", "pytest", "benchmarks/", "-p", "fault_injection"]
+    suite += ["-p", "no:cacheprovider", *FAKE, "--clips=short", *store(storage)]
+    done = run_to_a_closed_pipe(suite)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert len(saved(storage)) == 1
+    check = [sys.executable, "-m", "whisperbench.cli", "check-regressions"]
+    check += ["--storage", str(storage)]
+    done = run_to_a_closed_pipe(check)
+    assert (done.returncode, done.stderr) == (0, "")
+    cut = run_to_a_closed_pipe(
+        suite, WHISPERBENCH_TEST_INTERRUPT_AT="2", WHISPERBENCH_TEST_SIGNAL="TERM"
+    )
+    assert cut.returncode == pytest.ExitCode.INTERRUPTED and len(saved(storage)) == 2
+    done = run_to_a_closed_pipe(check)
+    assert (done.returncode, done.stderr) == (1, "")  # the verdict: an incomplete newest run
+
+
+@pytest.mark.slow
+def test_weak_an_ascii_only_stdout_gets_plain_tables(tmp_path: Path) -> None:
+    storage = tmp_path / "storage"
+    done = subprocess_suite(
+        *FAKE, "--clips=short", *store(storage), inject={"PYTHONIOENCODING": "ascii"}
+    )
+    assert done.returncode == 0 and "UnicodeEncodeError" not in done.stderr, done.stderr
+    table = [line for line in done.stdout.splitlines() if "fake-tiny.en-short" in line]
+    assert table and table[0].startswith("| fake-tiny.en-short ")
+
+
+def test_weak_an_ascii_only_stdout_gets_plain_text_from_the_commands(
+    tmp_path: Path,
+    bench: Bench,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``compare`` writes Δ, ≠ and box drawing; into a real ASCII text stream they become
+    ``d``, ``!=`` and ``+-|``, with no UnicodeEncodeError."""
+    storage = tmp_path / "storage"
+    bench(*FAKE, "--clips=short", *store(storage)).assert_outcomes(passed=2)
+    from whisperbench.cli import main
+
+    raw = io.BytesIO()
+    ascii_out = io.TextIOWrapper(raw, encoding="ascii", write_through=True)
+    monkeypatch.setattr(sys, "stdout", ascii_out)
+    assert main(["compare", "1", "1", "--storage", str(storage)]) == 0
+    text = raw.getvalue().decode("ascii")
+    assert "d Time" in text and "!= the configuration changed" in text and "| load fake" in text
+
+
+def test_weak_plain_fallbacks_and_a_quiet_broken_pipe() -> None:
+    assert plain("┏━┳┓ Δ time … café ≠ 日本 ━━──") == "+--+ d time ... cafe != ?? ----"
+    reader, writer = os.pipe()
+    os.close(reader)
+    stream = SafeStream(open(os.dup(writer), "w", encoding="utf-8"))  # noqa: SIM115
+    os.close(writer)
+    stream.write("x" * 100_000)
+    stream.flush()  # the reader left: noted, and nothing raised
+    assert stream.broken and not stream.isatty()
+    assert stream.write("more") == 4
+
+
+def test_weak_term_dumb_is_never_redrawn_in_place() -> None:
+    """Under ``TERM=dumb`` the progress line is a line per redraw, without ``\\r`` and
+    ``ESC[K`` (``ProgressLine(inline=False)``, tested in ``test_progress.py``)."""
+    assert redraws_in_place(True, "xterm-256color")
+    assert not redraws_in_place(True, "dumb")
+    assert not redraws_in_place(False, "xterm")
+
+
+# --- weak: long and non-ASCII names ------------------------------------------------------------
+
+
+def test_weak_long_names_are_cut_in_tables_never_the_numbers_and_ids_stay_ascii(
+    bench: Bench, tmp_path: Path
+) -> None:
+    """A 250-character file name squeezed every number column of the table to nothing; a
+    non-ASCII name was escaped in the test ID (``caf\\xe9``). The saved clip keeps its name."""
+    folder = tmp_path / "audio"
+    long_name = "a" * 120 + "-middle-" + "z" * 118 + "-end"
+    write_clip(folder, long_name + ".flac")
+    write_clip(folder, "Ünïcödé clip.flac")
+    storage = tmp_path / "storage"
+    result = bench(*FAKE, f"--audio={folder}", *store(storage))
+    result.assert_outcomes(passed=3)
+    out = result.stdout.str()
+    assert "test_transcribe[fake-tiny.en-Unicode clip]" in out or "Unicode clip" in out
+    row = next(line for line in result.stdout.lines if "-end │" in line)
+    assert "…" in row and "cpu" in row and "float32" in row
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert all(cells[1:]) and "…" not in "".join(cells[1:]), row  # every number whole
+    names = {case.result.clip: case.name for case in load_history(storage).runs[0].cases
+             if case.key.kind == "transcribe"}  # type: ignore[union-attr]  # fmt: skip
+    assert names["Ünïcödé clip"] == "test_transcribe[fake-tiny.en-Unicode clip]"
+    assert names[long_name] == f"test_transcribe[fake-tiny.en-{long_name}]"
