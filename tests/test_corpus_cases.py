@@ -409,7 +409,7 @@ def test_progress_of_a_corpus_is_shown_only_where_wanted(
         (("--dataset=/nowhere/at/all",), "--dataset /nowhere/at/all: no such file or folder"),
         (("--corpus-batching=sideways",), "--corpus-batching 'sideways': choose from across"),
         (
-            (f"--dataset={FIXTURE_CORPUS_DIR}", "--clips=corpus"),
+            ("--dataset=corpus.jsonl", "--clips=corpus"),  # two corpora, one name
             "are both named 'corpus'",
         ),
     ],
@@ -418,6 +418,8 @@ def test_a_bad_corpus_option_is_a_usage_error(
     pytester: pytest.Pytester, args: tuple[str, ...], problem: str
 ) -> None:
     copy_benchmarks(pytester)
+    clip = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "short.flac"
+    (pytester.path / "corpus.jsonl").write_text(json.dumps({"audio": str(clip), "text": "a"}))
     result = pytester.runpytest_inprocess(
         "-p", "whisperbench.plugin", "--implementations=fake", *args, "-p", "no:cacheprovider"
     )

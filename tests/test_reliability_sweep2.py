@@ -199,6 +199,22 @@ def test_bad_3_an_unreadable_newer_run_file_fails_the_check(
         f"FAILED: {empty} is newer than run 0001 but cannot be read (empty file): its session "
         "did not finish saving it; rerun the suite, or move the file away to judge run 0001"
     )
+    # a run file of the wrong shapes (hand-edited, another tool's): its benchmarks are left
+    # out with a line each, never a traceback, in every command that reads the storage
+    data = json.loads(first.read_text())
+    data["benchmarks"][0]["stats"] = None
+    data["benchmarks"][1]["stats"] = {"median": "fast"}
+    data["benchmarks"].append("not a benchmark")
+    empty.write_text(json.dumps(data))
+    for argv, status in (
+        (("check-regressions", "--storage", storage), 1),  # run 0002 lacks every case
+        (("compare", "1", "2", "--storage", storage), 0),
+        (("report", "--storage", storage, "--output", tmp_path / "report"), 0),
+    ):
+        code, out, err = cli(capsys, *argv)
+        assert code == status and not any("Traceback" in line for line in out + err), err
+        assert any("3 benchmark(s) left out: test_load[fake-tiny.en]: no 'stats'" in line
+                   for line in err), err  # fmt: skip
 
 
 def test_bad_3_a_run_file_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
@@ -264,6 +280,23 @@ def test_bad_4_a_kill_before_any_case_is_timed_still_saves_the_record(
     assert newest.cases == () and not newest.complete
     code, out, _ = cli(capsys, "check-regressions", "--storage", storage)
     assert code == 1 and "FAILED: run 0001 is incomplete: interrupted (SIGTERM)" in "\n".join(out)
+
+
+@pytest.mark.slow
+def test_bad_4_sigterm_in_a_session_that_saves_nothing_still_prints_the_finished_cases() -> None:
+    """Without ``--benchmark-autosave`` the measured cases are only in the table: SIGTERM
+    ends the session as Ctrl-C does, with the table, instead of killing it silently (143)."""
+    cut = subprocess_suite(
+        *FAKE, "--clips=short,medium",
+        inject={"WHISPERBENCH_TEST_INTERRUPT_AT": "3", "WHISPERBENCH_TEST_SIGNAL": "TERM"},
+    )  # fmt: skip
+    output = cut.stdout + cut.stderr
+    assert cut.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert "test_transcribe[fake-tiny.en-short]" in output  # the finished case's row
+    assert (
+        "whisperbench: the session was interrupted (SIGTERM): 2 of 3 cases measured, 1 not run; "
+        "nothing was saved"
+    ) in output
 
 
 def test_bad_4_signals_raise_once_then_wait_and_leave_an_ignored_one_alone() -> None:
@@ -335,9 +368,10 @@ def test_weak_inputs_repeated_or_made_moot_are_said_and_run_once(
     result = bench(
         "--models=tiny.en,tiny.en", "--implementations=fake,fake", "--device=cpu",
         "--rounds=1", "--rounds=2", "--clips=short,short", "--dataset-limit=3",
-        "--synthetic-tokens=4",
+        "--synthetic-tokens=4", "--vad", "--vad",
     )  # fmt: skip
     result.assert_outcomes(passed=2)  # one load, one transcription
+    assert "--vad is given" not in result.stdout.str()  # a flag twice overrides nothing
     result.stdout.fnmatch_lines_random(
         [
             "whisperbench: warning: --rounds is given 2 times; only the last ('2') is used",
@@ -350,6 +384,26 @@ def test_weak_inputs_repeated_or_made_moot_are_said_and_run_once(
             "--synthetic",
         ]
     )
+
+
+def test_weak_a_corpus_given_twice_runs_once(bench: Bench, tmp_path: Path) -> None:
+    """The same manifest twice (spelled two ways): a line, one corpus case; ``--dataset`` is
+    repeatable, so it is not said to be overridden."""
+    clip = write_clip(tmp_path / "audio", "one.flac")
+    manifest = tmp_path / "set.jsonl"
+    manifest.write_text(json.dumps({"audio": str(clip), "text": "Good morning."}) + "\n")
+    again = tmp_path / "audio" / ".." / "set.jsonl"
+    result = bench(*FAKE, f"--dataset={manifest}", f"--dataset={again}")
+    result.assert_outcomes(passed=2)  # one load, one corpus
+    result.stdout.fnmatch_lines(
+        [f"whisperbench: warning: --dataset {again} is given more than once; it runs once"]
+    )
+    assert "--dataset is given" not in result.stdout.str()
+
+
+def test_weak_a_corpus_budget_out_of_range_is_a_usage_error(bench: Bench) -> None:
+    for budget in ("-1", "nan", "inf"):
+        one_usage_error(bench(*FAKE, f"--corpus-budget={budget}"), "--corpus-budget ")
 
 
 def test_weak_an_audio_folder_says_what_it_does_not_read(bench: Bench, tmp_path: Path) -> None:

@@ -350,7 +350,7 @@ def load_run(path: Path, root: Path | None = None) -> Run:
     for index, bench in enumerate(data["benchmarks"]):
         try:
             cases.append(_case(bench))
-        except (HistoryError, KeyError, TypeError, ValueError) as exc:
+        except (HistoryError, KeyError, TypeError, ValueError, AttributeError) as exc:
             name = bench.get("name", f"#{index}") if isinstance(bench, dict) else f"#{index}"
             problems.append(f"{name}: {exc}")
     record = RunRecord.from_json(data.get(RUN_KEY))
@@ -378,11 +378,14 @@ def _case(bench: Any) -> CaseResult:
         raise HistoryError("not a benchmark record")
     result = from_extra_info(bench.get("extra_info"))
     key = CaseKey.of(result)
-    data = bench["stats"].get("data")
+    stats = bench.get("stats")
+    if not isinstance(stats, dict):
+        raise HistoryError("no 'stats' mapping")
+    data = stats.get("data")
     return CaseResult(
         name=str(bench.get("name", key.label)),
         key=key,
-        timing=Timing.from_stats(bench["stats"]),
+        timing=Timing.from_stats(stats),
         data=tuple(float(x) for x in data) if isinstance(data, list) and data else None,
         result=result,
     )

@@ -4,6 +4,7 @@ terminal, and a results table."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 from contextlib import nullcontext
@@ -190,11 +191,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--cache-dir", default=None, help="Hugging Face cache folder (default: HF_HUB_CACHE)"
     )
     VALUED_OPTIONS[:] = [
-        name
-        for option in group.options
-        if option.attrs().get("action") in (None, "store")
-        for name in option.names()
+        name for option in group.options if _one_value(option) for name in option.names()
     ]
+
+
+def _one_value(option: Any) -> bool:
+    """Whether ``option`` keeps one value, so that a second one overrides the first (not a
+    flag, nor a repeatable option such as ``--dataset``)."""
+    action = getattr(option, "_action", None)  # pytest 8.4+: the argparse action itself
+    if action is not None:
+        return type(action) is argparse._StoreAction
+    attrs = option.attrs()
+    return attrs.get("action") in (None, "store") and attrs.get("nargs") != 0
 
 
 def _suite_config(config: pytest.Config) -> SuiteConfig:
@@ -221,6 +229,8 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
     if CORPUS_CLIP in names and not get("audio"):
         names.remove(CORPUS_CLIP)
         datasets.insert(0, parse_dataset(str(FIXTURE_CORPUS_DIR), limit))
+    datasets, repeats = _unique(datasets)
+    warnings += repeats
     if get("audio") is not None and not get("audio").strip():
         raise ValueError("--audio names no file; give an audio file or a folder of them")
     if not (get("audio") or names or datasets):
@@ -254,7 +264,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         cache_dir=Path(cache_dir) if cache_dir else None,
         rejected_inputs=inputs.rejected,
         input_warnings=(*warnings, *inputs.warnings),
-        datasets=_unique(datasets),
+        datasets=tuple(datasets),
         corpus_batching=batchings,
         corpus_budget_s=get("corpus_budget"),
     )
@@ -280,16 +290,35 @@ def _clip_names(given: str | None, have_datasets: bool) -> list[str]:
     return [name for name in given.split(",") if name]
 
 
-def _unique(datasets: list[DatasetSpec]) -> tuple[DatasetSpec, ...]:
-    names: dict[str, str] = {}
+def _unique(datasets: list[DatasetSpec]) -> tuple[list[DatasetSpec], list[str]]:
+    """The corpora, each once (a line per one given again: the same folder, manifest or Hub
+    split), or ValueError for two different corpora of the same name."""
+    kept: dict[str, DatasetSpec] = {}
+    lines = []
     for spec in datasets:
-        if spec.name in names:
+        first = kept.get(spec.name)
+        if first is None:
+            kept[spec.name] = spec
+        elif _same_corpus(first, spec):
+            lines.append(f"--dataset {spec.given} is given more than once; it runs once")
+        else:
             raise ValueError(
-                f"--dataset {names[spec.name]} and --dataset {spec.given} are both named "
+                f"--dataset {first.given} and --dataset {spec.given} are both named "
                 f"{spec.name!r}; case IDs need distinct names: rename a folder or manifest"
             )
-        names[spec.name] = spec.given
-    return tuple(datasets)
+    return list(kept.values()), list(dict.fromkeys(lines))
+
+
+def _same_corpus(a: DatasetSpec, b: DatasetSpec) -> bool:
+    if a.path is not None and b.path is not None:
+        try:
+            return a.path.resolve() == b.path.resolve()
+        except OSError:
+            return a.path == b.path
+    hub = (a.format, a.hub_name, a.hub_config, a.split)
+    return (
+        a.path is None and b.path is None and hub == (b.format, b.hub_name, b.hub_config, b.split)
+    )
 
 
 def _batchings(text: str) -> tuple[tuple[str, ...], list[str]]:

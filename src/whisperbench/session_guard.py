@@ -13,9 +13,11 @@ loaded by ``whisperbench.plugin``; its hooks live on one ``SessionGuard`` per se
 - the storage is checked before anything runs (``run_storage.storage_problem``: a usage error),
   the run is written atomically, and a run the storage cannot take after all goes to a
   fallback file that the summary names, and the session fails (``run_storage``);
-- SIGTERM and SIGHUP end the session as Ctrl-C does, and no signal cuts the saving short
-  (``session_signals``); a session stopped before any case was timed still saves its record,
-  so that ``check-regressions`` never judges the run before it as the newest;
+- in a session that runs benchmark cases, SIGTERM and SIGHUP end it as Ctrl-C does (the
+  table of the finished cases prints; a saving session saves them as an incomplete run), and
+  no signal cuts the saving short (``session_signals``); a session stopped before any case
+  was timed still saves its record, so that ``check-regressions`` never judges the run
+  before it as the newest;
 - the summary names the inputs left out, the skipped cases (grouped by reason, with the fix)
   and a cut-short run; a session that measured nothing at all (every case skipped) exits 1, so
   that a nightly job whose models broke does not pass.
@@ -122,7 +124,6 @@ class SessionGuard:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.session = session
-        self.signals.install()
         benchmarks = getattr(self.config, "_benchmarksession", None)
         if benchmarks is not None and type(benchmarks.storage) is FileStorage:
             self.storage = benchmarks.storage = SafeFileStorage.like(benchmarks.storage)
@@ -139,6 +140,11 @@ class SessionGuard:
         self.expected = [
             item.name for item in session.items if "benchmark" in getattr(item, "fixturenames", ())
         ]
+        # Only a session that runs benchmark cases takes the signals: a test run that merely
+        # loads the plugin (this project's own tests, whose in-process sessions take them in
+        # turn) keeps the default ones.
+        if self.expected and not self.config.getoption("collectonly"):
+            self.signals.install()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         name = report.nodeid.rpartition("::")[2]
@@ -268,7 +274,8 @@ class SessionGuard:
             )
         stopped = self.stopped()
         if stopped is not None and self.expected:
-            record = self.saved or self.record([])
+            passed = [name for name in self.expected if self.outcomes.get(name) == "passed"]
+            record = self.saved or self.record(passed)
             saved = (
                 "the saved run is marked incomplete, and check-regressions fails on it "
                 "(--allow-partial accepts it)"

@@ -119,6 +119,12 @@ class SuiteConfig:
         ):
             if value is not None and value < least:
                 raise ValueError(f"{option} {value}: must be at least {least}")
+        budget = self.corpus_budget_s
+        if not 0 <= budget < float("inf"):  # NaN too
+            raise ValueError(
+                f"--corpus-budget {budget}: give a number of seconds, 0 or more (0: every "
+                "corpus is timed once)"
+            )
 
     @property
     def synthetic(self) -> bool:
