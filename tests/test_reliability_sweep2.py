@@ -139,6 +139,29 @@ def test_bad_2_a_read_only_storage_is_one_usage_line_before_any_model_loads(
         )
 
 
+def test_bad_2_a_benchmark_json_or_machine_folder_that_cannot_be_written_is_one_usage_line(
+    bench: Bench, tmp_path: Path
+) -> None:
+    """``--benchmark-json`` is a results file too, and the run goes into the storage's
+    machine folder: both are checked before anything runs."""
+    with mounted(tmp_path / "ro", "ro", "size=1m") as readonly:
+        one_usage_error(
+            bench(*B, f"--benchmark-json={readonly / 'out.json'}"),
+            f"the --benchmark-json file's folder {readonly} cannot be written (read-only file "
+            "system): the results could not be written; pass another --benchmark-json",
+        )
+    one_usage_error(bench(*B, f"--benchmark-json={tmp_path}"), f"{tmp_path} is a folder")
+    storage = tmp_path / "storage"
+    storage.mkdir()
+    from pytest_benchmark.utils import get_machine_id
+
+    (storage / get_machine_id()).write_text("a file where the machine's runs go")
+    one_usage_error(
+        bench(*B, *store(storage)),
+        f"the benchmark storage's machine folder {storage / get_machine_id()} is a file",
+    )
+
+
 def test_bad_2_a_storage_without_room_for_a_run_file_is_one_usage_line(
     bench: Bench, tmp_path: Path
 ) -> None:
@@ -164,13 +187,21 @@ def test_bad_3_a_disk_that_fills_during_the_session_keeps_the_run_and_fails(
     with mounted(tmp_path / "disk", "size=2m") as disk:
         storage = disk / "benchmarks"
         done = subprocess_suite(
-            *FAKE, "--clips=short", *store(storage),
+            *FAKE, "--clips=short", *store(storage), f"--benchmark-json={disk / 'all.json'}",
             inject={"WHISPERBENCH_TEST_FILL_DISK": str(disk), "TMPDIR": str(fallback_root)},
         )  # fmt: skip
         output = done.stdout + done.stderr
         assert done.returncode == 1, output
         assert "Traceback" not in output and "fake-tiny.en-short" in output  # the table
-        assert saved(storage) == [] and not any(p.suffix == ".tmp" for p in storage.rglob("*"))
+        assert saved(storage) == [] and not any(p.suffix == ".tmp" for p in disk.rglob("*"))
+        assert not (disk / "all.json").exists()
+        # --benchmark-json's file falls back too, and does not keep the run from its try
+        json_fallback = fallback_root / "whisperbench-unsaved" / "all.json"
+        assert (
+            f"whisperbench: error: the run could not be saved as {disk / 'all.json'} (No space "
+            f"left on device); it was saved as {json_fallback} instead"
+        ) in output
+        assert len(json.loads(json_fallback.read_text())["benchmarks"]) == 2
         (fallback,) = fallback_root.glob("whisperbench-unsaved/*/*.json")
         line = next(line for line in output.splitlines() if "could not be saved" in line)
         assert line.startswith(

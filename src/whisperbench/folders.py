@@ -30,6 +30,14 @@ def folder_problem(folder: Path, what: str, *, write: bool) -> str | None:
         return f"{what} {folder} {where} {kind}"
     if write and not os.access(existing, os.W_OK | os.X_OK):
         if existing == folder:
-            return f"{what} {folder} cannot be written (permission denied)"
+            return f"{what} {folder} cannot be written ({_why_not_writable(existing)})"
         return f"{what} {folder} cannot be created: {existing} cannot be written"
     return None
+
+
+def _why_not_writable(folder: Path) -> str:
+    try:
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        read_only = False
+    return "read-only file system" if read_only else "permission denied"

@@ -2,12 +2,14 @@
 nor half-written:
 
 - ``storage_problem``: checked when the session starts (before any model loads): the storage
-  folder is a folder that can be written, with room for a run file (a real write of that size,
-  so that full disks, read-only mounts and quotas all show);
+  folder, and the machine's folder in it that the run goes into, are folders that can be
+  written, with room for a run file (a real write of that size, so that full disks, read-only
+  mounts and quotas all show); ``json_problem`` checks ``--benchmark-json``'s file likewise;
 - ``SafeFileStorage``: pytest-benchmark's file storage whose ``save`` writes the run atomically
   (``atomic_write``); when the storage cannot take it after all (the disk filled during the
   session), the run goes to a fallback folder (``fallback_folders``), and ``failure`` says
-  where, so that the session can name it and fail.
+  where, so that the session can name it and fail. ``save_or_fall_back`` does the same for
+  any other results file (``--benchmark-json``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ __all__ = [
     "SafeFileStorage",
     "SaveFailure",
     "describe_os_error",
+    "json_problem",
+    "safe_dumps",
+    "save_or_fall_back",
     "storage_problem",
 ]
 
@@ -47,14 +52,37 @@ def describe_os_error(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
-def storage_problem(folder: Path, room: int = ROOM_NEEDED) -> str | None:
+def storage_problem(
+    folder: Path, room: int = ROOM_NEEDED, machine_id: str | None = None
+) -> str | None:
     """Why ``folder`` cannot take a run file now (None: it can): a file, or under one; a
     folder that cannot be created or written; or too little room for ``room`` bytes, found by
-    writing them (and removing them again)."""
+    writing them (and removing them again). With ``machine_id``, the machine's folder in it
+    (where pytest-benchmark puts the run) is checked too, and the room is tried there."""
     what = "the benchmark storage"
     problem = folder_problem(folder, what, write=True)
+    machine = folder / machine_id if machine_id else None
+    if problem is None and machine is not None:
+        problem = folder_problem(machine, f"{what}'s machine folder", write=True)
     if problem is not None:
         return problem
+    if machine is not None and machine.is_dir():  # the folder the run goes into
+        return _room_problem(machine, room, f"{what}'s machine folder")
+    return _room_problem(folder, room, what)
+
+
+def json_problem(path: Path, room: int = ROOM_NEEDED) -> str | None:
+    """Why ``path`` (``--benchmark-json``) cannot take the results file now (None: it can)."""
+    what = "the --benchmark-json file"
+    if path.is_dir():
+        return f"{what} {path} is a folder; give a file name"
+    folder = path.parent
+    problem = folder_problem(folder, f"{what}'s folder", write=True)
+    return problem or _room_problem(folder, room, f"{what}'s folder")
+
+
+def _room_problem(folder: Path, room: int, what: str) -> str | None:
+    """Create ``folder`` and write ``room`` bytes into it (removed again): why that fails."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle, probe = tempfile.mkstemp(dir=folder, prefix=".whisperbench-probe-")
@@ -114,19 +142,29 @@ class SafeFileStorage(FileStorage):  # type: ignore[misc]
         name = f"{self._next_num}_{save}.json"
         target: Path = self.get(name)  # type: ignore[no-untyped-call]
         text: str = safe_dumps(output_json, ensure_ascii=True, indent=4)  # type: ignore[no-untyped-call]
-        try:
-            write_atomic(target, text)
-        except OSError as exc:
-            self.failure = _fall_back(target, describe_os_error(exc), text, fallback_folders())
-            return
-        self.saved = target
-        self.logger.info(f"Saved benchmark data in: {target}")
+        self.failure = save_or_fall_back(target, text, target.parent.name)
+        if self.failure is None:
+            self.saved = target
+            self.logger.info(f"Saved benchmark data in: {target}")
 
 
-def _fall_back(target: Path, reason: str, text: str, folders: Iterable[Path]) -> SaveFailure:
+def save_or_fall_back(target: Path, text: str, subfolder: str = "") -> SaveFailure | None:
+    """Write ``text`` to ``target`` atomically (its folder created); when that fails, into
+    ``subfolder`` of the first fallback folder that takes it. None: saved as asked."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, text)
+    except OSError as exc:
+        return _fall_back(target, describe_os_error(exc), text, fallback_folders(), subfolder)
+    return None
+
+
+def _fall_back(
+    target: Path, reason: str, text: str, folders: Iterable[Path], subfolder: str = ""
+) -> SaveFailure:
     problems = []
     for folder in folders:
-        path = folder / target.parent.name / target.name
+        path = folder / subfolder / target.name if subfolder else folder / target.name
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, text)

@@ -12,7 +12,8 @@ loaded by ``whisperbench.plugin``; its hooks live on one ``SessionGuard`` per se
   so that sessions saving at the same moment never pick the same file;
 - the storage is checked before anything runs (``run_storage.storage_problem``: a usage error),
   the run is written atomically, and a run the storage cannot take after all goes to a
-  fallback file that the summary names, and the session fails (``run_storage``);
+  fallback file that the summary names, and the session fails (``run_storage``); so is
+  ``--benchmark-json``'s file;
 - in a session that runs benchmark cases, SIGTERM and SIGHUP end it as Ctrl-C does (the
   table of the finished cases prints; a saving session saves them as an incomplete run), and
   no signal cuts the saving short (``session_signals``); a session stopped before any case
@@ -36,7 +37,15 @@ from pytest_benchmark.plugin import pytest_benchmark_generate_json as generate_j
 from pytest_benchmark.storage.file import FileStorage
 
 from whisperbench.run_record import RUN_KEY, RunRecord, run_record
-from whisperbench.run_storage import SafeFileStorage, describe_os_error, storage_problem
+from whisperbench.run_storage import (
+    SafeFileStorage,
+    SaveFailure,
+    describe_os_error,
+    json_problem,
+    safe_dumps,
+    save_or_fall_back,
+    storage_problem,
+)
 from whisperbench.session_signals import SignalGuard, Terminated
 from whisperbench.storage_lock import SaveLock, file_storage_folder
 from whisperbench.suite import SuiteConfig
@@ -48,15 +57,39 @@ GUARD_NAME = "whisperbench-session-guard"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if not config.getoption("collectonly"):
+        _check_where_results_go(config)
+    config.pluginmanager.register(SessionGuard(config), GUARD_NAME)
+
+
+def _check_where_results_go(config: pytest.Config) -> None:
+    """The storage (and ``--benchmark-json``'s file) can take the results: a usage error in
+    one line before anything runs, where they cannot."""
     folder = _saving_to(config)
-    if folder is not None and not config.getoption("collectonly"):
-        problem = storage_problem(folder)
+    if folder is not None:
+        problem = storage_problem(folder, machine_id=_machine_id())
         if problem is not None:
             raise pytest.UsageError(
                 f"{problem}: the run could not be saved; pass a folder that can be written "
                 "with --benchmark-storage, or leave out --benchmark-autosave"
             )
-    config.pluginmanager.register(SessionGuard(config), GUARD_NAME)
+    json_path = config.getoption("benchmark_json", None)
+    if json_path is not None:
+        problem = json_problem(Path(json_path))
+        if problem is not None:
+            raise pytest.UsageError(
+                f"{problem}: the results could not be written; pass another --benchmark-json"
+            )
+
+
+def _machine_id() -> str | None:
+    """The folder of the storage that pytest-benchmark saves this machine's runs into."""
+    try:
+        from pytest_benchmark.utils import get_machine_id
+
+        return str(get_machine_id())  # type: ignore[no-untyped-call]
+    except Exception:  # another pytest-benchmark: the storage alone is checked
+        return None
 
 
 def _saving_to(config: pytest.Config) -> Path | None:
@@ -100,6 +133,9 @@ class SessionGuard:
         self.nothing_measured = False
         self.signals = SignalGuard()
         self.storage: SafeFileStorage | None = None
+        self.json_failure: SaveFailure | None = None
+        """``--benchmark-json``'s file could not be written where asked (None: it was, or
+        none was asked for)."""
 
     # --- what the session did -----------------------------------------------------------
 
@@ -127,6 +163,24 @@ class SessionGuard:
         benchmarks = getattr(self.config, "_benchmarksession", None)
         if benchmarks is not None and type(benchmarks.storage) is FileStorage:
             self.storage = benchmarks.storage = SafeFileStorage.like(benchmarks.storage)
+        if benchmarks is not None and getattr(benchmarks, "json", None):
+            benchmarks.save_json = self._save_json
+
+    def _save_json(self, output_json: dict[str, Any]) -> None:
+        """pytest-benchmark's ``save_json`` (``--benchmark-json``), written atomically, to a
+        fallback file when it cannot be written, and never in the way of the storage's run."""
+        benchmarks: Any = getattr(self.config, "_benchmarksession", None)
+        target = Path(benchmarks.json)
+        text: str = safe_dumps(output_json, ensure_ascii=True, indent=4)  # type: ignore[no-untyped-call]
+        self.json_failure = save_or_fall_back(target, text)
+        if self.json_failure is None:
+            benchmarks.logger.info(f"Wrote benchmark data in: {target}", purple=True)
+
+    @property
+    def save_failures(self) -> list[SaveFailure]:
+        """The results files that could not be written where asked."""
+        failures = [self.storage.failure if self.storage is not None else None, self.json_failure]
+        return [failure for failure in failures if failure is not None]
 
     def pytest_unconfigure(self) -> None:
         self.signals.restore()
@@ -212,8 +266,7 @@ class SessionGuard:
         whose run its storage could not take."""
         if self.stopped() is not None and self.expected and self.saved is None:
             self._save_record_only()
-        failed = self.storage is not None and self.storage.failure is not None
-        if failed and session.exitstatus == pytest.ExitCode.OK:
+        if self.save_failures and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.lock is not None:
             self.lock.release()
@@ -283,8 +336,7 @@ class SessionGuard:
                 else "nothing was saved"
             )
             lines.append((f"{PREFIX} the session was {stopped}: {record.counts()}; {saved}", red))
-        failure = self.storage.failure if self.storage is not None else None
-        if failure is not None:
+        for failure in self.save_failures:
             lines.append((f"{PREFIX} error: {failure.line()}; the session fails", red))
         if self.nothing_measured:
             lines.append(
