@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pty
 import shutil
 import signal
 import subprocess
@@ -38,6 +39,7 @@ from fault_sessions import (
 )
 
 from whisperbench.atomic_write import write_atomic
+from whisperbench.cli import main
 from whisperbench.compare_guard import unlike_pairs
 from whisperbench.history import load_history, load_run
 from whisperbench.progress import redraws_in_place
@@ -599,8 +601,6 @@ def test_weak_an_ascii_only_stdout_gets_plain_text_from_the_commands(
     ``d``, ``!=`` and ``+-|``, with no UnicodeEncodeError."""
     storage = tmp_path / "storage"
     bench(*FAKE, "--clips=short", *store(storage)).assert_outcomes(passed=2)
-    from whisperbench.cli import main
-
     raw = io.BytesIO()
     ascii_out = io.TextIOWrapper(raw, encoding="ascii", write_through=True)
     monkeypatch.setattr(sys, "stdout", ascii_out)
@@ -619,6 +619,22 @@ def test_weak_plain_fallbacks_and_a_quiet_broken_pipe() -> None:
     stream.flush()  # the reader left: noted, and nothing raised
     assert stream.broken and not stream.isatty()
     assert stream.write("more") == 4
+    # a terminal that hung up (SIGHUP: the window closed) fails each write with EIO
+    master, follower = pty.openpty()
+    os.close(master)
+    terminal = SafeStream(open(follower, "w", encoding="utf-8"))  # noqa: SIM115
+    terminal.write("the table\n")
+    terminal.flush()
+    assert terminal.broken
+
+
+def test_weak_a_command_started_without_a_stdout_still_says_its_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``whisperbench check-regressions >&-``: Python has no ``sys.stdout`` then."""
+    monkeypatch.setattr(sys, "stdout", None)
+    assert main(["check-regressions", "--storage", str(tmp_path / "none")]) == 2
+    assert capsys.readouterr().err.startswith("whisperbench check-regressions: error: no benchmark")
 
 
 def test_weak_term_dumb_is_never_redrawn_in_place() -> None:

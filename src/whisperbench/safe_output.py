@@ -2,7 +2,8 @@
 check-regressions | head -1``, ``pytest benchmarks/ | head``) and a stream that cannot encode
 every character (an ASCII-only locale or ``PYTHONIOENCODING=ascii``).
 
-``SafeStream`` wraps a text stream: a broken pipe is noted once and what follows is dropped
+``SafeStream`` wraps a text stream: a broken pipe (or a terminal that hung up, whose writes
+fail with EIO after SIGHUP) is noted once and what follows is dropped
 (the process's descriptor is pointed at the null device, so that nothing fails at exit either),
 so that the work goes on: a run is still saved and a verdict keeps its exit code. Text the
 stream cannot encode is written with plain fallbacks: box drawing as ``+ - |``, ``…`` as
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import codecs
+import errno
 import io
 import os
 import sys
@@ -86,6 +88,9 @@ def _is_unicode(encoding: str) -> bool:
         return False
 
 
+GONE = (errno.EPIPE, errno.EIO)
+"""A pipe whose reader left; a terminal that hung up."""
+
 _silenced: set[int] = set()
 
 
@@ -136,18 +141,21 @@ class SafeStream(io.TextIOBase):
                 text = plain(text, self.encoding)
             try:
                 self.stream.write(text)
-            except BrokenPipeError:
-                self._broke()
+            except OSError as exc:
+                self._broke(exc)
         return len(text)
 
     def flush(self) -> None:
         if not self.broken:
             try:
                 self.stream.flush()
-            except BrokenPipeError:
-                self._broke()
+            except OSError as exc:
+                self._broke(exc)
 
-    def _broke(self) -> None:
+    def _broke(self, exc: OSError) -> None:
+        """The reader is gone: drop what follows (any other error is raised)."""
+        if exc.errno not in GONE:
+            raise exc
         self.broken = True
         with suppress(OSError, ValueError, io.UnsupportedOperation):
             _silence(self.stream.fileno())
@@ -156,11 +164,18 @@ class SafeStream(io.TextIOBase):
         return getattr(self.stream, name)
 
 
+def _null() -> TextIO:
+    """Where a stream goes that the process was started without (``>&-``)."""
+    return open(os.devnull, "w", encoding="utf-8")
+
+
 @contextmanager
 def safe_stdio() -> Iterator[None]:
     """``sys.stdout`` and ``sys.stderr`` as ``SafeStream`` for the block."""
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = SafeStream(sys.stdout), SafeStream(sys.stderr)
+    sys.stdout, sys.stderr = (
+        SafeStream(stream if stream is not None else _null()) for stream in saved
+    )
     try:
         yield
     finally:
