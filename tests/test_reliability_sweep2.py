@@ -360,7 +360,10 @@ def test_bad_4_signals_raise_once_then_wait_and_leave_an_ignored_one_alone() -> 
 
 
 def test_bad_5_every_cli_error_is_one_line_with_status_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], bench: Bench
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    bench: Bench,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """On d7e37e6 ``report --output`` under a regular file was a 14-line NotADirectoryError
     with status 1."""
@@ -383,6 +386,21 @@ def test_bad_5_every_cli_error_is_one_line_with_status_2(
         "whisperbench report: error: argument --window: must be at least 1; see whisperbench "
         "report --help"
     )
+    # an error that no check foresaw (a bug) is one line too; the traceback on request
+    import whisperbench.commands.compare as compare_command
+
+    def broken(args: object) -> int:
+        raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
+
+    monkeypatch.setattr(compare_command, "run", broken)
+    code, out, err = cli(capsys, "compare", "1", "1", "--storage", storage)
+    assert (code, err) == (2, [
+        "whisperbench compare: error: unexpected TypeError: unsupported operand type(s) for +: "
+        "'int' and 'str' (rerun with WHISPERBENCH_TRACEBACK=1 for the traceback, and report it)"
+    ])  # fmt: skip
+    monkeypatch.setenv("WHISPERBENCH_TRACEBACK", "1")
+    with pytest.raises(TypeError):
+        main(["compare", "1", "1", "--storage", str(storage)])
     with mounted(tmp_path / "full", "size=64k") as full:
         (full / "ballast").write_bytes(b"\0" * 60_000)
         code, out, err = cli(capsys, "report", "--storage", storage, "--output", full)

@@ -5,7 +5,8 @@ A command module exposes ``register(subparsers)``, which adds its parser and set
 
 Every error is one line on stderr, ``whisperbench COMMAND: error: ...``, and exit status 2: bad
 options (argparse's, without its usage block: ``--help`` shows that), whisperbench's own errors
-and the system's (a folder that cannot be written, a full disk). Output goes through
+and the system's (a folder that cannot be written, a full disk); even one that no check
+foresaw (its traceback with ``WHISPERBENCH_TRACEBACK=1``). Output goes through
 ``safe_output``: a reader that leaves the pipe (``| head -1``) costs nothing and changes no exit
 code (check-regressions' 1 means a regression), and an ASCII-only stdout gets plain text.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -31,6 +33,8 @@ COMMAND_MODULES = (
     "whisperbench.commands.check_regressions",
 )
 ERROR_STATUS = 2
+TRACEBACK_ENV = "WHISPERBENCH_TRACEBACK"
+"""Set, an error no check foresaw shows its traceback (for a bug report)."""
 INTERRUPTED_STATUS = 130
 """128 + SIGINT, as a shell reports a command stopped by Ctrl-C."""
 
@@ -75,6 +79,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print(f"{prefix}: interrupted", file=sys.stderr)
             return INTERRUPTED_STATUS
+        except Exception as exc:  # a bug, or input no check foresaw: still one line
+            if os.environ.get(TRACEBACK_ENV):
+                raise
+            what = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            print(
+                f"{prefix}: error: unexpected {what} (rerun with {TRACEBACK_ENV}=1 for the "
+                "traceback, and report it)",
+                file=sys.stderr,
+            )
+            return ERROR_STATUS
         return code
 
 
