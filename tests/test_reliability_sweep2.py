@@ -688,3 +688,26 @@ def test_weak_long_names_are_cut_in_tables_never_the_numbers_and_ids_stay_ascii(
              if case.key.kind == "transcribe"}  # type: ignore[union-attr]  # fmt: skip
     assert names["Ünïcödé clip"] == "test_transcribe[fake-tiny.en-Unicode clip]"
     assert names[long_name] == f"test_transcribe[fake-tiny.en-{long_name}]"
+
+
+def test_weak_a_wide_script_name_is_cut_by_the_cells_it_takes() -> None:
+    """A clip's real name shows in ``compare`` and ``check-regressions``: CJK characters take
+    two terminal cells each, and the cut keeps the name's end and the numbers whole."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from whisperbench.names import Name, shorten
+
+    assert shorten("日本語abc", 5) == "日…bc" and shorten("abcdef", 4) == "ab…f"
+    table = Table()
+    table.add_column("Case")
+    for header in ("Median s", "RTFx", "WER %", "Load s", "Peak RSS MB"):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_row(Name("fake-tiny.en-" + "日本語の音声" * 20 + "-end"), "0.001", "13854.2",
+                  "100.0", "0.00", "259")  # fmt: skip
+    console = Console(width=80, file=io.StringIO(), force_terminal=False)
+    console.print(table)
+    (row,) = [line for line in console.file.getvalue().splitlines() if "-end" in line]
+    assert "…" in row and row.endswith(
+        "-end  │    0.001 │ 13854.2 │ 100.0 │   0.00 │         259 │"
+    )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
@@ -27,13 +28,25 @@ LEAST_NAME_WIDTH = 24
 
 
 def shorten(text: str, width: int, ellipsis: str = "…") -> str:
-    """``text`` cut in its middle to ``width`` characters (its start and its end kept)."""
-    if len(text) <= width:
+    """``text`` cut in its middle to ``width`` terminal cells (its start and its end kept; a
+    wide character, CJK for one, takes two cells)."""
+    if cell_len(text) <= width:
         return text
-    room = max(0, width - len(ellipsis))
-    head = (room + 1) // 2
-    tail = room - head
-    return text[:head] + ellipsis + (text[len(text) - tail :] if tail else "")
+    room = max(0, width - cell_len(ellipsis))
+    head_room = (room + 1) // 2
+    head = _fit(text, head_room)
+    tail = _fit(text[::-1], room - cell_len(head))[::-1]
+    return head + ellipsis + tail
+
+
+def _fit(text: str, cells: int) -> str:
+    """The longest start of ``text`` that takes at most ``cells`` cells."""
+    used = 0
+    for index, char in enumerate(text):
+        used += cell_len(char)
+        if used > cells:
+            return text[:index]
+    return text
 
 
 class Name:
@@ -44,7 +57,8 @@ class Name:
         self.style = style
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement(min(LEAST_NAME_WIDTH, len(self.text)), len(self.text))
+        width = cell_len(self.text)
+        return Measurement(min(LEAST_NAME_WIDTH, width), width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         ellipsis = "..." if options.ascii_only else "…"
