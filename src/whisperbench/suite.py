@@ -510,6 +510,12 @@ class CorpusLibrary:
                 display.stop()
         self._list(spec.name, corpus.skipped, "skipped")
         self._list(spec.name, corpus.unscored, "not scored")
+        if spec.limit is not None and 0 < len(corpus.utterances) < spec.limit:
+            self.notify(
+                f"whisperbench: warning: corpus {spec.name}: --dataset-limit {spec.limit} is "
+                f"more than the {len(corpus.utterances)} utterance(s) it could read; all of "
+                "them run"
+            )
         if not corpus.utterances:
             raise EmptyInput(
                 f"corpus {spec.name} ({spec.given}): no readable utterance "
