@@ -456,6 +456,35 @@ def test_weak_a_corpus_given_twice_runs_once(bench: Bench, tmp_path: Path) -> No
     assert "--dataset is given" not in result.stdout.str()
 
 
+@pytest.mark.parametrize(
+    ("option", "problem"),
+    [
+        ("--cache-dir=", "--cache-dir names no folder (an empty value)"),
+        ("--benchmark-storage=file://", "--benchmark-storage names no folder (an empty value)"),
+    ],
+)
+def test_weak_an_empty_path_is_a_usage_error_not_the_current_folder(
+    bench: Bench, option: str, problem: str
+) -> None:
+    """``--cache-dir "$UNSET"`` was the default cache, and an empty storage the current
+    folder, without a word."""
+    one_usage_error(bench(*FAKE, option, "--benchmark-autosave"), problem)
+
+
+def test_weak_an_empty_path_is_one_line_in_the_commands(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for argv in (
+        ("report", "--output", ""),
+        ("check-regressions", "--storage", ""),
+        ("check-models", "--cache-dir", " "),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            main(list(argv))
+        (line,) = [line for line in capsys.readouterr().err.splitlines() if line]
+        assert exited.value.code == 2 and f"argument {argv[1]}: names no " in line, line
+
+
 def test_weak_a_corpus_budget_out_of_range_is_a_usage_error(bench: Bench) -> None:
     for budget in ("-1", "nan", "inf"):
         one_usage_error(bench(*FAKE, f"--corpus-budget={budget}"), "--corpus-budget ")

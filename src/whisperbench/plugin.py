@@ -241,6 +241,10 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
     warnings += repeats
     devices.resolve_device(get("device"))  # an absent device is one usage error, not N errors
     cache_dir = get("cache_dir")
+    if cache_dir is not None and not cache_dir.strip():  # an unset variable: not the default
+        raise ValueError(
+            "--cache-dir names no folder (an empty value); leave it out for the default"
+        )
     if cache_dir:  # a cache that holds no model yet must take the bundled import
         folder = weights.resolve_cache_dir(cache_dir)
         weights.check_cache_dir(folder, write=not weights.holds_models(folder))

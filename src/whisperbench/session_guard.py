@@ -66,6 +66,11 @@ def _check_where_results_go(config: pytest.Config) -> None:
     """The storage (and ``--benchmark-json``'s file) can take the results: a usage error in
     one line before anything runs, where they cannot."""
     folder = _saving_to(config)
+    storage = str(config.getoption("benchmark_storage"))
+    if folder is not None and not storage.partition("://")[2 if "://" in storage else 0].strip():
+        raise pytest.UsageError(
+            "--benchmark-storage names no folder (an empty value); leave it out for the default"
+        )
     if folder is not None:
         problem = storage_problem(folder, machine_id=_machine_id())
         if problem is not None:

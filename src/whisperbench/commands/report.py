@@ -29,6 +29,7 @@ def register(subparsers: Any) -> None:
     _options.add_storage(parser)
     parser.add_argument(
         "--output",
+        type=_options.path_arg,
         default=DEFAULT_OUTPUT,
         metavar="DIR",
         help=f"folder for the report's files (default: {DEFAULT_OUTPUT}, git-ignored)",
