@@ -732,6 +732,7 @@ def test_weak_a_wide_script_name_is_cut_by_the_cells_it_takes() -> None:
     from whisperbench.names import Name, shorten
 
     assert shorten("日本語abc", 5) == "日…bc" and shorten("abcdef", 4) == "ab…f"
+    assert Name("two\nlines\tand a tab").shown == "two_lines_and a tab"  # one row still
     table = Table()
     table.add_column("Case")
     for header in ("Median s", "RTFx", "WER %", "Load s", "Peak RSS MB"):

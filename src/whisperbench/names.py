@@ -54,16 +54,19 @@ class Name:
 
     def __init__(self, text: str, style: str = "") -> None:
         self.text = text
+        self.shown = "".join(  # a newline or tab in a file name would break the row
+            "_" if unicodedata.category(char).startswith("C") else char for char in text
+        )
         self.style = style
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        width = cell_len(self.text)
+        width = cell_len(self.shown)
         return Measurement(min(LEAST_NAME_WIDTH, width), width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         ellipsis = "..." if options.ascii_only else "…"
         yield Text(
-            shorten(self.text, options.max_width, ellipsis),
+            shorten(self.shown, options.max_width, ellipsis),
             style=self.style,
             no_wrap=True,
             overflow="ignore",
