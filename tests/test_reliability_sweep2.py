@@ -419,12 +419,17 @@ def test_weak_inputs_repeated_or_made_moot_are_said_and_run_once(
     result = bench(
         "--models=tiny.en,tiny.en", "--implementations=fake,fake", "--device=cpu",
         "--rounds=1", "--rounds=2", "--clips=short,short", "--dataset-limit=3",
-        "--synthetic-tokens=4", "--vad", "--vad",
+        "--synthetic-tokens=4", "--vad", "--vad", "--dtype=float16", "--quantization=int8",
     )  # fmt: skip
     result.assert_outcomes(passed=2)  # one load, one transcription
     assert "--vad is given" not in result.stdout.str()  # a flag twice overrides nothing
     result.stdout.fnmatch_lines_random(
         [
+            # what the engine did not run as given: its own note, or what ran instead
+            "whisperbench: warning: fake: the fake engine has no quantised mode; int8 was not "
+            "applied",
+            "whisperbench: warning: --dtype float16 was given, but fake ran float32",
+            "whisperbench: warning: --vad was given, but fake ran without it",
             "whisperbench: warning: --rounds is given 2 times; only the last ('2') is used",
             "whisperbench: warning: --implementations names fake more than once; it runs once",
             "whisperbench: warning: --models names tiny.en more than once; it runs once",

@@ -568,7 +568,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     from rich.console import Console
 
-    from whisperbench.tables import corpus_lines, repetition_warnings, results_table
+    from whisperbench.tables import (
+        corpus_lines,
+        option_warnings,
+        repetition_warnings,
+        results_table,
+    )
 
     buffer = io.StringIO()
     Console(
@@ -580,6 +585,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(line)
     for line in repetition_warnings(results):
         terminalreporter.write_line(line, yellow=True)
+    suite = config.stash.get(CONFIG_KEY, None)
+    if suite is not None:
+        for line in option_warnings(results, suite.options):
+            terminalreporter.write_line(line, yellow=True)
 
 
 __all__ = ["CorpusCase", "LoadCase", "TranscribeCase"]

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
+from whisperbench.implementations.base import ImplementationOptions
 from whisperbench.names import Name
 from whisperbench.report import formatting
 from whisperbench.results import (
@@ -69,6 +70,46 @@ def repetition_warnings(rows: Sequence[tuple[str, Measured]]) -> list[str]:
                 f"{count:.0f} word 8-gram(s) ({against}): repeated or hallucinated text?"
             )
     return lines
+
+
+def option_warnings(
+    rows: Sequence[tuple[str, Measured]], asked: ImplementationOptions
+) -> list[str]:
+    """A line per engine that did not run an option as it was given: what it says of it (a
+    ``*_note`` of its parameters: ``--vad is ignored by whisper.cpp: ...``), or else what ran
+    instead of what was given (``--dtype float16 was given, but fake ran float32``). Options
+    left at their defaults are the engine's to choose. Once each."""
+    lines = []
+    for _, measured in rows:
+        params = measured.result.params
+        engine = measured.result.implementation
+        noted = set()
+        for key, value in params.to_mapping().items():
+            if key.endswith("_note") and isinstance(value, str) and value.strip():
+                noted.add(key.removesuffix("_note"))
+                lines.append(f"whisperbench: warning: {engine}: {value}")
+        for option, given, default, ran in (
+            ("dtype", asked.dtype, None, params.dtype),
+            ("beam_size", asked.beam_size, 1, params.beam_size),
+            ("vad", asked.vad, False, params.vad),
+            ("quantization", asked.quantization, "none", params.quantization),
+        ):
+            if option in noted or given in (None, default) or ran is None:
+                continue
+            if not _plain(ran).startswith(_plain(given)):  # int8 ran as int8_float32: as given
+                flag = "--" + option.replace("_", "-")
+                what = (
+                    f"{flag} was given, but {engine} ran without it"
+                    if isinstance(given, bool)
+                    else f"{flag} {given} was given, but {engine} ran {ran}"
+                )
+                lines.append(f"whisperbench: warning: {what}")
+    return list(dict.fromkeys(lines))
+
+
+def _plain(value: object) -> str:
+    """``torch.float16`` and ``float16`` alike."""
+    return str(value).lower().removeprefix("torch.")
 
 
 WORST_SHOWN = 5
