@@ -15,15 +15,20 @@ wrong on purpose, for ``tests/test_reliability.py``; product code knows nothing 
   from a hung network file system would (the cache check finds a pipe inside a snapshot, so the
   pipe is kept outside it);
 - ``WHISPERBENCH_TEST_FILL_DISK=FOLDER``: when the session saves, a file in FOLDER takes every
-  free byte of its file system (a real full disk, met by the write of the run).
+  free byte of its file system (a real full disk, met by the write of the run);
+- ``WHISPERBENCH_TEST_NO_SPACE=FOLDER``: the same where no small file system can be mounted:
+  from the moment the session saves, every write of a results file under FOLDER fails with
+  ENOSPC (``no_space``: an ``OSError`` injected at ``atomic_write.write_file``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +89,11 @@ def pytest_benchmark_update_json(
     fill = os.environ.get("WHISPERBENCH_TEST_FILL_DISK")
     if fill:
         fill_file_system(Path(fill))
+    full = os.environ.get("WHISPERBENCH_TEST_NO_SPACE")
+    if full:
+        from whisperbench import atomic_write
+
+        atomic_write.write_file = no_space(Path(full), 0)  # type: ignore[assignment]
     barrier = os.environ.get("WHISPERBENCH_TEST_SAVE_BARRIER")
     if not barrier:
         return
@@ -105,3 +115,23 @@ def fill_file_system(folder: Path) -> None:
                     ballast.write(b"\0" * size)
             except OSError:
                 pass
+
+
+def no_space(folder: Path, size: int) -> Callable[[Path, bytes], None]:
+    """``atomic_write.write_file`` on a disk of ``size`` bytes at ``folder``: a write under it
+    that would take the files there past ``size`` creates its file, then fails with ENOSPC,
+    as a full disk fails the write (the writer must remove what it created)."""
+    from whisperbench import atomic_write
+
+    real = atomic_write.write_file
+    root = folder.resolve()
+
+    def write_file(path: Path, data: bytes) -> None:
+        inside = root == path.resolve().parent or root in path.resolve().parents
+        used = sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if inside else 0
+        if inside and used + len(data) > size:
+            path.touch(exist_ok=False)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        real(path, data)
+
+    return write_file

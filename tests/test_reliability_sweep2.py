@@ -6,7 +6,9 @@ As for issue 14 (``test_reliability.py``): real files, real pytest sessions (in-
 signal, a pipe or an encoding of the process is the point), the ``fake`` engine (a real engine
 that needs no weights) and the test-only plugin ``fault_injection``. The full disk and the
 read-only storage are real file systems (a ``tmpfs`` mounted with a size limit, or read-only);
-where this machine does not allow mounting one, those tests say so and skip.
+where this machine does not allow mounting one, a full disk is an ``OSError`` (ENOSPC) injected
+at the write (``atomic_write.write_file``, the one place results files are written), and a
+read-only one a folder made unwritable; the tests say which in a warning.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from bench_runs import suite_env
+from fault_injection import no_space
 from fault_sessions import (
     FAKE,
     REPO,
@@ -35,9 +39,11 @@ from fault_sessions import (
     one_usage_error,
     saved,
     subprocess_suite,
+    unwritable,
     write_clip,
 )
 
+from whisperbench import atomic_write
 from whisperbench.atomic_write import write_atomic
 from whisperbench.cli import main
 from whisperbench.compare_guard import unlike_pairs
@@ -56,23 +62,65 @@ def bench(pytester: pytest.Pytester) -> Bench:
     return make_bench(pytester)
 
 
-@contextmanager
-def mounted(folder: Path, *options: str) -> Iterator[Path]:
-    """A real ``tmpfs`` at ``folder`` (``size=...``, ``ro``); skips where mounting is not
-    allowed here."""
+def _mount(folder: Path, *options: str) -> str | None:
+    """Mount a ``tmpfs`` at ``folder``: None, or why this machine does not allow it
+    (``WHISPERBENCH_TEST_NO_MOUNT=1`` takes the other path where it does)."""
     folder.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(folder)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small file system here ({done.stderr.strip()})")
+    if os.environ.get("WHISPERBENCH_TEST_NO_MOUNT"):
+        return "WHISPERBENCH_TEST_NO_MOUNT is set"
     try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", ",".join(options), "tmpfs", str(folder)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError as exc:  # no mount command
+        return str(exc)
+    return None if done.returncode == 0 else done.stderr.strip() or f"status {done.returncode}"
+
+
+@contextmanager
+def small_disk(
+    folder: Path, size: int, monkeypatch: pytest.MonkeyPatch | None = None
+) -> Iterator[bool]:
+    """A disk of ``size`` bytes at ``folder``: a real ``tmpfs`` where this machine allows
+    mounting one (True); else a plain folder where every write of a results file that would
+    pass ``size`` fails with ENOSPC (False): an ``OSError`` injected at
+    ``atomic_write.write_file`` (``fault_injection.no_space``; in this process with
+    ``monkeypatch``, else the subprocess's own), said in a warning."""
+    why = _mount(folder, f"size={size}")
+    if why is None:
+        try:
+            yield True
+        finally:
+            subprocess.run(["umount", "-l", str(folder)], check=False)
+        return
+    warnings.warn(
+        f"no small file system can be mounted here ({why}): the full disk is an OSError "
+        "(ENOSPC) injected at whisperbench.atomic_write.write_file",
+        stacklevel=3,
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    if monkeypatch is not None:
+        monkeypatch.setattr(atomic_write, "write_file", no_space(folder, size))
+    yield False
+
+
+@contextmanager
+def read_only(folder: Path) -> Iterator[str]:
+    """A folder that cannot be written, and the reason the suite gives: a read-only ``tmpfs``
+    where mounting is allowed, else a folder made unwritable by its mode (or ``chattr +i``)."""
+    why = _mount(folder, "ro", "size=1m")
+    if why is None:
+        try:
+            yield "read-only file system"
+        finally:
+            subprocess.run(["umount", "-l", str(folder)], check=False)
+        return
+    folder.rmdir()
+    with unwritable(folder):
+        yield "permission denied"
 
 
 def store(storage: Path) -> tuple[str, str]:
@@ -132,7 +180,8 @@ def test_bad_2_a_read_only_storage_is_one_usage_line_before_any_model_loads(
     """On d7e37e6 both cases were measured, then a 73-line ``OSError: Read-only file system``
     traceback lost them. Now the session stops at its options (``B``: transformers, whose
     model is never loaded)."""
-    with mounted(tmp_path / "ro", "ro", "size=1m") as readonly:
+    readonly = tmp_path / "ro"
+    with read_only(readonly):
         storage = readonly / "benchmarks"
         one_usage_error(
             bench(*B, *store(storage)),
@@ -146,11 +195,12 @@ def test_bad_2_a_benchmark_json_or_machine_folder_that_cannot_be_written_is_one_
 ) -> None:
     """``--benchmark-json`` is a results file too, and the run goes into the storage's
     machine folder: both are checked before anything runs."""
-    with mounted(tmp_path / "ro", "ro", "size=1m") as readonly:
+    readonly = tmp_path / "ro"
+    with read_only(readonly) as why:
         one_usage_error(
             bench(*B, f"--benchmark-json={readonly / 'out.json'}"),
-            f"the --benchmark-json file's folder {readonly} cannot be written (read-only file "
-            "system): the results could not be written; pass another --benchmark-json",
+            f"the --benchmark-json file's folder {readonly} cannot be written ({why}): the "
+            "results could not be written; pass another --benchmark-json",
         )
     one_usage_error(bench(*B, f"--benchmark-json={tmp_path}"), f"{tmp_path} is a folder")
     storage = tmp_path / "storage"
@@ -165,9 +215,10 @@ def test_bad_2_a_benchmark_json_or_machine_folder_that_cannot_be_written_is_one_
 
 
 def test_bad_2_a_storage_without_room_for_a_run_file_is_one_usage_line(
-    bench: Bench, tmp_path: Path
+    bench: Bench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with mounted(tmp_path / "small", "size=256k") as small:
+    small = tmp_path / "small"
+    with small_disk(small, 256 * 1024, monkeypatch):
         one_usage_error(
             bench(*B, *store(small)),
             f"the benchmark storage {small} cannot take a run file (No space left on device)",
@@ -180,17 +231,20 @@ def test_bad_3_a_disk_that_fills_during_the_session_keeps_the_run_and_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A real full disk: the storage is a 2 MiB ``tmpfs`` that passes the start-up check, then
-    ``fault_injection`` fills it as the session saves. On d7e37e6: a 58-line traceback, no
+    ``fault_injection`` fills it as the session saves (where no ``tmpfs`` can be mounted, the
+    writes under it fail with ENOSPC from then on). On d7e37e6: a 58-line traceback, no
     results, and a 0-byte run file that ``check-regressions`` skipped as empty, exiting 0. Now
     the table prints, nothing is left in the storage, the run goes to the fallback file the
     line names, and the session exits 1; moved into the storage, it is a whole run."""
     fallback_root = tmp_path / "tmp"
     fallback_root.mkdir()
-    with mounted(tmp_path / "disk", "size=2m") as disk:
+    disk = tmp_path / "disk"
+    with small_disk(disk, 2 * 2**20) as real:
         storage = disk / "benchmarks"
+        fill = "WHISPERBENCH_TEST_FILL_DISK" if real else "WHISPERBENCH_TEST_NO_SPACE"
         done = subprocess_suite(
             *FAKE, "--clips=short", *store(storage), f"--benchmark-json={disk / 'all.json'}",
-            inject={"WHISPERBENCH_TEST_FILL_DISK": str(disk), "TMPDIR": str(fallback_root)},
+            inject={fill: str(disk), "TMPDIR": str(fallback_root)},
         )  # fmt: skip
         output = done.stdout + done.stderr
         assert done.returncode == 1, output
@@ -210,7 +264,8 @@ def test_bad_3_a_disk_that_fills_during_the_session_keeps_the_run_and_fails(
             f"whisperbench: error: the run could not be saved as {storage / fallback.parent.name}"
         )
         assert f"(No space left on device); it was saved as {fallback} instead" in line
-        (disk / "ballast").unlink()
+        if real:
+            (disk / "ballast").unlink()
         shutil.move(fallback, storage / fallback.parent.name / fallback.name)
         run = load_run(storage / fallback.parent.name / fallback.name)
         assert run.complete and len(run.cases) == 2
@@ -242,7 +297,8 @@ def test_bad_3_an_unreadable_newer_run_file_fails_the_check(
     for argv, status in (
         (("check-regressions", "--storage", storage), 1),  # run 0002 lacks every case
         (("compare", "1", "2", "--storage", storage), 0),
-        (("report", "--storage", storage, "--output", tmp_path / "report"), 0),
+        # md only: matplotlib first imported in a pytester test is a second copy in the next
+        (("report", "--storage", storage, "--output", tmp_path / "report", "--format", "md"), 0),
     ):
         code, out, err = cli(capsys, *argv)
         assert code == status and not any("Traceback" in line for line in out + err), err
@@ -250,8 +306,11 @@ def test_bad_3_an_unreadable_newer_run_file_fails_the_check(
                    for line in err), err  # fmt: skip
 
 
-def test_bad_3_a_run_file_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
-    with mounted(tmp_path / "disk", "size=64k") as disk:
+def test_bad_3_a_run_file_is_written_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    disk = tmp_path / "disk"
+    with small_disk(disk, 64 * 1024, monkeypatch):
         target = disk / "0001_run.json"
         write_atomic(target, "{}")
         with pytest.raises(OSError, match="No space left on device") as raised:
@@ -401,7 +460,8 @@ def test_bad_5_every_cli_error_is_one_line_with_status_2(
     monkeypatch.setenv("WHISPERBENCH_TRACEBACK", "1")
     with pytest.raises(TypeError):
         main(["compare", "1", "1", "--storage", str(storage)])
-    with mounted(tmp_path / "full", "size=64k") as full:
+    full = tmp_path / "full"
+    with small_disk(full, 64 * 1024, monkeypatch):
         (full / "ballast").write_bytes(b"\0" * 60_000)
         code, out, err = cli(capsys, "report", "--storage", storage, "--output", full)
         assert code == 2 and len(err) == 1, err

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from typing import Any
 from pytest_benchmark.storage.file import FileStorage
 from pytest_benchmark.utils import safe_dumps
 
+from whisperbench import atomic_write
 from whisperbench.atomic_write import write_atomic
 from whisperbench.folders import folder_problem
 
@@ -83,16 +86,14 @@ def json_problem(path: Path, room: int = ROOM_NEEDED) -> str | None:
 
 def _room_problem(folder: Path, room: int, what: str) -> str | None:
     """Create ``folder`` and write ``room`` bytes into it (removed again): why that fails."""
+    probe = folder / f".whisperbench-probe-{uuid.uuid4().hex[:8]}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        handle, probe = tempfile.mkstemp(dir=folder, prefix=".whisperbench-probe-")
         try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(b"\0" * room)
-                stream.flush()
-                os.fsync(stream.fileno())
+            atomic_write.write_file(probe, b"\0" * room)
         finally:
-            os.unlink(probe)
+            with suppress(FileNotFoundError):
+                probe.unlink()
     except OSError as exc:
         return f"{what} {folder} cannot take a run file ({describe_os_error(exc)})"
     return None
