@@ -810,3 +810,10 @@ def test_weak_a_wide_script_name_is_cut_by_the_cells_it_takes() -> None:
     assert "…" in row and row.endswith(
         "-end  │    0.001 │ 13854.2 │ 100.0 │   0.00 │         259 │"
     )
+
+
+def test_weak_a_corpus_name_drops_accents_as_a_clip_name_does() -> None:
+    from whisperbench.datasets import slug
+
+    assert slug("données très longues") == "donnees_tres_longues"
+    assert slug("日本語") == "dataset"  # nothing left: the corpus is named "dataset"

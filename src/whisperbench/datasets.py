@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,8 +141,10 @@ class _Item:
 
 
 def slug(text: str) -> str:
-    """``text`` as a case ID part: letters, digits, ``.``, ``_`` and ``-``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "dataset"
+    """``text`` as a case ID part: letters, digits, ``.``, ``_`` and ``-``; accents dropped
+    first (``données`` -> ``donnees``), as ``names.id_part`` drops them from clip names."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", plain).strip("_") or "dataset"
 
 
 def parse_dataset(text: str, limit: int | None = None) -> DatasetSpec:
