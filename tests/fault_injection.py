@@ -5,6 +5,8 @@ wrong on purpose, for ``tests/test_reliability.py``; product code knows nothing 
   this process, a real Ctrl-C (with one warm-up round, transcription 1 is the cold run and
   2, 3, ... are the timed rounds of the first clip); ``WHISPERBENCH_TEST_SIGNAL=TERM`` (or
   ``HUP``) sends that signal instead, as ``timeout``, a CI runner or a closed terminal does;
+- ``WHISPERBENCH_TEST_SIGNAL_WHILE_COLLECTING=TERM`` (or ``HUP``, ``INT``): that signal, sent
+  to this process while pytest collects the cases (before any model loads);
 - ``WHISPERBENCH_TEST_SAY=TEXT``: every transcription returns TEXT (an empty TEXT fails the
   transcription case's own check);
 - ``WHISPERBENCH_TEST_SAVE_BARRIER=DIR:N``: saving waits, spinning, until N sessions have
@@ -56,6 +58,12 @@ def pytest_configure(config: pytest.Config) -> None:
         original(self, snapshot, info)
 
     cls.load = load  # type: ignore[method-assign]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    name = os.environ.get("WHISPERBENCH_TEST_SIGNAL_WHILE_COLLECTING")
+    if name:
+        os.kill(os.getpid(), signal.Signals[f"SIG{name}"])
 
 
 @pytest.hookimpl

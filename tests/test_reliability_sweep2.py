@@ -372,6 +372,13 @@ def test_bad_4_a_kill_before_any_case_is_timed_still_saves_the_record(
     assert newest.cases == () and not newest.complete
     code, out, _ = cli(capsys, "check-regressions", "--storage", storage)
     assert code == 1 and "FAILED: run 0001 is incomplete: interrupted (SIGTERM)" in "\n".join(out)
+    # earlier still: while pytest collects the cases (a saving session takes the signals
+    # from its start)
+    cut = subprocess_suite(*options, inject={"WHISPERBENCH_TEST_SIGNAL_WHILE_COLLECTING": "HUP"})
+    assert cut.returncode == pytest.ExitCode.INTERRUPTED, cut.stdout + cut.stderr
+    assert len(saved(storage)) == 2
+    code, out, _ = cli(capsys, "check-regressions", "--storage", storage)
+    assert code == 1 and "FAILED: run 0002 is incomplete: interrupted (SIGHUP)" in "\n".join(out)
 
 
 @pytest.mark.slow

@@ -165,6 +165,8 @@ class SessionGuard:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.session = session
+        if _saving_to(self.config) is not None and not self.config.getoption("collectonly"):
+            self.signals.install()  # a saving session: from its start (collecting too)
         benchmarks = getattr(self.config, "_benchmarksession", None)
         if benchmarks is not None and type(benchmarks.storage) is FileStorage:
             self.storage = benchmarks.storage = SafeFileStorage.like(benchmarks.storage)
@@ -199,9 +201,9 @@ class SessionGuard:
         self.expected = [
             item.name for item in session.items if "benchmark" in getattr(item, "fixturenames", ())
         ]
-        # Only a session that runs benchmark cases takes the signals: a test run that merely
-        # loads the plugin (this project's own tests, whose in-process sessions take them in
-        # turn) keeps the default ones.
+        # Only a session that saves a run or runs benchmark cases takes the signals: a test
+        # run that merely loads the plugin (this project's own tests, whose in-process
+        # sessions take them in turn) keeps the default ones.
         if self.expected and not self.config.getoption("collectonly"):
             self.signals.install()
 
@@ -269,8 +271,8 @@ class SessionGuard:
         """Release the storage lock (the run is saved by now); a session that measured no
         case at all, though it collected some and was not cut short, exits 1; so does one
         whose run its storage could not take."""
-        if self.stopped() is not None and self.expected and self.saved is None:
-            self._save_record_only()
+        if (self.expected or self.interrupted) and self.stopped() and self.saved is None:
+            self._save_record_only()  # interrupted while collecting: expected is empty
         if self.save_failures and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.lock is not None:
@@ -331,7 +333,7 @@ class SessionGuard:
                 (f"{PREFIX} {count} of {len(self.expected)} case(s) skipped: {reason}", yellow)
             )
         stopped = self.stopped()
-        if stopped is not None and self.expected:
+        if stopped is not None and (self.expected or self.interrupted):
             passed = [name for name in self.expected if self.outcomes.get(name) == "passed"]
             record = self.saved or self.record(passed)
             saved = (
