@@ -32,6 +32,7 @@ from fault_injection import no_space
 from fault_sessions import (
     FAKE,
     REPO,
+    SHORT,
     B,
     Bench,
     cli,
@@ -824,3 +825,19 @@ def test_weak_a_corpus_name_drops_accents_as_a_clip_name_does() -> None:
 
     assert slug("données très longues") == "donnees_tres_longues"
     assert slug("日本語") == "dataset"  # nothing left: the corpus is named "dataset"
+
+
+def test_weak_a_file_name_that_is_not_utf8_runs_and_is_said_plainly(
+    bench: Bench, tmp_path: Path
+) -> None:
+    """A name copied from another system (Latin-1 bytes): soundfile opens it by its bytes,
+    the test ID and the table show ``_`` for the byte, and no line about it fails to print."""
+    folder = tmp_path / "audio"
+    folder.mkdir()
+    shutil.copy(SHORT, os.fsencode(folder) + b"/caf\xe9 clip.flac")
+    (folder / os.fsdecode(b"notes\xff.xyz")).write_text("not audio")
+    result = bench(*FAKE, f"--audio={folder}")
+    result.assert_outcomes(passed=2)
+    out = result.stdout.str()
+    assert "test_transcribe[fake-tiny.en-caf_ clip]" in out or "fake-tiny.en-caf_ clip" in out
+    assert "ignored: not an audio file" in out and "Traceback" not in out

@@ -141,9 +141,18 @@ class SafeStream(io.TextIOBase):
                 text = plain(text, self.encoding)
             try:
                 self.stream.write(text)
+            except UnicodeEncodeError:  # a file name that is not valid UTF-8 (surrogates)
+                encoding = self.encoding
+                self._write(text.encode(encoding, "backslashreplace").decode(encoding))
             except OSError as exc:
                 self._broke(exc)
         return len(text)
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+        except OSError as exc:
+            self._broke(exc)
 
     def flush(self) -> None:
         if not self.broken:
