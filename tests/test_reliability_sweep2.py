@@ -488,6 +488,7 @@ def test_weak_inputs_repeated_or_made_moot_are_said_and_run_once(
         "--models=tiny.en,tiny.en", "--implementations=fake,fake", "--device=cpu",
         "--rounds=1", "--rounds=2", "--clips=short,short", "--dataset-limit=3",
         "--synthetic-tokens=4", "--vad", "--vad", "--dtype=float16", "--quantization=int8",
+        "--benchmark-min-rounds=5",
     )  # fmt: skip
     result.assert_outcomes(passed=2)  # one load, one transcription
     assert "--vad is given" not in result.stdout.str()  # a flag twice overrides nothing
@@ -498,6 +499,8 @@ def test_weak_inputs_repeated_or_made_moot_are_said_and_run_once(
             "applied",
             "whisperbench: warning: --dtype float16 was given, but fake ran float32",
             "whisperbench: warning: --vad was given, but fake ran without it",
+            "whisperbench: warning: --benchmark-min-rounds is ignored: the suite times each case "
+            "in a fixed number of rounds; use --rounds",
             "whisperbench: warning: --rounds is given 2 times; only the last ('2') is used",
             "whisperbench: warning: --implementations names fake more than once; it runs once",
             "whisperbench: warning: --models names tiny.en more than once; it runs once",

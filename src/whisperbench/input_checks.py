@@ -6,6 +6,8 @@ overrides gets a one-line warning, and a list that names nothing is an error.
   once;
 - ``required``: a list that is empty once read (``--implementations ,``) is an error;
 - ``unused_options``: an option that another makes moot (``--clips`` beside ``--audio``);
+- ``ignored_benchmark_options``: pytest-benchmark's calibration options (``--benchmark-min-rounds``
+  and the like), which the suite's fixed rounds never read;
 - ``folder_leftovers``: what an ``--audio`` folder holds that is not read (subfolders, files
   that are not audio, transcripts with no audio beside them);
 - ``distinct_names``: audio files whose clips would share a name or a test ID (``a.wav`` and
@@ -24,6 +26,7 @@ from whisperbench.names import id_part
 __all__ = [
     "distinct_names",
     "folder_leftovers",
+    "ignored_benchmark_options",
     "once_each",
     "repeated_options",
     "required",
@@ -81,6 +84,28 @@ def unused_options(args: Sequence[str], moot: Mapping[str, str]) -> list[str]:
         f"{option} {values[-1]} is ignored: {why}"
         for option, why in moot.items()
         if (values := option_values(args, option))
+    ]
+
+
+PEDANTIC_IGNORES = {
+    "--benchmark-min-rounds": "--rounds",
+    "--benchmark-max-time": "--rounds",
+    "--benchmark-min-time": "--rounds",
+    "--benchmark-calibration-precision": "--rounds",
+    "--benchmark-warmup": "--warmup-rounds",
+    "--benchmark-warmup-iterations": "--warmup-rounds",
+}
+"""pytest-benchmark's options for its own calibrated runs, which the suite's cases (timed
+with ``benchmark.pedantic``: a fixed number of rounds) never read; each with the suite's own."""
+
+
+def ignored_benchmark_options(args: Sequence[str]) -> list[str]:
+    """A line per pytest-benchmark option in ``args`` that the suite's cases do not read."""
+    given = {arg.partition("=")[0] for arg in args}
+    return [
+        f"{option} is ignored: the suite times each case in a fixed number of rounds; use {instead}"
+        for option, instead in PEDANTIC_IGNORES.items()
+        if option in given
     ]
 
 

@@ -23,7 +23,13 @@ from whisperbench.implementations import (
     parse_implementation_list,
 )
 from whisperbench.implementations.synthetic import DEFAULT_SYNTHETIC_TOKENS
-from whisperbench.input_checks import once_each, repeated_options, required, unused_options
+from whisperbench.input_checks import (
+    ignored_benchmark_options,
+    once_each,
+    repeated_options,
+    required,
+    unused_options,
+)
 from whisperbench.models import DEFAULT_MODEL, get_model, parse_model_list
 from whisperbench.results import ACROSS_UTTERANCES, ONE_BY_ONE, Measured
 from whisperbench.safe_output import SafeStream
@@ -237,6 +243,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         required("--clips", names, f"one of {', '.join(CLIPS)} or corpus, or pass --audio")
     inputs = audio_inputs(get("audio")) if get("audio") else fixture_inputs(names)
     warnings += unused_options(args, _moot_options(bool(get("audio")), bool(datasets), get))
+    warnings += ignored_benchmark_options(args)
     batchings, repeats = _batchings(get("corpus_batching"))
     warnings += repeats
     devices.resolve_device(get("device"))  # an absent device is one usage error, not N errors
