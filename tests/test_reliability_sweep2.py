@@ -340,6 +340,7 @@ def test_bad_4_sigterm_and_sighup_save_the_finished_cases_as_an_incomplete_run(
     )  # fmt: skip
     output = cut.stdout + cut.stderr
     assert cut.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert "│ fake-tiny.en-short " in output  # the finished cases' table
     assert (
         f"whisperbench: the session was interrupted (SIG{name}): 2 of 4 cases measured, 2 not "
         "run; the saved run is marked incomplete, and check-regressions fails on it"
