@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from whisperbench.suite import CorpusCase, CorpusLibrary, ModelPool, Skip, measure_corpus
+from whisperbench.suite import (
+    CorpusCase,
+    CorpusLibrary,
+    EmptyInput,
+    ModelPool,
+    Skip,
+    measure_corpus,
+)
 
 
 def test_corpus(
@@ -25,6 +32,8 @@ def test_corpus(
         corpus = corpus_library.get(corpus_case.dataset)
     except Skip as reason:
         pytest.skip(str(reason))
+    except EmptyInput as problem:  # a corpus none of whose items could be read
+        pytest.fail(str(problem), pytrace=False)
     measured = measure_corpus(
         benchmark,
         loaded,

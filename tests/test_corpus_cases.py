@@ -19,6 +19,7 @@ import pytest
 
 from whisperbench.cli import main
 from whisperbench.datasets import FIXTURE_CORPUS_DIR, Corpus, parse_dataset, read_corpus
+from whisperbench.errors import DatasetError
 from whisperbench.history import load_history
 from whisperbench.implementations import ImplementationOptions, Progress, TranscriptionResult
 from whisperbench.implementations.fake import FakeWhisper
@@ -32,8 +33,8 @@ from whisperbench.results import (
 from whisperbench.suite import (
     CorpusCase,
     CorpusLibrary,
+    EmptyInput,
     LoadedModel,
-    Skip,
     SuiteConfig,
     corpus_cases,
     corpus_rounds,
@@ -247,21 +248,31 @@ def test_the_library_reads_a_corpus_once_and_names_what_it_skipped(tmp_path: Pat
     folder = tmp_path / "mine"
     shutil.copytree(FIXTURE_CORPUS_DIR / "1001", folder / "1001")
     (folder / "1001" / "10" / "1001-10-0002.flac").write_bytes(b"")
-    empty = tmp_path / "empty"
-    (empty / "9" / "9").mkdir(parents=True)
-    (empty / "9" / "9" / "9-9.trans.txt").write_text("9-9-0000 NO AUDIO\n", encoding="utf-8")
+    broken = tmp_path / "broken"
+    (broken / "9" / "9").mkdir(parents=True)
+    (broken / "9" / "9" / "9-9.trans.txt").write_text("9-9-0000 NOT AUDIO\n", encoding="utf-8")
+    (broken / "9" / "9" / "9-9-0000.flac").write_text("not audio at all\n")
     said: list[str] = []
-    specs = {spec.name: spec for spec in (parse_dataset(str(folder)), parse_dataset(str(empty)))}
+    specs = {spec.name: spec for spec in (parse_dataset(str(folder)), parse_dataset(str(broken)))}
     library = CorpusLibrary(specs, notify=said.append)
     corpus = library.get("mine")
     assert library.get("mine") is corpus and len(corpus.utterances) == 11
     (line,) = said
     assert line.startswith("whisperbench: corpus mine: 1001-10-0002: skipped: ")
     assert "the file is empty" in line
-    with pytest.raises(Skip, match=r"corpus empty \(.*\): no readable utterance \(1 item"):
-        library.get("empty")
-    with pytest.raises(Skip, match="no readable utterance"):
-        library.get("empty")  # remembered, not read again
+    # files that look usable before anything runs but do not decode: the case fails
+    with pytest.raises(EmptyInput, match=r"corpus broken \(.*\): no readable utterance \(1 item"):
+        library.get("broken")
+    with pytest.raises(EmptyInput, match="no readable utterance"):
+        library.get("broken")  # remembered, not read again
+
+
+def test_a_corpus_with_no_usable_item_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    (empty / "9" / "9").mkdir(parents=True)
+    (empty / "9" / "9" / "9-9.trans.txt").write_text("9-9-0000 NO AUDIO\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"--dataset .*empty: no usable utterance: 9-9-0000: no"):
+        parse_dataset(str(empty))
 
 
 def test_cases_per_implementation_model_dataset_and_batching() -> None:
@@ -398,7 +409,7 @@ def test_progress_of_a_corpus_is_shown_only_where_wanted(
         (("--dataset=/nowhere/at/all",), "--dataset /nowhere/at/all: no such file or folder"),
         (("--corpus-batching=sideways",), "--corpus-batching 'sideways': choose from across"),
         (
-            (f"--dataset={FIXTURE_CORPUS_DIR}", "--clips=corpus"),
+            ("--dataset=corpus.jsonl", "--clips=corpus"),  # two corpora, one name
             "are both named 'corpus'",
         ),
     ],
@@ -407,6 +418,8 @@ def test_a_bad_corpus_option_is_a_usage_error(
     pytester: pytest.Pytester, args: tuple[str, ...], problem: str
 ) -> None:
     copy_benchmarks(pytester)
+    clip = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "short.flac"
+    (pytester.path / "corpus.jsonl").write_text(json.dumps({"audio": str(clip), "text": "a"}))
     result = pytester.runpytest_inprocess(
         "-p", "whisperbench.plugin", "--implementations=fake", *args, "-p", "no:cacheprovider"
     )

@@ -131,7 +131,8 @@ def test_a_jsonl_manifest_resolves_relative_paths_and_normalises_audio(tmp_path:
         {"audio": "clips/missing.flac", "text": "gone"},
         {"text": "no audio field"},
         {"audio": "clips/a.flac", "text": "the same id again", "id": "first"},
-        {"audio": "clips/a.flac"},  # no text: no reference
+        {"audio": "clips/a.flac"},  # no text: left out, as the README says
+        {"audio": "clips/a.flac", "text": "... !?! -- ;;; ...", "id": "dots"},
     ]
     lines = [json.dumps(row) for row in rows]
     lines.insert(2, "{not json")
@@ -140,11 +141,18 @@ def test_a_jsonl_manifest_resolves_relative_paths_and_normalises_audio(tmp_path:
     spec = parse_dataset(str(manifest))
     assert (spec.format, spec.name) == ("manifest", "my-set")
     corpus = read_corpus(spec)
-    assert [u.id for u in corpus.utterances] == ["first", "b", "clips/a"]
+    assert [u.id for u in corpus.utterances] == ["first", "b", "dots"]
     assert [u.reference for u in corpus.utterances] == [
         reference_of("1001-10-0000"),
         "the second",
-        None,
+        None,  # no words once normalised: unscored, and said so
+    ]
+    assert [(u.id, u.reason) for u in corpus.unscored] == [
+        (
+            "dots",
+            "its reference holds no words once normalised ('... !?! -- ;;; ...'), "
+            "so it gets no WER",
+        )
     ]
     stereo = corpus.utterances[1]
     original, _ = sf.read(CHAPTER / "1001-10-0001.flac", dtype="float32")
@@ -155,6 +163,10 @@ def test_a_jsonl_manifest_resolves_relative_paths_and_normalises_audio(tmp_path:
     assert "clips/missing: skipped:" in reasons[1] and "no such audio file" in reasons[1]
     assert reasons[2].startswith("my-set.jsonl line 5: skipped: no audio path")
     assert reasons[3] == "first: skipped: the id appears twice; the second is left out"
+    assert reasons[4] == (
+        "my-set.jsonl line 7: skipped: no transcript (a field named text or transcription or "
+        "transcript or sentence or normalized_text)"
+    )
 
 
 def test_a_csv_manifest_needs_an_audio_column(tmp_path: Path) -> None:
@@ -292,3 +304,23 @@ def test_a_corpus_sums_its_audio() -> None:
     assert corpus.audio_s == pytest.approx(
         sum(len(u.samples) for u in corpus.utterances) / SAMPLE_RATE
     )
+
+
+def test_a_dataset_row_without_words_is_unscored_and_one_without_text_left_out(
+    tmp_path: Path,
+) -> None:
+    """Issue 27: a reference of punctuation only (``...``, which the normaliser leaves as a
+    lone ``.``) scored every word of the transcript as an insertion (2400%); a row whose
+    transcript is blank was an unscored utterance. Now: unscored and named; left out."""
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    files = [sources / f"{name}.flac" for name in ("a", "b", "c")]
+    for path in files:
+        shutil.copy(CHAPTER / "1001-10-0000.flac", path)
+    texts = [reference_of("1001-10-0000"), "... !?! -- ;;; ...", "  "]
+    corpus = read_corpus(parse_dataset(str(saved_dataset(tmp_path / "saved", files, texts))))
+    assert [(u.id, u.reference) for u in corpus.utterances] == [("row0", texts[0]), ("row1", None)]
+    (unscored,) = corpus.unscored
+    assert unscored.id == "row1" and "holds no words once normalised" in unscored.reason
+    (skipped,) = corpus.skipped
+    assert (skipped.id, skipped.reason) == ("row2", "no transcript (its 'text' column is empty)")

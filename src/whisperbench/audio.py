@@ -84,7 +84,7 @@ def check_audio_file(path: str | Path) -> None:
     path = Path(path)
     _check_file(path, "audio file")
     try:
-        with sf.SoundFile(path) as handle:
+        with sf.SoundFile(_sf_path(path)) as handle:
             frames, rate = handle.frames, handle.samplerate
             head = handle.read(max(1, int(rate * PROBE_SECONDS)), dtype="float32")
     except _READ_ERRORS as exc:
@@ -114,9 +114,21 @@ def decode_audio(data: bytes, name: str) -> np.ndarray:
     return _decoded(io.BytesIO(data), name)
 
 
+def _sf_path(path: Path) -> str | bytes:
+    """``path`` as soundfile can open it: a name that is not valid UTF-8 (a file copied from
+    another system; Python holds its bytes as surrogates) as its bytes."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text)
+    return text
+
+
 def _decoded(source: Path | io.BytesIO, name: str) -> np.ndarray:
     try:
-        data, rate = sf.read(source, dtype="float32", always_2d=True)
+        opened = _sf_path(source) if isinstance(source, Path) else source
+        data, rate = sf.read(opened, dtype="float32", always_2d=True)
     except _READ_ERRORS as exc:
         raise _not_audio(name, exc) from exc
     return to_16k_mono(data, rate, name)
@@ -170,9 +182,9 @@ def _reference_text(audio_path: Path) -> str | None:
 
 
 def _has_words(text: str) -> bool:
-    from whisperbench.metrics import normalize
+    from whisperbench.metrics import has_words
 
-    return bool(normalize(text).split())
+    return has_words(text)
 
 
 def read_reference(audio_path: Path) -> str | None:

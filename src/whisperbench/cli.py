@@ -2,17 +2,27 @@
 
 A command module exposes ``register(subparsers)``, which adds its parser and sets
 ``func`` (taking the parsed namespace, returning the exit code) as the parser default.
+
+Every error is one line on stderr, ``whisperbench COMMAND: error: ...``, and exit status 2: bad
+options (argparse's, without its usage block: ``--help`` shows that), whisperbench's own errors
+and the system's (a folder that cannot be written, a full disk); even one that no check
+foresaw (its traceback with ``WHISPERBENCH_TRACEBACK=1``). Output goes through
+``safe_output``: a reader that leaves the pipe (``| head -1``) costs nothing and changes no exit
+code (check-regressions' 1 means a regression), and an ASCII-only stdout gets plain text.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from whisperbench import __version__
 from whisperbench.errors import WhisperBenchError
+from whisperbench.safe_output import safe_stdio
 
 COMMAND_MODULES = (
     "whisperbench.commands.check_models",
@@ -22,10 +32,22 @@ COMMAND_MODULES = (
     "whisperbench.commands.compare",
     "whisperbench.commands.check_regressions",
 )
+ERROR_STATUS = 2
+TRACEBACK_ENV = "WHISPERBENCH_TRACEBACK"
+"""Set, an error no check foresaw shows its traceback (for a bug report)."""
+INTERRUPTED_STATUS = 130
+"""128 + SIGINT, as a shell reports a command stopped by Ctrl-C."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, whose errors are one line (``PROG: error: MESSAGE; see PROG --help``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(ERROR_STATUS, f"{self.prog}: error: {message}; see {self.prog} --help\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="whisperbench",
         description="Benchmark Whisper speech recognition on this machine.",
     )
@@ -36,14 +58,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _os_error(exc: OSError) -> str:
+    """``cannot write reports/x/summary.md: No space left on device`` and the like."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        code: int = args.func(args)
-    except WhisperBenchError as exc:
-        print(f"whisperbench {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    return code
+    with safe_stdio():
+        args = build_parser().parse_args(argv)
+        prefix = f"whisperbench {args.command}"
+        try:
+            code: int = args.func(args)
+        except WhisperBenchError as exc:
+            print(f"{prefix}: error: {exc}", file=sys.stderr)
+            return ERROR_STATUS
+        except OSError as exc:
+            print(f"{prefix}: error: {_os_error(exc)}", file=sys.stderr)
+            return ERROR_STATUS
+        except KeyboardInterrupt:
+            print(f"{prefix}: interrupted", file=sys.stderr)
+            return INTERRUPTED_STATUS
+        except Exception as exc:  # a bug, or input no check foresaw: still one line
+            if os.environ.get(TRACEBACK_ENV):
+                raise
+            what = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            print(
+                f"{prefix}: error: unexpected {what} (rerun with {TRACEBACK_ENV}=1 for the "
+                "traceback, and report it)",
+                file=sys.stderr,
+            )
+            return ERROR_STATUS
+        return code
 
 
 if __name__ == "__main__":

@@ -15,8 +15,12 @@ A ``--dataset`` names one of:
 Every item becomes an ``Utterance`` (id, 16 kHz mono float32 samples, reference, duration),
 decoded and normalised by ``audio`` exactly as ``--audio`` files are. An item that cannot be
 read is skipped with a one-line reason (``Skipped``), never at the cost of the others; the
-corpus keeps the list. ``parse_dataset`` checks a ``--dataset`` value without reading the
-audio (a bad one is a usage error before anything runs); ``read_corpus`` reads it.
+corpus keeps the list. A manifest line or a dataset row without a transcript is such an item;
+an utterance whose transcript holds no words once normalised (``"..."``), or that has no
+transcript file beside it (a folder of audio files), runs unscored and is named in
+``Corpus.unscored``. ``parse_dataset`` checks a ``--dataset`` value without reading the audio:
+a bad one, or a local corpus none of whose items is usable, is a usage error before anything
+runs; ``read_corpus`` reads it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +45,7 @@ from whisperbench.audio import (
     to_16k_mono,
 )
 from whisperbench.errors import AudioError, DatasetError
+from whisperbench.metrics import has_words
 
 HUB_PREFIX = "hf://"
 HUB_SYNTAX = "hf://NAME[:CONFIG]:SPLIT, for example hf://openslr/librispeech_asr:clean:test"
@@ -49,6 +55,7 @@ AUDIO_KEYS = ("audio", "audio_filepath")
 TEXT_KEYS = ("text", "transcription", "transcript", "sentence", "normalized_text")
 """A manifest row's or a dataset's reference transcript, the first present."""
 ID_KEYS = ("id", "utterance_id", "segment_id")
+NO_TRANSCRIPT = f"no transcript (a field named {' or '.join(TEXT_KEYS)})"
 DATASETS_HINT = "pip install 'whisperbench[datasets]'  (or: pip install datasets)"
 FIXTURE_CORPUS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
 """The committed espeak-ng corpus (``fixtures/corpus/make_corpus.py``), ``--clips corpus``."""
@@ -110,6 +117,8 @@ class Corpus:
     spec: DatasetSpec
     utterances: tuple[Utterance, ...]
     skipped: tuple[Skipped, ...] = ()
+    unscored: tuple[Skipped, ...] = ()
+    """Utterances that run without a WER, and why (their reference holds no words)."""
 
     @property
     def name(self) -> str:
@@ -127,14 +136,18 @@ class _Item:
     id: str
     read: Callable[[], tuple[np.ndarray, str | None, str]]
     """-> samples, reference, source."""
+    path: Path | None = None
+    """The audio file, where the item is one (checked before anything runs)."""
 
 
 # --- naming and checking a --dataset -------------------------------------------------------------
 
 
 def slug(text: str) -> str:
-    """``text`` as a case ID part: letters, digits, ``.``, ``_`` and ``-``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "dataset"
+    """``text`` as a case ID part: letters, digits, ``.``, ``_`` and ``-``; accents dropped
+    first (``données`` -> ``donnees``), as ``names.id_part`` drops them from clip names."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", plain).strip("_") or "dataset"
 
 
 def parse_dataset(text: str, limit: int | None = None) -> DatasetSpec:
@@ -156,7 +169,37 @@ def parse_dataset(text: str, limit: int | None = None) -> DatasetSpec:
         )
     kind = _file_format(path) if path.is_file() else _folder_format(path)
     name = slug(path.stem if path.is_file() else path.resolve().name) + suffix
-    return DatasetSpec(text, kind, name, path=path, limit=limit)
+    spec = DatasetSpec(text, kind, name, path=path, limit=limit)
+    _check_items(spec)
+    return spec
+
+
+def _check_items(spec: DatasetSpec) -> None:
+    """A local corpus with no usable item (every line without audio or transcript, every
+    audio file missing or empty) is a DatasetError naming the first reason; its audio is not
+    decoded here."""
+    if spec.format not in ("librispeech", "manifest", "folder"):
+        return  # a dataset's rows are read when its case runs
+    items, _ = _items(spec)
+    reasons = []
+    for item in items:
+        reason = item.reason if isinstance(item, Skipped) else _file_problem(item.path)
+        if reason is None:
+            return
+        reasons.append(f"{item.id}: {reason}")
+    more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+    first = reasons[0] if reasons else "it lists no item"
+    raise DatasetError(f"--dataset {spec.given}: no usable utterance: {first}{more}")
+
+
+def _file_problem(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return f"{path}: {exc.strerror or exc}"
+    return None if size else f"{path}: the file is empty (0 bytes)"
 
 
 def _hub_parts(text: str) -> tuple[str, str | None, str]:
@@ -218,6 +261,7 @@ def read_corpus(spec: DatasetSpec, progress: Progress | None = None) -> Corpus:
         total = min(total, spec.limit) if total else spec.limit
     utterances: list[Utterance] = []
     skipped: list[Skipped] = []
+    unscored: list[Skipped] = []
     seen: set[str] = set()
     for item in items:
         if spec.limit is not None and len(utterances) >= spec.limit:
@@ -237,10 +281,22 @@ def read_corpus(spec: DatasetSpec, progress: Progress | None = None) -> Corpus:
             skipped.append(Skipped(item.id, f"{type(exc).__name__}: {exc}"))
             continue
         seen.add(item.id)
+        if reference is None or not has_words(reference):
+            unscored.append(Skipped(item.id, _unscored_reason(reference)))
+            reference = None
         utterances.append(Utterance(item.id, samples, reference, source))
         if progress is not None:
             progress(len(utterances), total, "utterances read")
-    return Corpus(spec, tuple(utterances), tuple(skipped))
+    return Corpus(spec, tuple(utterances), tuple(skipped), tuple(unscored))
+
+
+def _unscored_reason(reference: str | None) -> str:
+    what = (
+        "no reference transcript"
+        if reference is None
+        else f"its reference holds no words once normalised ({reference[:40]!r})"
+    )
+    return f"{what}, so it gets no WER"
 
 
 def _items(spec: DatasetSpec) -> tuple[Iterator[_Item | Skipped], int]:
@@ -266,7 +322,7 @@ def _file_item(path: Path, item_id: str, reference: Callable[[Path], str | None]
     def read() -> tuple[np.ndarray, str | None, str]:
         return load_audio(path), reference(path), str(path)
 
-    return _Item(item_id, read)
+    return _Item(item_id, read, path)
 
 
 def _given(reference: str | None) -> Callable[[Path], str | None]:
@@ -330,13 +386,20 @@ def _manifest_items(path: Path) -> Iterator[_Item | Skipped]:
         audio_path = Path(audio.strip()).expanduser()
         if not audio_path.is_absolute():
             audio_path = path.parent / audio_path
-        text_key = _first_key(row, TEXT_KEYS)
-        text = row.get(text_key) if text_key else None
-        reference = text.strip() or None if isinstance(text, str) else None
+        reference = _transcript(row, _first_key(row, TEXT_KEYS))
+        if reference is None:
+            yield Skipped(where, NO_TRANSCRIPT)
+            continue
         id_key = _first_key(row, ID_KEYS)
         given_id = row.get(id_key) if id_key else None
         item_id = str(given_id).strip() if given_id not in (None, "") else _path_id(audio)
         yield _file_item(audio_path, item_id, _given(reference))
+
+
+def _transcript(row: Mapping[str, Any], key: str | None) -> str | None:
+    """A row's transcript, stripped; None where it has none (no field, not text, blank)."""
+    text = row.get(key) if key else None
+    return (text.strip() or None) if isinstance(text, str) else None
 
 
 def _path_id(audio: str) -> str:
@@ -455,7 +518,7 @@ def _row_item(
     text_column: str | None,
     id_column: str | None,
     base: Path | None,
-) -> _Item:
+) -> _Item | Skipped:
     value = row.get(audio_column)
     path = value.get("path") if isinstance(value, Mapping) else value
     given = row.get(id_column) if id_column else None
@@ -465,9 +528,10 @@ def _row_item(
         item_id = Path(path).stem
     else:
         item_id = f"row-{index:06d}"
-    text = row.get(text_column) if text_column else None
-    reference = text.strip() or None if isinstance(text, str) else None
+    reference = _transcript(row, text_column)
     source = f"{spec.given}[{index}]"
+    if reference is None and text_column is not None:
+        return Skipped(item_id, f"no transcript (its {text_column!r} column is empty)")
 
     def read() -> tuple[np.ndarray, str | None, str]:
         return _row_samples(value, source, base), reference, source

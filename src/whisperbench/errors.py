@@ -55,3 +55,7 @@ class ResultError(WhisperBenchError, ValueError):
 
 class DatasetError(WhisperBenchError, ValueError):
     """A ``--dataset`` that cannot be read as a corpus (or one item of it that cannot)."""
+
+
+class OutputError(WhisperBenchError, ValueError):
+    """A place a command cannot write its output to (a report folder that is a file)."""

@@ -238,6 +238,19 @@ class History:
                 lines.append(f"{run.path}: {len(run.ignored)} benchmark(s) left out: {left_out}")
         return lines
 
+    def unreadable_after(self, run: Run) -> list[Skipped]:
+        """The files beside ``run`` (its machine's folder) numbered after it that could not be
+        read: a newer run cut or emptied (an older version's save on a full disk), which a
+        check of ``run`` as the newest must not pass over."""
+        number = _run_number(run.path)
+        return [
+            skipped
+            for skipped in self.skipped
+            if skipped.path.parent.resolve() == run.path.parent.resolve()
+            and number is not None
+            and (_run_number(skipped.path) or 0) > number
+        ]
+
     def for_machine(self, machine: str) -> list[Run]:
         return [run for run in self.runs if run.machine == machine]
 
@@ -337,7 +350,7 @@ def load_run(path: Path, root: Path | None = None) -> Run:
     for index, bench in enumerate(data["benchmarks"]):
         try:
             cases.append(_case(bench))
-        except (HistoryError, KeyError, TypeError, ValueError) as exc:
+        except (HistoryError, KeyError, TypeError, ValueError, AttributeError) as exc:
             name = bench.get("name", f"#{index}") if isinstance(bench, dict) else f"#{index}"
             problems.append(f"{name}: {exc}")
     record = RunRecord.from_json(data.get(RUN_KEY))
@@ -365,14 +378,23 @@ def _case(bench: Any) -> CaseResult:
         raise HistoryError("not a benchmark record")
     result = from_extra_info(bench.get("extra_info"))
     key = CaseKey.of(result)
-    data = bench["stats"].get("data")
+    stats = bench.get("stats")
+    if not isinstance(stats, dict):
+        raise HistoryError("no 'stats' mapping")
+    data = stats.get("data")
     return CaseResult(
         name=str(bench.get("name", key.label)),
         key=key,
-        timing=Timing.from_stats(bench["stats"]),
+        timing=Timing.from_stats(stats),
         data=tuple(float(x) for x in data) if isinstance(data, list) and data else None,
         result=result,
     )
+
+
+def _run_number(path: Path) -> int | None:
+    """``0002`` of ``0002_<commit>_<date>.json`` (None for a file not named so)."""
+    prefix = path.name.split("_", 1)[0]
+    return int(prefix) if prefix.isdigit() else None
 
 
 def _mapping(value: Any) -> dict[str, Any]:

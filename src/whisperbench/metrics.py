@@ -64,6 +64,13 @@ def normalize(text: str, language: str | None = "en") -> str:
     return str(_basic_normalizer()(text))
 
 
+def has_words(text: str, language: str | None = "en") -> bool:
+    """Whether ``text`` holds a word once normalised: a token with a letter or a digit. The
+    normaliser keeps a lone ``.`` of an ellipsis (``"... !?!"`` -> ``" ."``), which is no word:
+    a reference of nothing else would score every word of a transcript as an insertion."""
+    return any(any(char.isalnum() for char in token) for token in normalize(text, language).split())
+
+
 @dataclass(frozen=True)
 class WordErrors:
     wer: float
@@ -159,7 +166,7 @@ def word_errors(reference: str, hypothesis: str, language: str | None = "en") ->
     import jiwer
 
     ref = normalize(reference, language).split()
-    if not ref:
+    if not has_words(reference, language):
         raise ValueError("the reference transcript is empty after normalisation; WER is undefined")
     hyp, regrouped = regroup_numbers(ref, normalize(hypothesis, language).split())
     out = jiwer.process_words(" ".join(ref), " ".join(hyp))
@@ -236,7 +243,7 @@ def corpus_word_errors(
     scored = {
         utterance_id: word_errors(reference, hypothesis, language)
         for utterance_id, reference, hypothesis in pairs
-        if reference is not None and normalize(reference, language).split()
+        if reference is not None and has_words(reference, language)
     }
     return CorpusErrors(
         substitutions=sum(e.substitutions for e in scored.values()),

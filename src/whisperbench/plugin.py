@@ -4,6 +4,7 @@ terminal, and a results table."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 from contextlib import nullcontext
@@ -22,13 +23,21 @@ from whisperbench.implementations import (
     parse_implementation_list,
 )
 from whisperbench.implementations.synthetic import DEFAULT_SYNTHETIC_TOKENS
+from whisperbench.input_checks import (
+    ignored_benchmark_options,
+    once_each,
+    repeated_options,
+    required,
+    unused_options,
+)
 from whisperbench.models import DEFAULT_MODEL, get_model, parse_model_list
 from whisperbench.results import ACROSS_UTTERANCES, ONE_BY_ONE, Measured
+from whisperbench.safe_output import SafeStream
 from whisperbench.suite import (
     CLIP_SETS,
+    CLIPS,
     CORPUS_BUDGET_S,
     DEFAULT_CLIPS,
-    AudioInputs,
     ClipLibrary,
     CorpusCase,
     CorpusLibrary,
@@ -38,7 +47,7 @@ from whisperbench.suite import (
     TranscribeCase,
     audio_inputs,
     corpus_cases,
-    fixture_clips,
+    fixture_inputs,
     last_cases,
     load_cases,
     order_by_model,
@@ -46,8 +55,9 @@ from whisperbench.suite import (
 )
 from whisperbench.weights import go_offline
 
-pytest_plugins = ["whisperbench.session_guard"]
-"""Run records, safe saving and the session's verdict (see ``session_guard``)."""
+pytest_plugins = ["whisperbench.session_guard", "whisperbench.compare_guard"]
+"""Run records, safe saving and the session's verdict (see ``session_guard``); no
+``--benchmark-compare`` judgement across configurations (``compare_guard``)."""
 
 CONFIG_KEY = pytest.StashKey[SuiteConfig]()
 RESULTS_KEY = pytest.StashKey[list[tuple[str, Measured]]]()
@@ -57,6 +67,9 @@ RELEASE_KEY = pytest.StashKey[dict[str, tuple[str, str]]]()
 """The node ID of each model's last case, and the model to release once it has run."""
 CORPUS_BATCHINGS = {"across": ACROSS_UTTERANCES, "one-by-one": ONE_BY_ONE}
 """``--corpus-batching`` values and what they run."""
+VALUED_OPTIONS: list[str] = []
+"""The suite's options that take a value (filled as they are added): one given twice is
+said (pytest keeps the last)."""
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -188,25 +201,67 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--cache-dir", default=None, help="Hugging Face cache folder (default: HF_HUB_CACHE)"
     )
+    VALUED_OPTIONS[:] = [
+        name for option in group.options if _one_value(option) for name in option.names()
+    ]
+
+
+def _one_value(option: Any) -> bool:
+    """Whether ``option`` keeps one value, so that a second one overrides the first (not a
+    flag, nor a repeatable option such as ``--dataset``)."""
+    action = getattr(option, "_action", None)  # pytest 8.4+: the argparse action itself
+    if action is not None:
+        return type(action) is argparse._StoreAction
+    attrs = option.attrs()
+    return attrs.get("action") in (None, "store") and attrs.get("nargs") != 0
 
 
 def _suite_config(config: pytest.Config) -> SuiteConfig:
     get = config.getoption
-    implementations = (
+    args = config.invocation_params.args
+    warnings = repeated_options(args, VALUED_OPTIONS)
+    implementations, repeats = once_each(
+        "--implementations",
         default_names(get("device"))
         if get("implementations") == "available"
-        else parse_implementation_list(get("implementations"))
+        else parse_implementation_list(get("implementations")),
     )
+    required(
+        "--implementations",
+        implementations,
+        "an implementation name, 'all', or 'available' where one can run here",
+    )
+    models, more = once_each("--models", parse_model_list(get("models")))
+    warnings += repeats + more
     limit = get("dataset_limit")
     datasets = [parse_dataset(text, limit) for text in get("dataset")]
-    names = _clip_names(get("clips"), bool(datasets))
+    names, repeats = once_each("--clips", _clip_names(get("clips"), bool(datasets)))
+    warnings += repeats
     sets = [name for name in names if name in CLIP_SETS]
     names = [name for name in names if name not in CLIP_SETS]
     if not get("audio"):
         datasets[:0] = [parse_dataset(str(CLIP_SETS[name]), limit) for name in sets]
-    inputs = audio_inputs(get("audio")) if get("audio") else AudioInputs(fixture_clips(names))
+    datasets, repeats = _unique(datasets)
+    warnings += repeats
+    if get("audio") is not None and not get("audio").strip():
+        raise ValueError("--audio names no file; give an audio file or a folder of them")
+    if not (get("audio") or names or datasets):
+        required(
+            "--clips",
+            names,
+            f"one of {', '.join((*CLIPS, *CLIP_SETS))}, or pass --audio",
+        )
+    inputs = audio_inputs(get("audio")) if get("audio") else fixture_inputs(names)
+    warnings += unused_options(args, _moot_options(bool(get("audio")), bool(datasets), get))
+    warnings += ignored_benchmark_options(args)
+    batchings, repeats = _batchings(get("corpus_batching"))
+    warnings += repeats
     devices.resolve_device(get("device"))  # an absent device is one usage error, not N errors
     cache_dir = get("cache_dir")
+    if cache_dir is not None and not cache_dir.strip():  # an unset variable: not the default
+        raise ValueError(
+            "--cache-dir names no folder (an empty value); leave it out for the default"
+        )
     if cache_dir:  # a cache that holds no model yet must take the bundled import
         folder = weights.resolve_cache_dir(cache_dir)
         weights.check_cache_dir(folder, write=not weights.holds_models(folder))
@@ -221,7 +276,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         synthetic_tokens=get("synthetic_tokens") if get("synthetic") else None,
     )
     return SuiteConfig(
-        models=tuple(parse_model_list(get("models"))),
+        models=tuple(models),
         implementations=tuple(implementations),
         clips=inputs.clips,
         options=options,
@@ -229,11 +284,24 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         warmup_rounds=get("warmup_rounds"),
         cache_dir=Path(cache_dir) if cache_dir else None,
         rejected_inputs=inputs.rejected,
-        input_warnings=inputs.warnings,
-        datasets=_unique(datasets),
-        corpus_batching=_batchings(get("corpus_batching")),
+        input_warnings=(*warnings, *inputs.warnings),
+        datasets=tuple(datasets),
+        corpus_batching=batchings,
         corpus_budget_s=get("corpus_budget"),
     )
+
+
+def _moot_options(audio: bool, corpora: bool, get: Any) -> dict[str, str]:
+    """The options that others make moot in this session, each with why."""
+    moot = {}
+    if audio:
+        moot["--clips"] = "--audio gives the clips (and --dataset the corpora)"
+    if not corpora:
+        why = "no corpus is given (--dataset, or --clips corpus)"
+        moot.update({"--dataset-limit": why, "--corpus-batching": why, "--corpus-budget": why})
+    if not get("synthetic"):
+        moot["--synthetic-tokens"] = "it counts only with --synthetic"
+    return moot
 
 
 def _clip_names(given: str | None, have_datasets: bool) -> list[str]:
@@ -243,19 +311,38 @@ def _clip_names(given: str | None, have_datasets: bool) -> list[str]:
     return [name for name in given.split(",") if name]
 
 
-def _unique(datasets: list[DatasetSpec]) -> tuple[DatasetSpec, ...]:
-    names: dict[str, str] = {}
+def _unique(datasets: list[DatasetSpec]) -> tuple[list[DatasetSpec], list[str]]:
+    """The corpora, each once (a line per one given again: the same folder, manifest or Hub
+    split), or ValueError for two different corpora of the same name."""
+    kept: dict[str, DatasetSpec] = {}
+    lines = []
     for spec in datasets:
-        if spec.name in names:
+        first = kept.get(spec.name)
+        if first is None:
+            kept[spec.name] = spec
+        elif _same_corpus(first, spec):
+            lines.append(f"--dataset {spec.given} is given more than once; it runs once")
+        else:
             raise ValueError(
-                f"--dataset {names[spec.name]} and --dataset {spec.given} are both named "
+                f"--dataset {first.given} and --dataset {spec.given} are both named "
                 f"{spec.name!r}; case IDs need distinct names: rename a folder or manifest"
             )
-        names[spec.name] = spec.given
-    return tuple(datasets)
+    return list(kept.values()), list(dict.fromkeys(lines))
 
 
-def _batchings(text: str) -> tuple[str, ...]:
+def _same_corpus(a: DatasetSpec, b: DatasetSpec) -> bool:
+    if a.path is not None and b.path is not None:
+        try:
+            return a.path.resolve() == b.path.resolve()
+        except OSError:
+            return a.path == b.path
+    hub = (a.format, a.hub_name, a.hub_config, a.split)
+    return (
+        a.path is None and b.path is None and hub == (b.format, b.hub_name, b.hub_config, b.split)
+    )
+
+
+def _batchings(text: str) -> tuple[tuple[str, ...], list[str]]:
     chosen = [part.strip() for part in text.split(",") if part.strip()]
     unknown = [part for part in chosen if part not in CORPUS_BATCHINGS]
     if unknown or not chosen:
@@ -263,7 +350,8 @@ def _batchings(text: str) -> tuple[str, ...]:
             f"--corpus-batching {text!r}: choose from {', '.join(CORPUS_BATCHINGS)} "
             "(comma-separated)"
         )
-    return tuple(dict.fromkeys(CORPUS_BATCHINGS[part] for part in chosen))
+    kept, repeats = once_each("--corpus-batching", chosen)
+    return tuple(CORPUS_BATCHINGS[part] for part in kept), repeats
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -297,7 +385,7 @@ class Terminal:
             self.line_of_progress = progress.ProgressLine(
                 self._write,
                 width=writer.fullwidth,
-                inline=isatty,
+                inline=progress.redraws_in_place(isatty, os.environ.get("TERM")),
                 color=writer.hasmarkup,
                 begin=self._end_pytests_line,
             )
@@ -346,6 +434,22 @@ class Terminal:
     def case_ended(self) -> None:
         if self.line_of_progress is not None:
             self.line_of_progress.ended_elsewhere()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """pytest's terminal and pytest-benchmark's log outlive a reader that left the pipe
+    (``| head``: the session goes on and saves its run) and write plain fallbacks for what
+    their encoding cannot hold (``safe_output``)."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    benchmarks = getattr(session.config, "_benchmarksession", None)
+    for writer in (
+        getattr(reporter, "_tw", None),
+        getattr(getattr(benchmarks, "logger", None), "term", None),
+    ):
+        stream = getattr(writer, "_file", None)
+        if stream is not None and not isinstance(stream, SafeStream):
+            writer._file = SafeStream(stream)  # type: ignore[union-attr]
 
 
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
@@ -508,7 +612,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     from rich.console import Console
 
-    from whisperbench.tables import corpus_lines, repetition_warnings, results_table
+    from whisperbench.tables import (
+        corpus_lines,
+        option_warnings,
+        repetition_warnings,
+        results_table,
+    )
     from whisperbench.verdict import interval_notes, verdicts
 
     buffer = io.StringIO()
@@ -521,6 +630,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(line)
     for line in repetition_warnings(results):
         terminalreporter.write_line(line, yellow=True)
+    suite = config.stash.get(CONFIG_KEY, None)
+    if suite is not None:
+        for line in option_warnings(results, suite.options):
+            terminalreporter.write_line(line, yellow=True)
     measured = [m for _, m in results]
     for line in interval_notes(measured):
         terminalreporter.write_line(f"whisperbench: {line}")

@@ -37,6 +37,12 @@ MIN_BAR = 6
 MIN_LABEL = 8
 
 
+def redraws_in_place(isatty: bool, term: str | None) -> bool:
+    """Whether the line can be redrawn in place (``\\r`` and erase to its end): on a terminal
+    that is not ``TERM=dumb`` (which knows neither; there each redraw is a line of its own)."""
+    return isatty and term != "dumb"
+
+
 def wanted(setting: str, *, isatty: bool, verbosity: int) -> bool:
     """Whether to show progress: ``always``, ``never``, or ``auto``: on a terminal, unless
     ``-q`` (verbosity below 0)."""

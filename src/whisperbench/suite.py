@@ -21,6 +21,7 @@ from whisperbench.audio import (
     find_audio_files,
     fixture_clip_path,
     load_clip,
+    reference_warning,
     screen_audio_files,
 )
 from whisperbench.datasets import (
@@ -28,6 +29,7 @@ from whisperbench.datasets import (
     FIXTURE_REALSPEECH_DIR,
     Corpus,
     DatasetSpec,
+    Skipped,
     read_corpus,
 )
 from whisperbench.errors import AudioError, DatasetError, ImplementationUnavailableError
@@ -42,7 +44,9 @@ from whisperbench.implementations import (
 )
 from whisperbench.implementations import get_implementation as implementation_class
 from whisperbench.implementations.synthetic import synthetic_label
+from whisperbench.input_checks import distinct_names, folder_leftovers
 from whisperbench.models import get_model, native_repo
+from whisperbench.names import id_part
 from whisperbench.report.formatting import duration
 from whisperbench.results import (
     ACROSS_UTTERANCES,
@@ -128,6 +132,12 @@ class SuiteConfig:
         ):
             if value is not None and value < least:
                 raise ValueError(f"{option} {value}: must be at least {least}")
+        budget = self.corpus_budget_s
+        if not 0 <= budget < float("inf"):  # NaN too
+            raise ValueError(
+                f"--corpus-budget {budget}: give a number of seconds, 0 or more (0: every "
+                "corpus is timed once)"
+            )
 
     @property
     def synthetic(self) -> bool:
@@ -158,7 +168,7 @@ class TranscribeCase:
 
     @property
     def id(self) -> str:
-        return f"{self.implementation}-{self.label}-{self.clip}"
+        return f"{self.implementation}-{self.label}-{id_part(self.clip)}"
 
 
 @dataclass(frozen=True)
@@ -204,13 +214,22 @@ def audio_inputs(path: str) -> AudioInputs:
     (``audio.screen_audio_files``), before any model loads. A folder keeps its good files and
     names each bad one; ``AudioError`` when nothing is usable (for one file: its reason)."""
     screened = screen_audio_files(find_audio_files(path))
-    rejected = tuple(reason for _, reason in screened.rejected)
-    if not screened.usable:
+    usable, clashes = distinct_names(screened.usable)
+    rejected = tuple(reason for _, reason in (*screened.rejected, *clashes))
+    if not usable:
         if len(rejected) == 1:
             raise AudioError(rejected[0])
         more = f" (and {len(rejected) - 1} more like it)" if len(rejected) > 1 else ""
         raise AudioError(f"no usable audio file in {path}: {rejected[0]}{more}")
-    return AudioInputs(screened.usable, rejected, screened.warnings)
+    warnings = (*folder_leftovers(Path(path)), *screened.warnings)
+    return AudioInputs(tuple(usable), rejected, warnings)
+
+
+def fixture_inputs(names: tuple[str, ...] | list[str]) -> AudioInputs:
+    """The reference clips named, with a line for each whose reference gives no WER."""
+    paths = fixture_clips(names)
+    warnings = (reference_warning(path) for path in paths)
+    return AudioInputs(paths, (), tuple(line for line in warnings if line))
 
 
 def audio_clips(path: str) -> tuple[Path, ...]:
@@ -286,6 +305,11 @@ class UnavailableAfterLoad(Skip):
     """A model that loaded but cannot run as asked (``ImplementationUnavailableError`` from
     ``load``: whisper.cpp's load log names another device than ``--device``, say). Its other
     cases skip with the same reason, without loading it again."""
+
+
+class EmptyInput(Exception):
+    """An input with nothing usable in it after all (a corpus none of whose items could be
+    read): the case fails with the message, as an empty input set is an error."""
 
 
 def weights_for(
@@ -536,14 +560,22 @@ class CorpusLibrary:
 
     def get(self, name: str) -> Corpus:
         if name in self.failures:
-            raise Skip(self.failures[name])
+            raise EmptyInput(self.failures[name])
         if name not in self.corpora:
             try:
                 self.corpora[name] = self._read(self.specs[name])
-            except (DatasetError, Skip) as exc:
+            except (DatasetError, EmptyInput) as exc:
                 self.failures[name] = str(exc)
-                raise Skip(str(exc)) from exc
+                raise EmptyInput(str(exc)) from exc
         return self.corpora[name]
+
+    def _list(self, name: str, items: tuple[Skipped, ...], what: str) -> None:
+        """A line per item (the first ``SKIPPED_SHOWN``), then how many more."""
+        for item in items[:SKIPPED_SHOWN]:
+            self.notify(f"whisperbench: corpus {name}: {item.id}: {what}: {item.reason}")
+        if len(items) > SKIPPED_SHOWN:
+            more = len(items) - SKIPPED_SHOWN
+            self.notify(f"whisperbench: corpus {name}: {more} more item(s) {what}")
 
     def _read(self, spec: DatasetSpec) -> Corpus:
         display = self.progress
@@ -554,13 +586,16 @@ class CorpusLibrary:
                 corpus = read_corpus(spec, display.start(f"reading corpus {spec.name}"))
             finally:
                 display.stop()
-        for skipped in corpus.skipped[:SKIPPED_SHOWN]:
-            self.notify(f"whisperbench: corpus {spec.name}: {skipped}")
-        if len(corpus.skipped) > SKIPPED_SHOWN:
-            more = len(corpus.skipped) - SKIPPED_SHOWN
-            self.notify(f"whisperbench: corpus {spec.name}: {more} more item(s) skipped")
+        self._list(spec.name, corpus.skipped, "skipped")
+        self._list(spec.name, corpus.unscored, "not scored")
+        if spec.limit is not None and 0 < len(corpus.utterances) < spec.limit:
+            self.notify(
+                f"whisperbench: warning: corpus {spec.name}: --dataset-limit {spec.limit} is "
+                f"more than the {len(corpus.utterances)} utterance(s) it could read; all of "
+                "them run"
+            )
         if not corpus.utterances:
-            raise Skip(
+            raise EmptyInput(
                 f"corpus {spec.name} ({spec.given}): no readable utterance "
                 f"({len(corpus.skipped)} item(s) skipped)"
             )

@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.table import Table
-from rich.text import Text
 
+from whisperbench.implementations.base import ImplementationOptions
+from whisperbench.names import Name
 from whisperbench.report import formatting
 from whisperbench.results import (
     SESSION,
@@ -36,15 +37,15 @@ def results_table(rows: Sequence[tuple[str, Measured]], title: str = "whisperben
     load time and memory."""
     metrics = shown_in(SESSION)
     table = Table(title=title)
-    table.add_column("Case", justify="left", no_wrap=True)
+    table.add_column("Case", justify="left")  # a long name is cut (Name), never a number
     for _, header in PARAM_COLUMNS:
-        table.add_column(header, justify="right" if header == "Batch" else "left")
+        table.add_column(header, justify="right" if header == "Batch" else "left", no_wrap=True)
     for m in metrics:
-        table.add_column(m.label, justify="right")
+        table.add_column(m.label, justify="right", no_wrap=True)
     for name, measured in rows:
         params = measured.result.params
         table.add_row(
-            Text(case_label(name)),
+            Name(case_label(name)),
             *(formatting.param(params.get(field)) for field, _ in PARAM_COLUMNS),
             *(
                 formatting.value_and_interval(m, measured.value(m), m.interval(measured.result))
@@ -72,6 +73,46 @@ def repetition_warnings(rows: Sequence[tuple[str, Measured]]) -> list[str]:
                 f"{count:.0f} word 8-gram(s) ({against}): repeated or hallucinated text?"
             )
     return lines
+
+
+def option_warnings(
+    rows: Sequence[tuple[str, Measured]], asked: ImplementationOptions
+) -> list[str]:
+    """A line per engine that did not run an option as it was given: what it says of it (a
+    ``*_note`` of its parameters: ``--vad is ignored by whisper.cpp: ...``), or else what ran
+    instead of what was given (``--dtype float16 was given, but fake ran float32``). Options
+    left at their defaults are the engine's to choose. Once each."""
+    lines = []
+    for _, measured in rows:
+        params = measured.result.params
+        engine = measured.result.implementation
+        noted = set()
+        for key, value in params.to_mapping().items():
+            if key.endswith("_note") and isinstance(value, str) and value.strip():
+                noted.add(key.removesuffix("_note"))
+                lines.append(f"whisperbench: warning: {engine}: {value}")
+        for option, given, default, ran in (
+            ("dtype", asked.dtype, None, params.dtype),
+            ("beam_size", asked.beam_size, 1, params.beam_size),
+            ("vad", asked.vad, False, params.vad),
+            ("quantization", asked.quantization, "none", params.quantization),
+        ):
+            if option in noted or given in (None, default) or ran is None:
+                continue
+            if not _plain(ran).startswith(_plain(given)):  # int8 ran as int8_float32: as given
+                flag = "--" + option.replace("_", "-")
+                what = (
+                    f"{flag} was given, but {engine} ran without it"
+                    if isinstance(given, bool)
+                    else f"{flag} {given} was given, but {engine} ran {ran}"
+                )
+                lines.append(f"whisperbench: warning: {what}")
+    return list(dict.fromkeys(lines))
+
+
+def _plain(value: object) -> str:
+    """``torch.float16`` and ``float16`` alike."""
+    return str(value).lower().removeprefix("torch.")
 
 
 WORST_SHOWN = 5

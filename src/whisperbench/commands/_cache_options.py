@@ -26,10 +26,16 @@ def add_model_selection(parser: argparse.ArgumentParser, default_model: str) -> 
     )
 
 
+def _cache_dir_arg(text: str) -> Path:
+    if not text.strip():  # an unset variable: not the current folder
+        raise argparse.ArgumentTypeError("names no folder (an empty value)")
+    return Path(text)
+
+
 def add_cache_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cache-dir",
-        type=Path,
+        type=_cache_dir_arg,
         default=None,
         help="Hugging Face hub cache (default: HF_HUB_CACHE, else HF_HOME/hub)",
     )

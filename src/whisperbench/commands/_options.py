@@ -27,9 +27,18 @@ LOG_WIDTH = 240
 (a case label and three columns per metric) on one line per case."""
 
 
+def path_arg(text: str) -> str:
+    """A path option's value: an empty one (``--output ""``, an unset variable) names
+    nothing, and is refused rather than taken as the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("names no path (an empty value)")
+    return text
+
+
 def add_storage(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--storage",
+        type=path_arg,
         default=DEFAULT_STORAGE,
         metavar="PATH",
         help=f"pytest-benchmark storage: a folder or file://PATH (default: {DEFAULT_STORAGE})",

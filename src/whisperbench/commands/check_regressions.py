@@ -12,6 +12,7 @@ import argparse
 from typing import Any
 
 from pytest_benchmark.utils import get_machine_id
+from rich.console import RenderableType
 from rich.markup import escape
 from rich.table import Table
 
@@ -19,6 +20,7 @@ from whisperbench.commands import _options
 from whisperbench.errors import HistoryError
 from whisperbench.evidence import Difference
 from whisperbench.history import History
+from whisperbench.names import Name
 from whisperbench.regressions import CheckReport, check_newest, cut_short, describe_rule
 from whisperbench.report import formatting
 from whisperbench.results import judged
@@ -88,11 +90,11 @@ def report_table(report: CheckReport) -> Table:
         table.add_column(
             name,
             justify="left" if name in ("Case", "Result") else "right",
-            no_wrap=name in ("Case", "Result"),
+            no_wrap=name != "Case",  # a long case name is cut (Name), never a number
         )
     for case in report.cases:
-        cells = [
-            escape(case.key.label),
+        cells: list[RenderableType] = [
+            Name(case.key.label),
             formatting.number(case.current.median_s, ".3f"),
             formatting.number(case.baseline_time["median"], ".3f"),
             escape(_with_interval(formatting.relative(case.time_change), case.time_evidence)),
@@ -130,6 +132,13 @@ def run(args: argparse.Namespace) -> int:
         if run_.machine != machine:
             print(f"{run_.path}: skipped: from machine {run_.machine}, not {machine}")
     runs = history.for_machine(machine)
+    for lost in history.unreadable_after(runs[-1]):
+        print(
+            f"FAILED: {lost.path} is newer than run {runs[-1].run_id} but cannot be read "
+            f"({lost.reason}): its session did not finish saving it; rerun the suite, or move "
+            f"the file away to judge run {runs[-1].run_id}"
+        )
+        return 1
     limits = _options.limits(args)
     report = check_newest(runs, limits)
     if report is None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rich.console import RenderableType
 from rich.markup import escape
 from rich.table import Table
 
 from whisperbench.commands import _options
 from whisperbench.history import Run
+from whisperbench.names import Name
 from whisperbench.regressions import CaseComparison, compare_runs
 from whisperbench.report import formatting
 from whisperbench.results import COMPARE, Metric, shown_in
@@ -54,17 +56,18 @@ def comparison_table(a: Run, b: Run, rows: list[CaseComparison]) -> Table:
     """A, B and the change of each metric that compare shows (results.METRICS), per case."""
     metrics = shown_in(COMPARE)
     table = Table(title=f"{a.label} -> {b.label}")
-    table.add_column("Case", justify="left", no_wrap=True)
+    table.add_column("Case", justify="left")  # a long name is cut (Name), never a number
     for metric in metrics:
         unit = formatting.unit_suffix(metric)
         points = " pts" if metric.change == "points" else ""
-        table.add_column(f"{metric.short} A{unit}", justify="right")
-        table.add_column(f"{metric.short} B{unit}", justify="right")
+        table.add_column(f"{metric.short} A{unit}", justify="right", no_wrap=True)
+        table.add_column(f"{metric.short} B{unit}", justify="right", no_wrap=True)
         table.add_column(f"Δ {metric.short}{points}", justify="right", no_wrap=True)
         if metric.source == "timing":
-            table.add_column("Noise s", justify="right")
+            table.add_column("Noise s", justify="right", no_wrap=True)
     for row in rows:
-        cells = [escape(row.key.label) + ("" if row.a else " (new)") + ("" if row.b else " (gone)")]
+        label = row.key.label + ("" if row.a else " (new)") + ("" if row.b else " (gone)")
+        cells: list[RenderableType] = [Name(label)]
         for metric in metrics:
             value_a, value_b = row.values(metric)
             change = row.change(metric)

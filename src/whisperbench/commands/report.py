@@ -29,6 +29,7 @@ def register(subparsers: Any) -> None:
     _options.add_storage(parser)
     parser.add_argument(
         "--output",
+        type=_options.path_arg,
         default=DEFAULT_OUTPUT,
         metavar="DIR",
         help=f"folder for the report's files (default: {DEFAULT_OUTPUT}, git-ignored)",
@@ -61,7 +62,8 @@ def _formats_arg(text: str) -> tuple[str, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from whisperbench.errors import HistoryError
+    from whisperbench.errors import HistoryError, OutputError
+    from whisperbench.folders import folder_problem
     from whisperbench.report.write import write_report
 
     formats = (
@@ -69,9 +71,13 @@ def run(args: argparse.Namespace) -> int:
         if args.formats
         else DEFAULT_FORMATS
     )
+    output = Path(args.output)
+    problem = folder_problem(output, "the output folder", write=True)
+    if problem is not None:
+        raise OutputError(f"{problem}; pass another folder with --output")
     history = _options.load(args)
     if not history.runs:
         raise HistoryError(f"no readable runs in {history.storage}; nothing to report")
     print(f"{len(history.runs)} run(s) from {len(history.machines)} machine(s)")
-    write_report(history, Path(args.output), _options.limits(args), formats, progress=print)
+    write_report(history, output, _options.limits(args), formats, progress=print)
     return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from whisperbench.atomic_write import write_atomic
 from whisperbench.history import History
 from whisperbench.regressions import Limits
 
@@ -41,7 +42,7 @@ def write_report(
     written = []
     for name, text in texts.items():
         path = output / name
-        path.write_text(text, encoding="utf-8")
+        write_atomic(path, text)
         progress(f"wrote {path}")
         written.append(path)
     return written

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from whisperbench.errors import CacheDirError, ModelImportError
+from whisperbench.folders import folder_problem
 
 __all__ = [
     "cache_dir_problem",
@@ -52,28 +53,11 @@ def resolve_cache_dir(cache_dir: str | Path | None = None) -> Path:
     return _xdg_cache_home() / "huggingface" / "hub"
 
 
-def _nearest_existing(path: Path) -> Path:
-    for candidate in (path, *path.parents):
-        if os.path.lexists(candidate):
-            return candidate
-    return Path(path.anchor or ".")
-
-
 def cache_dir_problem(cache_dir: Path, *, write: bool) -> str | None:
     """Why ``cache_dir`` cannot be a hub cache (None: it can): a file, or a path under one;
     with ``write`` (an import or a download goes into it) also a folder that cannot be
-    written, or a missing one that cannot be created. Checked with ``os.access``: nothing is
-    created."""
-    existing = _nearest_existing(cache_dir)
-    if not existing.is_dir():
-        kind = "a file" if existing.is_file() else "not a folder"
-        where = "is" if existing == cache_dir else f"lies under {existing}, which is"
-        return f"the cache folder {cache_dir} {where} {kind}"
-    if write and not os.access(existing, os.W_OK | os.X_OK):
-        if existing == cache_dir:
-            return f"the cache folder {cache_dir} cannot be written (permission denied)"
-        return f"the cache folder {cache_dir} cannot be created: {existing} cannot be written"
-    return None
+    written, or a missing one that cannot be created (``folders.folder_problem``)."""
+    return folder_problem(cache_dir, "the cache folder", write=write)
 
 
 def holds_models(cache_dir: Path) -> bool:
