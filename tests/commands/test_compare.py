@@ -69,8 +69,9 @@ def test_runs_from_paths_and_unknown_runs(
 
 
 def test_changes_show_their_interval_and_p_where_the_runs_hold_the_evidence(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("COLUMNS", "320")  # wide enough that no case's name is cut
     evidence_run(tmp_path, "0001")
     evidence_run(tmp_path, "0002", level=1.2, more_errors_every=3)  # 20 more errors of 840
     assert main(["compare", "1", "2", "--storage", str(tmp_path)]) == 0
