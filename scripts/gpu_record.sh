@@ -8,11 +8,21 @@
 #   OUT=/tmp/gpu-out HF_HUB_CACHE=/tmp/hub WHISPERBENCH_COMMIT=abc1234 bash scripts/gpu_record.sh
 set -uo pipefail
 OUT=${OUT:?set OUT to a folder for the results}
-RUNS=${RUNS:-"clips long-tiny long-tiny-b24 long-large-v3 engines four-bit corpus-tiny corpus-tiny-b24 corpus-tiny-one-by-one"}
+RUNS=${RUNS:-"real-long clips long-tiny long-tiny-b24 long-large-v3 engines four-bit corpus-tiny corpus-tiny-b24 corpus-tiny-one-by-one"}
 CLIPS=/tmp/whisperbench-clips
 CORPUS=/tmp/whisperbench-corpus528
+REAL_LONG=/tmp/whisperbench-real-long
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 python3 scripts/repeat_clip.py long 2 "$CLIPS" || exit 1
+mkdir -p "$REAL_LONG"  # the real long-form readings of fixtures/realspeech (over 60 s), with their transcripts
+python3 -c "
+import shutil, sys, soundfile
+from pathlib import Path
+for flac in sorted(Path('fixtures/realspeech').glob('*.flac')):
+    if soundfile.info(flac).duration > 60:
+        for path in (flac, flac.with_suffix('.txt')):
+            shutil.copy(path, sys.argv[1])
+" "$REAL_LONG" || exit 1
 case " $RUNS " in *" corpus-"*) python3 scripts/grow_corpus.py "$CORPUS" || exit 1 ;; esac
 echo "commit ${WHISPERBENCH_COMMIT:-unknown}" | tee "$OUT/commands.txt"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
@@ -27,6 +37,10 @@ bench() {  # name, then pytest arguments
   echo "   ($((SECONDS - start)) s)" | tee -a "$OUT/commands.txt"
   sed -n '/whisperbench results/,$p' "$OUT/$name.log" | grep -E "^│|whisperbench: corpus|passed|failed|error" | tail -n 16
 }
+# 0. real tiny.en on the real long-form readings (12 clips of 66-104 s, people reading): ours
+#    against the plain recipe, WER with its interval, insertions and repeats beside RTFx
+bench real-long benchmarks/test_transcribe.py --models tiny.en --audio "$REAL_LONG" \
+  --implementations transformers,transformers-reference
 # 1. real tiny.en on every reference clip: ours against the plain recipe, WER and repeats beside RTFx
 bench clips benchmarks/ --models tiny.en --implementations transformers,transformers-reference \
   --clips short,medium,long,seams,spontaneous
