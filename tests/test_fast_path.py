@@ -48,9 +48,9 @@ def model(tiny_folder: Path) -> Any:
 
 @pytest.fixture(scope="module")
 def medium_features(processor: Any) -> torch.Tensor:
-    """The medium clip (56 s) as two quiet-cut windows of log-mel features."""
+    """The first two quiet-cut windows of the medium clip (56 s) as log-mel features."""
     audio = load_clip(fixture_clip_path("medium")).samples
-    windows = quiet_windows(audio)
+    windows = quiet_windows(audio)[:2]
     assert len(windows) == 2
     extractor = processor.feature_extractor
     return log_mel(

@@ -28,7 +28,7 @@ from whisperbench.audio import AudioClip, fixture_clip_path, load_clip
 from whisperbench.datasets import FIXTURE_REALSPEECH_DIR
 from whisperbench.evidence import paired_wer_difference
 from whisperbench.implementations import ImplementationOptions, WhisperImplementation, create
-from whisperbench.metrics import WordErrors, word_errors
+from whisperbench.metrics import WordErrors, repeated_ngrams, word_errors
 from whisperbench.suite import load_model
 
 pytestmark = pytest.mark.slow
@@ -80,12 +80,15 @@ class ErrorsByCase(dict[tuple[str, str], WordErrors]):
     def __init__(self, engines: dict[str, WhisperImplementation]) -> None:
         super().__init__()
         self.engines = engines
+        self.texts: dict[tuple[str, str], str] = {}
+        """Each case's transcript."""
 
     def __missing__(self, key: tuple[str, str]) -> WordErrors:
         engine, name = key
         clip = _clip(name)
         assert clip.reference is not None
-        self[key] = word_errors(clip.reference, self.engines[engine].transcribe(clip.samples).text)
+        self.texts[key] = self.engines[engine].transcribe(clip.samples).text
+        self[key] = word_errors(clip.reference, self.texts[key])
         return self[key]
 
 
@@ -102,9 +105,14 @@ def test_ours_is_at_least_as_accurate_as_the_recipe(errors: ErrorsByCase, clip: 
 
 
 def test_the_same_speech_twice_is_not_repeated(errors: ErrorsByCase) -> None:
+    """No phrase is printed twice where the windows of the doubled clip meet: no repeated
+    8-gram the reference does not repeat, and about the WER of the clip once. (Its insertions
+    are single words split or added inside windows, as on the clip once: 12 on the doubled
+    clip against 3, measured with pause cuts, e.g. "over lap" for "overlap".)"""
     once, twice = errors[OURS, "long"], errors[OURS, "long-x2"]
     assert 100 * twice.wer <= 100 * once.wer + REPEAT_POINTS, (once, twice)
-    assert twice.insertions <= 2 * once.insertions + 2, (once, twice)
+    doubled = _clip("long-x2")
+    assert repeated_ngrams(errors.texts[OURS, "long-x2"], doubled.reference) == 0
     # (The recipe on the doubled clip, 15.3% with 60 insertions against ours' 9.5% with 10, is
     # in the recorded runs, reports/cpu/engines.md: here it would add a minute of CI.)
 
