@@ -1,4 +1,4 @@
-"""The table of reports/cpu/long-form-methods.md from transcripts.json (run from the repository
+"""The table of reports/cpu/long-form-methods.md from transcripts.jsonl (run from the repository
 root: python reports/cpu/long-form-methods/summarize.py)."""
 
 import json
@@ -10,7 +10,10 @@ from whisperbench.evidence import paired_wer_difference, wer_interval
 from whisperbench.metrics import word_errors
 
 HERE = Path(__file__).parent
-methods = json.loads((HERE / "transcripts.json").read_text())
+methods = {
+    row["method"]: row["transcripts"]
+    for row in map(json.loads, (HERE / "transcripts.jsonl").read_text().splitlines())
+}
 REFERENCE = "reference pipeline (transformers-reference)"
 readings = sorted(methods["quiet cuts (least mean energy), text only [before]"])
 espeak = [s for s in readings if not s.startswith(("ls", "lj"))]
