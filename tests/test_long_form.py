@@ -18,7 +18,6 @@ another), on 100-200 words a clip.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from whisperbench.audio import AudioClip, fixture_clip_path, load_clip
 from whisperbench.datasets import FIXTURE_REALSPEECH_DIR
 from whisperbench.evidence import paired_wer_difference
 from whisperbench.implementations import ImplementationOptions, WhisperImplementation, create
-from whisperbench.metrics import WordErrors, normalize, word_errors
+from whisperbench.metrics import WordErrors, word_errors, word_ngrams
 from whisperbench.suite import load_model
 
 pytestmark = pytest.mark.slow
@@ -113,15 +112,10 @@ def test_the_same_speech_twice_is_not_repeated(errors: ErrorsByCase) -> None:
     on the doubled clip against 3, measured with pause cuts, e.g. "over lap" for "overlap".)"""
     once, twice = errors[OURS, "long"], errors[OURS, "long-x2"]
     assert 100 * twice.wer <= 100 * once.wer + REPEAT_POINTS, (once, twice)
-    in_once = _eight_word_runs(errors.texts[OURS, "long"])
-    in_twice = _eight_word_runs(errors.texts[OURS, "long-x2"])
+    in_once = word_ngrams(errors.texts[OURS, "long"], n=8)
+    in_twice = word_ngrams(errors.texts[OURS, "long-x2"], n=8)
     printed_again = {run: n for run, n in in_twice.items() if n > 2 * max(1, in_once[run])}
     assert not printed_again, printed_again
-
-
-def _eight_word_runs(text: str) -> Counter[tuple[str, ...]]:
-    words = normalize(text).split()
-    return Counter(tuple(words[i : i + 8]) for i in range(len(words) - 7))
     # (The recipe on the doubled clip, 15.3% with 60 insertions against ours' 9.5% with 10, is
     # in the recorded runs, reports/cpu/engines.md: here it would add a minute of CI.)
 

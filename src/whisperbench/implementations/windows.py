@@ -4,10 +4,10 @@ The windows do not overlap: each ends in the quietest pause of its last few seco
 (``quiet_windows``: the 0.1 s stretch whose loudest 10 ms is the quietest), so that no window
 starts or ends inside a word, and their transcripts are simply joined. This is faster-whisper's
 batched long-form method; both our transformers implementation and faster-whisper cut audio
-with this one function. It replaced the ASR
-pipeline's overlapping windows (30 s, 5 s stride each side) joined by its token merge, which
-printed phrases twice or looped where a window's edge fell into a pause (tiny.en, CPU: WER
-84.7% against 9.9% on a 55 s clip with pauses at the seams; see README, "Long-form audio").
+with this one function. It replaced the ASR pipeline's overlapping windows (30 s, 5 s stride
+each side) joined by its token merge, which printed phrases twice or looped where a window's
+edge fell into a pause (tiny.en, CPU: WER 84.7% against 9.9% on a 55 s clip with pauses at the
+seams; see README, "Long-form audio").
 
 The features are the WhisperFeatureExtractor's: each window is zero-padded to the model's 30 s
 input and the whole batch is turned into log-mel features at once on the model's device,
@@ -73,29 +73,29 @@ def quiet_windows(
     chunk = int(chunk_length_s * sample_rate)
     search = int(search_s * sample_rate)
     frame = max(1, int(QUIET_FRAME_S * sample_rate))
+    hop = max(1, int(LOUDNESS_FRAME_S * sample_rate))
     min_tail = int(MIN_TAIL_S * sample_rate)
     windows: list[Window] = []
     start = 0
     while n - start > chunk:
         end = min(start + chunk, n - min_tail)
         low = max(start + frame, end - search)
-        cut = low + _quietest(audio[low:end], frame) if end - low > frame else end
+        cut = low + _quietest(audio[low:end], frame, hop) if end - low > frame else end
         windows.append(Window(start, cut - start))
         start = cut
     windows.append(Window(start, n - start))
     return windows
 
 
-def _quietest(region: np.ndarray, frame: int) -> int:
-    """The centre of the ``frame``-sample stretch of ``region`` whose loudest
-    ``LOUDNESS_FRAME_S`` is the quietest: a pause, quiet throughout.
+def _quietest(region: np.ndarray, frame: int, hop: int) -> int:
+    """The centre of the ``frame``-sample stretch of ``region`` whose loudest ``hop`` samples
+    (``LOUDNESS_FRAME_S``) are the quietest: a pause, quiet throughout.
 
     The stretch with the least mean energy, the earlier rule, often lay between two words of
-    one phrase: real read speech (LibriSpeech test-other, 10 readings of 66-104 s) was cut
-    mid-sentence where a pause a second away was quieter throughout (tiny.en, CPU: pooled WER
-    11.25% with this rule against 11.68% with the mean, 43 insertions against 49; see
-    ``reports/cpu/long-form-methods.md``)."""
-    hop = max(1, int(LOUDNESS_FRAME_S * SAMPLE_RATE))
+    one phrase: real read speech (LibriSpeech test-other and LJ Speech, 12 readings of
+    66-104 s) was cut mid-sentence where a pause a second away was quieter throughout
+    (tiny.en, CPU: pooled WER 11.25% with this rule against 11.68% with the mean, 43
+    insertions against 49; see ``reports/cpu/long-form-methods.md``)."""
     frames = len(region) // hop
     if frames < 2:
         return len(region) // 2
