@@ -17,6 +17,7 @@ from whisperbench.implementations.greedy import (
     DecodeRules,
     SlotWrite,
     StaticGreedyDecoder,
+    can_compile_step,
     prompt_ids,
 )
 from whisperbench.implementations.transformers_pipeline import INT8_SCOPE, max_new_tokens_for
@@ -59,7 +60,9 @@ def medium_features(processor: Any) -> torch.Tensor:
     )
 
 
-def _decoder(model: Any, rows: int, slot_write: SlotWrite | None = None) -> StaticGreedyDecoder:
+def _decoder(
+    model: Any, rows: int, slot_write: SlotWrite | None = None, compile_step: bool = False
+) -> StaticGreedyDecoder:
     config = model.generation_config
     return StaticGreedyDecoder(
         model,
@@ -68,6 +71,7 @@ def _decoder(model: Any, rows: int, slot_write: SlotWrite | None = None) -> Stat
         MAX_NEW,
         DecodeRules.from_generation_config(config),
         slot_write=slot_write,
+        compile_step=compile_step,
     )
 
 
@@ -106,6 +110,45 @@ def test_each_row_stops_at_its_own_limit(model: Any, medium_features: torch.Tens
         limited = decoder.decode(encoded, [5, MAX_NEW]).tolist()
     assert _text(limited[0], eos) == _text(free[0], eos)[:5]
     assert _text(limited[1], eos) == _text(free[1], eos)
+
+
+def test_compiled_step_decodes_the_same_tokens(model: Any, medium_features: torch.Tensor) -> None:
+    """The step fused by ``torch.compile`` (what runs on CUDA before the graph is captured)
+    traces whole, with no graph break (``fullgraph``), and decodes the tokens of the step as
+    written; compiled here by inductor for the CPU, on 40 tokens of each window."""
+    eos = model.generation_config.eos_token_id
+    with torch.inference_mode():
+        encoded = model.model.encoder(medium_features).last_hidden_state
+        written = _decoder(model, len(medium_features)).decode(encoded, [40, 40]).tolist()
+        compiled = _decoder(model, len(medium_features), compile_step=True)
+        fused = compiled.decode(encoded, [40, 40]).tolist()
+    assert compiled.compiled is not None
+    assert [_text(row, eos) for row in fused] == [_text(row, eos) for row in written]
+    assert all(len(_text(row, eos)) == 40 for row in fused)
+
+
+def test_a_step_that_cannot_compile_runs_as_written_and_says_why(
+    model: Any, medium_features: torch.Tensor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A machine without the compiler inductor needs (here: its C++ compiler named as one that
+    does not exist) still decodes, as written, the same tokens, and keeps the reason."""
+    from torch._inductor import config as inductor_config
+
+    monkeypatch.setattr(inductor_config.cpp, "cxx", ("/nonexistent/c++",))
+    eos = model.generation_config.eos_token_id
+    with torch.inference_mode():
+        encoded = model.model.encoder(medium_features).last_hidden_state
+        written = _decoder(model, len(medium_features)).decode(encoded, [20, 20]).tolist()
+        failing = _decoder(model, len(medium_features), compile_step=True)
+        decoded = failing.decode(encoded, [20, 20]).tolist()
+    assert failing.compiled is None and not failing.compile_step
+    assert failing.compile_error is not None and failing.compile_error.strip()
+    assert [_text(row, eos) for row in decoded] == [_text(row, eos) for row in written]
+
+
+def test_step_is_compiled_only_where_triton_writes_the_kernels() -> None:
+    assert not can_compile_step("cpu")
+    assert not can_compile_step("mps")
 
 
 def test_token_budget_follows_window_length() -> None:

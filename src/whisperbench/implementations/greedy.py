@@ -15,6 +15,8 @@ short window caught in a repetition loop stops at its own length, not at the lon
 
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,6 +27,16 @@ NEG_INF = float("-inf")
 CHECK_EVERY = 8
 """Steps replayed between two looks at the device for "has every row ended?"."""
 SlotWrite = Literal["index_copy", "index_put"]
+
+
+def can_compile_step(device_type: str) -> bool:
+    """Whether a step can be fused by ``torch.compile`` (inductor) before it is captured: on
+    CUDA, where inductor writes Triton kernels and Triton is installed. A step of tiny.en is
+    about a hundred small kernels, each mostly launch latency on a large GPU; inductor fuses
+    the layer norms, residual adds, activations and the token rules between the matrix
+    products, so the captured graph holds fewer of them. Elsewhere (the CPU, MPS) the step
+    runs as written: compiling there costs more than a decode gains."""
+    return device_type == "cuda" and importlib.util.find_spec("triton") is not None
 
 
 def slot_write_for(device_type: str) -> SlotWrite:
@@ -90,6 +102,7 @@ class StaticGreedyDecoder:
         min_new_tokens: int = 0,
         use_cuda_graph: bool | None = None,
         slot_write: SlotWrite | None = None,
+        compile_step: bool = False,
     ) -> None:
         self.model = model
         self.decoder = model.model.decoder
@@ -129,6 +142,11 @@ class StaticGreedyDecoder:
         self.slot_write: SlotWrite = slot_write or slot_write_for(device.type)
         self.graph: torch.cuda.CUDAGraph | None = None
         self.use_cuda_graph = device.type == "cuda" if use_cuda_graph is None else use_cuda_graph
+        self.compile_step = compile_step
+        """Fuse the step with ``torch.compile`` before it runs (``can_compile_step``)."""
+        self.compiled: Callable[[], None] | None = None
+        self.compile_error: str | None = None
+        """Why compiling failed, if it did (the step then runs as written)."""
 
     # -- one step, on fixed buffers -------------------------------------------------------------
 
@@ -195,6 +213,40 @@ class StaticGreedyDecoder:
     def _step(self) -> None:
         self._choose(self._logits())
 
+    def _runnable_step(self) -> Callable[[], None]:
+        """The step as it runs: as written, or compiled once per decoder (its buffers and
+        shapes are fixed, so one graph serves every call). Compiling for a new decoder first
+        drops the last one's code, which held the last decoder's buffers. Compiling happens on
+        the first call; if it fails (no C compiler for Triton's launcher, say), nothing has run
+        yet, and the step runs as written from then on, with the reason kept."""
+        if not self.compile_step:
+            return self._step
+        if self.compiled is None:
+            torch.compiler.reset()
+            compiled = torch.compile(self._step, fullgraph=True, dynamic=False)
+            saved = self._state()
+            try:
+                compiled()
+            except Exception as error:  # any compiler failure: the step runs as written
+                self.compile_error = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+                self.compile_step = False
+                return self._step
+            finally:  # the trial step's keys and values lie past the position: masked, rewritten
+                self._restore(saved)
+            self.compiled = compiled
+        return self.compiled
+
+    def _state(self) -> list[torch.Tensor]:
+        """A copy of the buffers a step advances (not the key and value caches)."""
+        return [t.clone() for t in self._stepped()]
+
+    def _restore(self, saved: list[torch.Tensor]) -> None:
+        for buffer, value in zip(self._stepped(), saved, strict=True):
+            buffer.copy_(value)
+
+    def _stepped(self) -> tuple[torch.Tensor, ...]:
+        return (self.tokens, self.position, self.generated, self.history, self.finished)
+
     # -- a batch -------------------------------------------------------------------------------
 
     def _reset(self, encoder_states: torch.Tensor) -> None:
@@ -215,25 +267,18 @@ class StaticGreedyDecoder:
 
     def _capture(self) -> torch.cuda.CUDAGraph:
         """Record one step as a CUDA graph (after warm-up steps on a side stream)."""
-        saved = [
-            t.clone()
-            for t in (self.tokens, self.position, self.generated, self.history, self.finished)
-        ]
+        saved = self._state()
         stream = torch.cuda.Stream()  # type: ignore[no-untyped-call]
         stream.wait_stream(torch.cuda.current_stream())
+        step = self._runnable_step()
         with torch.cuda.stream(stream):
             for _ in range(2):
-                self._step()
+                step()
         torch.cuda.current_stream().wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            self._step()
-        for buffer, value in zip(
-            (self.tokens, self.position, self.generated, self.history, self.finished),
-            saved,
-            strict=True,
-        ):
-            buffer.copy_(value)
+            step()
+        self._restore(saved)
         for cache in (*self.self_k, *self.self_v):  # the warm-up wrote positions past the prompt
             cache[:, :, len(self.prompt) :].zero_()
         return graph
@@ -255,7 +300,7 @@ class StaticGreedyDecoder:
         self._reset(encoder_states)
         if self.use_cuda_graph and self.graph is None:
             self.graph = self._capture()
-        step = self.graph.replay if self.graph is not None else self._step
+        step = self.graph.replay if self.graph is not None else self._runnable_step()
         self.finished[rows:] = True  # padding rows end at once
         done = 0
         while done < self.max_new:

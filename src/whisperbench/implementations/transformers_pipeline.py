@@ -33,7 +33,12 @@ from whisperbench.implementations.base import (
     WeightsNeed,
     WhisperImplementation,
 )
-from whisperbench.implementations.greedy import DecodeRules, StaticGreedyDecoder, prompt_ids
+from whisperbench.implementations.greedy import (
+    DecodeRules,
+    StaticGreedyDecoder,
+    can_compile_step,
+    prompt_ids,
+)
 from whisperbench.implementations.reported import decoded_language
 from whisperbench.implementations.synthetic import TOKENIZER_DONOR, synthetic_model
 from whisperbench.implementations.windows import (
@@ -563,6 +568,25 @@ class TransformersPipeline(TransformersReference):
         window stay in the cache), while the decoder gains from the batch."""
         return CPU_ENCODER_ROWS if self.device == "cpu" else None
 
+    @property
+    def uses_cuda_graph(self) -> bool:
+        return self.device == "cuda" and self.options.cuda_graphs
+
+    @property
+    def compiles_step(self) -> bool:
+        """The step is fused by ``torch.compile`` where it is then captured as a CUDA graph
+        (``greedy.can_compile_step``); ``--no-cuda-graphs`` runs it as written."""
+        return self.uses_cuda_graph and can_compile_step(self.device)
+
+    def _compile_note(self) -> str:
+        """What compiling the step did: fused it, or failed (the step then ran as written)."""
+        if not self.compiles_step:
+            return ""
+        failures = {d.compile_error for d in self.decoders.values() if d.compile_error}
+        if failures:
+            return f" (torch.compile failed, ran as written: {sorted(failures)[0]})"
+        return " + torch.compile (inductor)"
+
     def _decoder(self, info: ModelInfo, rows: int, kwargs: dict[str, Any]) -> StaticGreedyDecoder:
         """One decoder (buffers, CUDA graph) per batch shape and language, built on first use."""
         language = None if self.english_prompt(info) else kwargs.get("language")
@@ -578,7 +602,8 @@ class TransformersPipeline(TransformersReference):
                 max_new_tokens=kwargs["max_new_tokens"],
                 rules=DecodeRules.from_generation_config(config),
                 min_new_tokens=kwargs.get("min_new_tokens", 0),
-                use_cuda_graph=self.device == "cuda" and self.options.cuda_graphs,
+                use_cuda_graph=self.uses_cuda_graph,
+                compile_step=self.compiles_step,
             )
         return self.decoders[key]
 
@@ -700,6 +725,7 @@ class TransformersPipeline(TransformersReference):
             "generate (beam search)"
             if self.options.beam_size != 1
             else "static greedy"
-            + (" + CUDA graph" if self.device == "cuda" and self.options.cuda_graphs else "")
+            + self._compile_note()
+            + (" + CUDA graph" if self.uses_cuda_graph else "")
         )
         return params
