@@ -60,7 +60,8 @@ def build(size: str, device: str, dtype: torch.dtype) -> WhisperForConditionalGe
         num_mel_bins=128 if size == "large-v3" else 80,
     )
     torch.manual_seed(0)
-    model = WhisperForConditionalGeneration(config).to(device, dtype).eval()
+    with torch.device(device):  # random weights drawn on the device: fast
+        model = WhisperForConditionalGeneration(config).to(dtype).eval()
     return model
 
 

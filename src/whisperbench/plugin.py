@@ -169,6 +169,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="decode step by step without replaying CUDA graphs (to measure what they bring)",
     )
     group.addoption(
+        "--no-compile-step",
+        action="store_true",
+        default=False,
+        help="capture ours' decoding step as written, not fused by torch.compile first",
+    )
+    group.addoption(
         "--vad", action="store_true", default=False, help="voice-activity filtering where supported"
     )
     group.addoption("--rounds", type=int, default=3, help="timed rounds per case (default 3)")
@@ -273,6 +279,7 @@ def _suite_config(config: pytest.Config) -> SuiteConfig:
         quantization=get("quantization"),
         vad=get("vad"),
         cuda_graphs=not get("no_cuda_graphs"),
+        compile_step=not get("no_compile_step"),
         synthetic_tokens=get("synthetic_tokens") if get("synthetic") else None,
     )
     return SuiteConfig(

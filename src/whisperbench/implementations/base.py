@@ -46,6 +46,8 @@ class ImplementationOptions:
     language: str | None = None
     cuda_graphs: bool = True
     """Replay each decoding step as a CUDA graph where the implementation can."""
+    compile_step: bool = True
+    """Fuse the decoding step with ``torch.compile`` before it is captured (ours, on CUDA)."""
     synthetic_tokens: int | None = None
     """Random weights of the real architecture, decoding exactly this many tokens per window
     (speed only; implementations that cannot do this say so)."""

@@ -575,8 +575,8 @@ class TransformersPipeline(TransformersReference):
     @property
     def compiles_step(self) -> bool:
         """The step is fused by ``torch.compile`` where it is then captured as a CUDA graph
-        (``greedy.can_compile_step``); ``--no-cuda-graphs`` runs it as written."""
-        return self.uses_cuda_graph and can_compile_step(self.device)
+        (``greedy.can_compile_step``), unless ``--no-compile-step`` (or ``--no-cuda-graphs``)."""
+        return self.uses_cuda_graph and self.options.compile_step and can_compile_step(self.device)
 
     def _compile_note(self) -> str:
         """What compiling the step did: fused it, or failed (the step then ran as written)."""
