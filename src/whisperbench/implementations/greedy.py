@@ -214,15 +214,15 @@ class StaticGreedyDecoder:
         self._choose(self._logits())
 
     def _runnable_step(self) -> Callable[[], None]:
-        """The step as it runs: as written, or compiled once per decoder (its buffers and
-        shapes are fixed, so one graph serves every call). Compiling for a new decoder first
-        drops the last one's code, which held the last decoder's buffers. Compiling happens on
-        the first call; if it fails (no C compiler for Triton's launcher, say), nothing has run
-        yet, and the step runs as written from then on, with the reason kept."""
+        """The step as it runs: as written, or compiled (its buffers and shapes are fixed, so
+        one graph serves every call). The code is kept by the shapes it was compiled for: a
+        new decoder of the same batch shape (the next clip) reuses it; after
+        ``torch._dynamo``'s recompile limit (8 shapes) a new shape runs as written. Compiling
+        happens on the first call; if it fails (no C compiler for Triton's launcher, say),
+        nothing has run yet, and the step runs as written from then on, with the reason kept."""
         if not self.compile_step:
             return self._step
         if self.compiled is None:
-            torch.compiler.reset()
             compiled = torch.compile(self._step, fullgraph=True, dynamic=False)
             saved = self._state()
             try:
