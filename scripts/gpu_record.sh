@@ -2,12 +2,15 @@
 # Record the CUDA runs kept under reports/gpu/ (run on a GPU machine from the repo root).
 #
 # Needs: tiny.en in the HF cache at $HF_HUB_CACHE (whisperbench import-model), the python
-# packages of the project (importable, e.g. PYTHONPATH=src), and $OUT, a folder for the
-# pytest-benchmark JSON, the logs and commands.txt. Which runs: $RUNS, a space-separated list
+# packages of the project (importable, e.g. PYTHONPATH=src), and $OUT, a folder that receives
+# gpu-results.tgz (the pytest-benchmark JSON, the logs and commands.txt), packed again after
+# each run, so that a machine taken back mid-way still returns the runs that ended. Which runs: $RUNS, a space-separated list
 # of the names below (default: all of them).
 #   OUT=/tmp/gpu-out HF_HUB_CACHE=/tmp/hub WHISPERBENCH_COMMIT=abc1234 bash scripts/gpu_record.sh
 set -uo pipefail
 OUT=${OUT:?set OUT to a folder for the results}
+RESULTS=$(mktemp -d)
+pack() { tar -C "$RESULTS" -czf "$OUT/gpu-results.tgz.part" . && mv "$OUT/gpu-results.tgz.part" "$OUT/gpu-results.tgz"; }
 RUNS=${RUNS:-"real-long clips long-tiny long-tiny-b24 long-large-v3 engines four-bit corpus-tiny corpus-tiny-b24 corpus-tiny-one-by-one"}
 CLIPS=/tmp/whisperbench-clips
 CORPUS=/tmp/whisperbench-corpus528
@@ -24,18 +27,19 @@ for flac in sorted(Path('fixtures/realspeech').glob('*.flac')):
             shutil.copy(path, sys.argv[1])
 " "$REAL_LONG" || exit 1
 case " $RUNS " in *" corpus-"*) python3 scripts/grow_corpus.py "$CORPUS" || exit 1 ;; esac
-echo "commit ${WHISPERBENCH_COMMIT:-unknown}" | tee "$OUT/commands.txt"
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$OUT/gpu.txt"
+echo "commit ${WHISPERBENCH_COMMIT:-unknown}" | tee "$RESULTS/commands.txt"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$RESULTS/gpu.txt"
 bench() {  # name, then pytest arguments
   local name=$1; shift
   case " $RUNS " in *" $name "*) ;; *) return 0 ;; esac
-  echo "== $name: pytest $*" | tee -a "$OUT/commands.txt"
+  echo "== $name: pytest $*" | tee -a "$RESULTS/commands.txt"
   local start=$SECONDS
   python3 -m pytest -p no:cacheprovider -q --device cuda --cache-dir "$HF_HUB_CACHE" \
-    --benchmark-storage "file://$OUT/bench" --benchmark-autosave --benchmark-name short \
-    --benchmark-columns median,min,max,rounds "$@" > "$OUT/$name.log" 2>&1
-  echo "   ($((SECONDS - start)) s)" | tee -a "$OUT/commands.txt"
-  sed -n '/whisperbench results/,$p' "$OUT/$name.log" | grep -E "^│|whisperbench: corpus|passed|failed|error" | tail -n 16
+    --benchmark-storage "file://$RESULTS/bench" --benchmark-autosave --benchmark-name short \
+    --benchmark-columns median,min,max,rounds "$@" > "$RESULTS/$name.log" 2>&1
+  echo "   ($((SECONDS - start)) s)" | tee -a "$RESULTS/commands.txt"
+  sed -n '/whisperbench results/,$p' "$RESULTS/$name.log" | grep -E "^│|whisperbench: corpus|passed|failed|error" | tail -n 16
+  pack
 }
 # 0. real tiny.en on the real long-form readings (12 clips of 66-104 s, people reading): ours
 #    against the plain recipe, WER with its interval, insertions and repeats beside RTFx
@@ -69,4 +73,4 @@ bench corpus-tiny-b24 benchmarks/test_corpus.py --models tiny.en --dataset "$COR
   --implementations transformers --batch-size 24
 bench corpus-tiny-one-by-one benchmarks/test_corpus.py --models tiny.en --dataset "$CORPUS" \
   --implementations transformers --corpus-batching one-by-one
-tar -C "$OUT" -czf /tmp/gpu-results.tgz . && rm -rf "${OUT:?}"/* && mv /tmp/gpu-results.tgz "$OUT/"
+pack
