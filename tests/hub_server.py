@@ -116,7 +116,9 @@ def _handler(hub: LocalHub) -> type[http.server.BaseHTTPRequestHandler]:
         r"/api/datasets/(?P<repo>[^/]+/[^/]+)/(?P<what>revision|tree|preupload|commit)"
         r"/(?P<rev>[^/]+)(?P<rest>/.*)?"
     )
-    dataset_resolve = re.compile(r"/datasets/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<name>.+)")
+    dataset_resolve = re.compile(
+        r"/datasets/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<name>.+)"
+    )
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
@@ -286,7 +288,9 @@ def _handler(hub: LocalHub) -> type[http.server.BaseHTTPRequestHandler]:
                 return self._send(400, b"", {"X-Error-Message": "only datasets here"}, head=False)
             url = f"{hub.endpoint}/datasets/{repo_id}"
             if repo_id in hub.datasets:
-                return self._json({"error": "You already created this dataset repo", "url": url}, 409)
+                return self._json(
+                    {"error": "You already created this dataset repo", "url": url}, 409
+                )
             hub.datasets[repo_id] = DatasetRepo(private=payload.get("visibility") == "private")
             self._json({"url": url, "name": repo_id})
 
