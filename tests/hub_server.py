@@ -46,6 +46,9 @@ def git_oid(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
+GITATTRIBUTES = b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"
+
+
 @dataclass
 class DatasetRepo:
     """A dataset repository that takes commits: its files at each commit, oldest first."""
@@ -53,6 +56,10 @@ class DatasetRepo:
     private: bool = False
     commits: list[tuple[str, str, dict[str, bytes]]] = field(default_factory=list)
     """(commit id, summary, every file at that commit)."""
+
+    def __post_init__(self) -> None:
+        if not self.commits:  # the Hub creates a repository with one commit
+            self.commit("initial commit", {".gitattributes": GITATTRIBUTES})
 
     @property
     def files(self) -> dict[str, bytes]:

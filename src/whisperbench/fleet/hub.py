@@ -23,6 +23,7 @@ a public repository.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -284,6 +285,9 @@ def fetch(repo_id: str, cache_dir: Path | None = None) -> Fetched:
     before = _cached_files(_cached_snapshot(repo_id, cache_dir))
     bars_were_off = are_progress_bars_disabled()
     disable_progress_bars()  # one line says what was fetched (describe_fetch)
+    hub_logger = logging.getLogger("huggingface_hub")
+    level = hub_logger.level
+    hub_logger.setLevel(logging.ERROR)  # "no files matched": said as one line below
     try:
         folder = Path(
             snapshot_download(
@@ -303,6 +307,7 @@ def fetch(repo_id: str, cache_dir: Path | None = None) -> Fetched:
             ) from exc
         raise _hub_error(exc, repo_id, "read", token=token is not None) from exc
     finally:
+        hub_logger.setLevel(level)
         if not bars_were_off:
             enable_progress_bars()
     files = _cached_files(folder)
