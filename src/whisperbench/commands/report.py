@@ -50,7 +50,8 @@ def register(subparsers: Any) -> None:
         help=(
             f"comma-separated, repeatable: md (summary.md), html (index.html), json "
             "(benchmark-bigger-is-better.json and benchmark-smaller-is-better.json for "
-            f"github-action-benchmark) (default: {','.join(DEFAULT_FORMATS)})"
+            "github-action-benchmark), bencher (bencher-TESTBED.json per machine, Bencher "
+            f"Metric Format) (default: {','.join(DEFAULT_FORMATS)})"
         ),
     )
     _options.add_thresholds(parser)
