@@ -124,7 +124,7 @@ def test_two_machines_published_and_read_back_into_one_report(
     for path_in_repo, data in published.items():
         local = by_content[data]
         folder = path_in_repo.split("/")[1]
-        assert folder == (LABEL if local in gpu_runs else "amd-epyc-x2-23.5-gb-linux")
+        assert folder == (LABEL if local in gpu_runs else "amd-epyc-x2-24-gb-linux")
         assert path_in_repo.endswith(f"{local.stem}.{fleet_hub.digest(data)}.json")
     assert "1 run(s) published" in cpu.stdout and "6 run(s) published" in gpu.stdout
 
@@ -142,7 +142,15 @@ def test_two_machines_published_and_read_back_into_one_report(
     assert "7 run file(s)" in first.stderr and "7 new" in first.stderr
     summary = (output / "summary.md").read_text(encoding="utf-8")
     assert f"## {LABEL}: " in summary and "NVIDIA H100 80GB HBM3" in summary
-    assert "## amd-epyc-x2-23.5-gb-linux: AMD EPYC" in summary
+    assert "## amd-epyc-x2-24-gb-linux: AMD EPYC" in summary
+    # the per-device leaderboard: each machine by its label or what it is, never its host
+    board = summary.split("## Leaderboard per machine", 1)[1].split("\n## amd-epyc", 1)[0]
+    assert "### AMD EPYC x2, 24 GB\n" in board
+    assert f"### {LABEL} (NVIDIA H100 80GB HBM3 (79.2 GB); " in board
+    assert "#### tiny.en on cuda" in board and "#### tiny.en on cpu" in board
+    assert f"| transformers | tiny.en | long | {LABEL} | cuda float16 |" in board
+    assert "| transformers | tiny.en | long | AMD EPYC x2, 24 GB | cpu float32 |" in board
+    assert '"vm"' not in board and "node" not in board
     assert sorted(hub.dataset_fetched(REPO)) == sorted(published)  # runs only
 
     # a third run from another machine: the next report downloads it alone

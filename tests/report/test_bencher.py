@@ -80,7 +80,7 @@ def test_one_valid_file_per_machine_written_by_the_report(
     assert code == 0, capsys.readouterr().err
     written = sorted(path.name for path in output.iterdir())
     assert written == [
-        "bencher-amd-epyc-x2-23.5-gb-linux.json",
+        "bencher-amd-epyc-x2-24-gb-linux.json",
         "bencher-nvidia-h100-80gb-hbm3-linux.json",
     ]
     for name in written:

@@ -59,8 +59,10 @@ def _cores(run: Run) -> int | None:
 
 
 def _ram(run: Run) -> str | None:
+    """The memory in whole GB: what the OS reports moves by a tenth from session to session
+    (125.8, then 125.9), and must not make two machines of one."""
     value = run.facts.get("ram_gb")
-    return f"{value:g} GB" if isinstance(value, int | float) else None
+    return f"{round(value)} GB" if isinstance(value, int | float) else None
 
 
 def what_it_is(run: Run) -> str:
