@@ -5,7 +5,8 @@ download) from real files, and logs every request. A repository that it does not
 Hub's own answer (``X-Error-Code: RepoNotFound``).
 
 Dataset repositories (``LocalHub.datasets``) also take uploads, through the API that
-``HfApi.create_repo`` and ``HfApi.create_commit`` use: ``POST /api/repos/create``, then
+``HfApi.repo_exists``, ``HfApi.create_repo`` and ``HfApi.create_commit`` use:
+``GET /api/datasets/REPO``, ``POST /api/repos/create``, then
 ``POST /api/datasets/REPO/preupload/REV`` (every file is answered ``regular``, with the git oid of
 the file already at that path, as the Hub answers for small text files) and
 ``POST /api/datasets/REPO/commit/REV`` (NDJSON: a header, then ``file`` lines with base64
@@ -123,6 +124,7 @@ def _handler(hub: LocalHub) -> type[http.server.BaseHTTPRequestHandler]:
         r"/api/datasets/(?P<repo>[^/]+/[^/]+)/(?P<what>revision|tree|preupload|commit)"
         r"/(?P<rev>[^/]+)(?P<rest>/.*)?"
     )
+    dataset_info = re.compile(r"/api/datasets/(?P<repo>[^/]+/[^/]+)")
     dataset_resolve = re.compile(
         r"/datasets/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<name>.+)"
     )
@@ -167,6 +169,8 @@ def _handler(hub: LocalHub) -> type[http.server.BaseHTTPRequestHandler]:
                 "tree",
             ):
                 self._dataset_api(match["repo"], match["what"], match["rev"], head)
+            elif (match := dataset_info.fullmatch(path)) is not None:  # HfApi.repo_exists
+                self._dataset_api(match["repo"], "revision", "main", head)
             elif (match := dataset_resolve.fullmatch(path)) is not None:
                 self._dataset_file(match["repo"], match["rev"], match["name"], head)
             elif (match := api.fullmatch(path)) is not None:

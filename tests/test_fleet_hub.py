@@ -133,6 +133,8 @@ def test_two_machines_published_and_read_back_into_one_report(
     assert again.returncode == 0, again.stderr
     assert "0 run(s) published" in again.stdout and "1 there already" in again.stdout
     assert len(repo.commits) == 8
+    created = [r for r in hub.requests if r.method == "POST" and r.path == "/api/repos/create"]
+    assert len(created) == 1  # the first publish made the repo; the others found it
 
     # read back: one report of both machines, the H100 under its label
     output = tmp_path / "report"

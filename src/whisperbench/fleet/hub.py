@@ -202,7 +202,9 @@ def publish(
 
     api = HfApi(token=token)
     try:
-        api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
+        if not api.repo_exists(repo_id, repo_type="dataset"):
+            # asked only when missing: a token may write to a repo, not create one
+            api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
         present = {
             found: path
             for path in api.list_repo_files(repo_id, repo_type="dataset")
