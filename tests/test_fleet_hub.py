@@ -286,3 +286,25 @@ def test_an_empty_dataset_says_how_to_fill_it(hub: LocalHub, tmp_path: Path) -> 
     hub.datasets[REPO] = DatasetRepo()
     line = _one_error_line(_report(hub, tmp_path, tmp_path / "report"), "report")
     assert "holds no runs yet" in line and f"whisperbench publish --repo {REPO}" in line
+
+
+def test_compare_and_check_regressions_read_the_dataset_too(hub: LocalHub, tmp_path: Path) -> None:
+    assert _publish(hub, tmp_path, GPU_STORAGE, "--machine-label", LABEL).returncode == 0
+    storage = f"hf://datasets/{REPO}"
+    compared = _cli(hub, tmp_path, "compare", "0002", "0003", "--storage", storage)
+    assert compared.returncode == 0, compared.stderr
+    assert "batch_size 64 -> 24" in compared.stdout  # run 0003 of the H100 at batch 24
+    checked = _cli(
+        hub,
+        tmp_path,
+        "check-regressions",
+        "--storage",
+        storage,
+        "--machine",
+        LABEL,
+        "--time",
+        "none",
+    )
+    assert f"on {LABEL} against" in checked.stdout, checked.stderr
+    # judged as on the machine itself: the H100's run 0006 lacks cases its history has
+    assert checked.returncode == 1 and "FAILED: run 0006 lacks 8 case(s)" in checked.stdout
