@@ -308,3 +308,13 @@ def test_compare_and_check_regressions_read_the_dataset_too(hub: LocalHub, tmp_p
     assert f"on {LABEL} against" in checked.stdout, checked.stderr
     # judged as on the machine itself: the H100's run 0006 lacks cases its history has
     assert checked.returncode == 1 and "FAILED: run 0006 lacks 8 case(s)" in checked.stdout
+
+
+def test_only_whole_runs_are_uploaded() -> None:
+    """A run file read again just before its upload must still be a whole run (a file cut
+    since the history read it is named and left out, never uploaded in part)."""
+    data = _runs(CPU_STORAGE)[0].read_bytes()
+    assert fleet_hub._whole_run(data)
+    assert not fleet_hub._whole_run(data[: len(data) // 2])
+    assert not fleet_hub._whole_run(b"")
+    assert not fleet_hub._whole_run(b'{"machine_info": {}}')

@@ -23,6 +23,7 @@ a public repository.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -215,6 +216,9 @@ def publish(
     done: list[Published] = []
     for run in history.runs:
         data = run.path.read_bytes()
+        if not _whole_run(data):  # changed since it was read: never upload half a file
+            warn(f"{run.path}: no longer a whole run (not published)")
+            continue
         there = present.get(digest(data))
         if there is not None:
             done.append(Published(run, there, uploaded=False))
@@ -237,6 +241,15 @@ def publish(
         done.append(Published(run, path_in_repo, uploaded=True, commit=str(info.oid)))
         progress(f"run {run.run_id} ({run.path.name}) -> {path_in_repo} (commit {info.oid[:8]})")
     return done
+
+
+def _whole_run(data: bytes) -> bool:
+    """``data`` is a whole pytest-benchmark run (JSON with its benchmarks)."""
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and isinstance(parsed.get("benchmarks"), list)
 
 
 @dataclass(frozen=True)
