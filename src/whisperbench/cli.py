@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "whisperbench.commands.report",
     "whisperbench.commands.compare",
     "whisperbench.commands.check_regressions",
+    "whisperbench.commands.publish",
 )
 ERROR_STATUS = 2
 TRACEBACK_ENV = "WHISPERBENCH_TRACEBACK"

@@ -404,12 +404,11 @@ def _mapping(value: Any) -> dict[str, Any]:
 def _machine_id(path: Path, root: Path | None, machine_info: dict[str, Any]) -> str:
     """pytest-benchmark's machine id: the storage folder, or rebuilt from machine_info."""
     if root is not None:
-        try:
-            relative = path.resolve().relative_to(root.resolve())
-        except ValueError:
-            relative = None
-        if relative is not None and len(relative.parts) == 2:
-            return relative.parts[0]
+        # as laid out first, then with links resolved (a Hugging Face cache snapshot's files
+        # are links into its blobs: their folder is the machine's, not the blob's)
+        for relative in (_relative(path.absolute(), root.absolute()), _relative(path, root, True)):
+            if relative is not None and len(relative.parts) == 2:
+                return relative.parts[0]
     version = ".".join(str(machine_info.get("python_version", "?")).split(".")[:2])
     cpu = machine_info.get("cpu")
     bits = cpu.get("bits") if isinstance(cpu, dict) else None
@@ -421,6 +420,15 @@ def _machine_id(path: Path, root: Path | None, machine_info: dict[str, Any]) -> 
             f"{bits}bit" if bits else "?bit",
         ]
     )
+
+
+def _relative(path: Path, root: Path, resolve: bool = False) -> Path | None:
+    try:
+        return (path.resolve() if resolve else path).relative_to(
+            root.resolve() if resolve else root
+        )
+    except ValueError:
+        return None
 
 
 def _when(value: Any, path: Path) -> datetime:

@@ -41,7 +41,10 @@ def add_storage(parser: argparse.ArgumentParser) -> None:
         type=path_arg,
         default=DEFAULT_STORAGE,
         metavar="PATH",
-        help=f"pytest-benchmark storage: a folder or file://PATH (default: {DEFAULT_STORAGE})",
+        help=(
+            "pytest-benchmark storage: a folder, file://PATH, or hf://datasets/ORG/NAME (runs "
+            f"published by `whisperbench publish`) (default: {DEFAULT_STORAGE})"
+        ),
     )
 
 
@@ -141,8 +144,17 @@ def _positive_int(text: str) -> int:
 
 
 def load(args: argparse.Namespace) -> History:
-    """The history, with a line on stderr for each file that was skipped."""
-    history = load_history(args.storage)
+    """The history, with a line on stderr for each file that was skipped; a dataset repo's
+    runs (``hf://datasets/ORG/NAME``) are first brought into the HF cache (``fleet.hub``)."""
+    storage = args.storage
+    from whisperbench.fleet import hub
+
+    repo_id = hub.hub_repo(storage)
+    if repo_id is not None:
+        fetched = hub.fetch(repo_id)
+        print(hub.describe_fetch(fetched), file=sys.stderr)
+        storage = fetched.folder
+    history = load_history(storage)
     for line in history.problems():
         print(f"warning: {line}", file=sys.stderr)
     return history

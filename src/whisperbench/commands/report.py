@@ -28,6 +28,12 @@ def register(subparsers: Any) -> None:
     )
     _options.add_storage(parser)
     parser.add_argument(
+        "--from-hub",
+        metavar="ORG/NAME",
+        default=None,
+        help="read the runs published to this dataset repo (--storage hf://datasets/ORG/NAME)",
+    )
+    parser.add_argument(
         "--output",
         type=_options.path_arg,
         default=DEFAULT_OUTPUT,
@@ -44,7 +50,8 @@ def register(subparsers: Any) -> None:
         help=(
             f"comma-separated, repeatable: md (summary.md), html (index.html), json "
             "(benchmark-bigger-is-better.json and benchmark-smaller-is-better.json for "
-            f"github-action-benchmark) (default: {','.join(DEFAULT_FORMATS)})"
+            "github-action-benchmark), bencher (bencher-TESTBED.json per machine, Bencher "
+            f"Metric Format) (default: {','.join(DEFAULT_FORMATS)})"
         ),
     )
     _options.add_thresholds(parser)
@@ -61,11 +68,27 @@ def _formats_arg(text: str) -> tuple[str, ...]:
     return names
 
 
+def _from_hub(args: argparse.Namespace) -> str:
+    """--from-hub ORG/NAME as the storage it names (given with another --storage: an error)."""
+    from whisperbench.errors import HistoryError
+    from whisperbench.fleet import hub
+    from whisperbench.history import DEFAULT_STORAGE
+
+    if args.storage != DEFAULT_STORAGE:
+        raise HistoryError("give --from-hub or --storage, not both")
+    problem = hub.repo_id_problem(args.from_hub)
+    if problem:
+        raise HistoryError(f"--from-hub: {problem}")
+    return hub.hub_storage(args.from_hub)
+
+
 def run(args: argparse.Namespace) -> int:
     from whisperbench.errors import HistoryError, OutputError
     from whisperbench.folders import folder_problem
     from whisperbench.report.write import write_report
 
+    if args.from_hub is not None:
+        args.storage = _from_hub(args)
     formats = (
         tuple(dict.fromkeys(f for group in args.formats for f in group))
         if args.formats

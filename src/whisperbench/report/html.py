@@ -10,6 +10,7 @@ from typing import Any
 
 from whisperbench.history import History, Run
 from whisperbench.regressions import Limits, describe_rule
+from whisperbench.report import machines as leaderboard
 from whisperbench.report import plots
 from whisperbench.report.markdown import VERDICT_RULE, now
 from whisperbench.report.select import (
@@ -127,6 +128,7 @@ def html_report(history: History, limits: Limits | None = None) -> str:
         for line in verdict_lines(history.for_machine(machine))
     ]
     parts.append("</ul>")
+    parts += leaderboard.html_section(history)  # two machines or more
     problems = history.problems()
     if problems:
         parts.append("<h2>Skipped history files</h2><ul class='skipped'>")

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from whisperbench.history import History, Run
 from whisperbench.regressions import Limits, describe_rule
+from whisperbench.report import machines as leaderboard
 from whisperbench.report.select import (
     case_histories,
     corpus_header,
@@ -66,6 +67,7 @@ def markdown_summary(history: History, limits: Limits | None = None) -> str:
     )
     lines.append("")
     lines += verdict_section(history)
+    lines += leaderboard.markdown_section(history)  # two machines or more
     header = summary_header()
     for machine in history.machines:
         runs = history.for_machine(machine)

@@ -1,5 +1,5 @@
 """Writes a report in the formats asked for: ``md`` (summary.md), ``html`` (index.html),
-``json`` (github-action-benchmark's two files)."""
+``json`` (github-action-benchmark's two files), ``bencher`` (a BMF file per machine)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from whisperbench.atomic_write import write_atomic
 from whisperbench.history import History
 from whisperbench.regressions import Limits
 
-FORMATS = ("md", "html", "json")
+FORMATS = ("md", "html", "json", "bencher")
 DEFAULT_FORMATS = ("md", "html")
 
 
@@ -39,6 +39,10 @@ def write_report(
         from whisperbench.report import json_export
 
         texts.update(json_export.export(history))
+    if "bencher" in formats:
+        from whisperbench.report import bencher
+
+        texts.update(bencher.export(history))
     written = []
     for name, text in texts.items():
         path = output / name
