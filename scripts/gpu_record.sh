@@ -53,7 +53,8 @@ bench long-tiny benchmarks/test_transcribe.py --models tiny.en --audio "$CLIPS/l
   --implementations transformers,transformers-reference
 bench long-tiny-b24 benchmarks/test_transcribe.py --models tiny.en --audio "$CLIPS/long-x2.flac" \
   --implementations transformers --batch-size 24
-# 3. long-form, synthetic large-v3 (random weights, 96 tokens per window): speed only
+# 3. long-form, synthetic large-v3 (random weights, 96 tokens per window): speed only; it reads
+#    tiny.en's tokenizer, so tiny.en must be in the cache here too
 bench long-large-v3 benchmarks/test_transcribe.py --models large-v3 --synthetic \
   --audio "$CLIPS/long-x2.flac" --implementations transformers,transformers-reference
 # 4. the other engines that run on CUDA from the same tiny.en weights: the seed's recipe
