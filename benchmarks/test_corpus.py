@@ -7,14 +7,10 @@ from typing import Any
 
 import pytest
 
-from whisperbench.suite import (
-    CorpusCase,
-    CorpusLibrary,
-    EmptyInput,
-    ModelPool,
-    Skip,
-    measure_corpus,
-)
+from whisperbench.suite.cases import CorpusCase, EmptyInput, Skip
+from whisperbench.suite.inputs import CorpusLibrary
+from whisperbench.suite.measure import measure_corpus
+from whisperbench.suite.pool import ModelPool
 
 
 def test_corpus(

@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-from whisperbench.suite import LoadCase, ModelPool, Skip, measure_load
+from whisperbench.suite.cases import LoadCase, Skip
+from whisperbench.suite.measure import measure_load
+from whisperbench.suite.pool import ModelPool
 
 
 def test_load(

@@ -6,7 +6,10 @@ from typing import Any
 
 import pytest
 
-from whisperbench.suite import ClipLibrary, ModelPool, Skip, TranscribeCase, measure_transcription
+from whisperbench.suite.cases import Skip, TranscribeCase
+from whisperbench.suite.inputs import ClipLibrary
+from whisperbench.suite.measure import measure_transcription
+from whisperbench.suite.pool import ModelPool
 
 
 def test_transcribe(

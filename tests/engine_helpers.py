@@ -16,7 +16,7 @@ from whisperbench.implementations import (
     get_implementation,
 )
 from whisperbench.metrics import wer
-from whisperbench.suite import load_model
+from whisperbench.suite.pool import load_model
 
 LONG_FORM_WER_GAP = 0.02
 """An engine's long-form WER may be at most 2 points above openai-whisper's on the same clip."""

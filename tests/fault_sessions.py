@@ -39,7 +39,7 @@ Bench = Callable[..., pytest.RunResult]
 # rendered by the Console of the other (NotRenderableError in later tests of this process).
 # So what the in-process sessions and ``cli`` import lazily is imported here, once: the
 # session's table (rich) and every command module.
-for _module in ("rich.console", "rich.table", "whisperbench.tables"):
+for _module in ("rich.console", "rich.table", "whisperbench.suite.tables"):
     importlib.import_module(_module)
 build_parser()
 
@@ -52,7 +52,13 @@ def make_bench(pytester: pytest.Pytester) -> Bench:
 
     def run(*options: str) -> pytest.RunResult:
         return pytester.runpytest_inprocess(
-            "-p", "whisperbench.plugin", "-p", "fault_injection", "-p", "no:cacheprovider", *options
+            "-p",
+            "whisperbench.suite.plugin",
+            "-p",
+            "fault_injection",
+            "-p",
+            "no:cacheprovider",
+            *options,
         )
 
     return run

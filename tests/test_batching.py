@@ -17,7 +17,7 @@ from whisperbench.audio import SAMPLE_RATE, fixture_clip_path, load_audio
 from whisperbench.datasets import FIXTURE_CORPUS_DIR, Corpus, parse_dataset, read_corpus
 from whisperbench.implementations import ImplementationOptions, WhisperImplementation, create
 from whisperbench.implementations.transformers_pipeline import TransformersPipeline
-from whisperbench.suite import load_model
+from whisperbench.suite.pool import load_model
 
 pytestmark = pytest.mark.slow
 

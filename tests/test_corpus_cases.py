@@ -30,18 +30,11 @@ from whisperbench.results import (
     from_extra_info,
     to_extra_info,
 )
-from whisperbench.suite import (
-    CorpusCase,
-    CorpusLibrary,
-    EmptyInput,
-    LoadedModel,
-    SuiteConfig,
-    corpus_cases,
-    corpus_rounds,
-    measure_corpus,
-    warmup_count,
-)
-from whisperbench.tables import corpus_lines
+from whisperbench.suite.cases import CorpusCase, EmptyInput, SuiteConfig, corpus_cases
+from whisperbench.suite.inputs import CorpusLibrary
+from whisperbench.suite.measure import corpus_rounds, measure_corpus, warmup_count
+from whisperbench.suite.pool import LoadedModel
+from whisperbench.suite.tables import corpus_lines
 
 if TYPE_CHECKING:
     from conftest import StandInBenchmark
@@ -330,7 +323,7 @@ def test_a_session_with_a_dataset_runs_one_corpus_case_per_mode(
     storage = tmp_path / "storage"
     result = pytester.runpytest_inprocess(
         "-p",
-        "whisperbench.plugin",
+        "whisperbench.suite.plugin",
         "--implementations=fake",
         f"--dataset={folder}",
         "--corpus-batching=across,one-by-one",
@@ -381,7 +374,7 @@ def test_progress_of_a_corpus_is_shown_only_where_wanted(
     started = time.perf_counter()
     result = pytester.runpytest_inprocess(
         "-p",
-        "whisperbench.plugin",
+        "whisperbench.suite.plugin",
         "--implementations=fake",
         "--clips=corpus",
         "--dataset-limit=24",
@@ -421,7 +414,7 @@ def test_a_bad_corpus_option_is_a_usage_error(
     clip = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "short.flac"
     (pytester.path / "corpus.jsonl").write_text(json.dumps({"audio": str(clip), "text": "a"}))
     result = pytester.runpytest_inprocess(
-        "-p", "whisperbench.plugin", "--implementations=fake", *args, "-p", "no:cacheprovider"
+        "-p", "whisperbench.suite.plugin", "--implementations=fake", *args, "-p", "no:cacheprovider"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert problem in result.stderr.str()

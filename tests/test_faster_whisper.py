@@ -28,7 +28,7 @@ from whisperbench.implementations.faster_whisper import (
 )
 from whisperbench.implementations.windows import quiet_windows
 from whisperbench.metrics import wer
-from whisperbench.suite import load_model
+from whisperbench.suite.pool import load_model
 
 SHORT_WER_MAX = 0.25
 """Measured 0.0 (tiny.en, int8, greedy)."""

@@ -29,7 +29,7 @@ from whisperbench.datasets import FIXTURE_REALSPEECH_DIR
 from whisperbench.evidence import paired_wer_difference
 from whisperbench.implementations import ImplementationOptions, WhisperImplementation, create
 from whisperbench.metrics import WordErrors, word_errors, word_ngrams
-from whisperbench.suite import load_model
+from whisperbench.suite.pool import load_model
 
 pytestmark = pytest.mark.slow
 

@@ -11,9 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from whisperbench import suite
 from whisperbench.history import load_history
-from whisperbench.suite import (
+from whisperbench.suite import pool
+from whisperbench.suite.cases import (
     CorpusCase,
     LoadCase,
     TranscribeCase,
@@ -90,7 +90,7 @@ def test_a_session_loads_one_model_at_a_time_and_records_free_memory(
     session's end, as every model did before."""
     collections: list[int] = []
     counting = SimpleNamespace(collect=lambda: collections.append(1) or 0)
-    monkeypatch.setattr(suite, "gc", counting)  # suite's gc alone, not pytest's
+    monkeypatch.setattr(pool, "gc", counting)  # the pool's gc alone, not pytest's
     for name in ("test_load.py", "test_transcribe.py"):
         pytester.makepyfile(**{name[:-3]: (REPO / "benchmarks" / name).read_text()})
     pytester.makeconftest(RECORDER)
@@ -99,7 +99,7 @@ def test_a_session_loads_one_model_at_a_time_and_records_free_memory(
     storage = tmp_path / "storage"
     result = pytester.runpytest_inprocess(
         "-p",
-        "whisperbench.plugin",
+        "whisperbench.suite.plugin",
         "--implementations=fake",
         "--models=tiny.en,base",
         "--clips=short,medium",

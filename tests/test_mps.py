@@ -33,7 +33,9 @@ from whisperbench.implementations.transformers_pipeline import TransformersPipel
 from whisperbench.implementations.windows import log_mel, quiet_windows, window_batch
 from whisperbench.metrics import wer
 from whisperbench.results import LoadResult, from_extra_info, metric, to_extra_info
-from whisperbench.suite import ModelPool, Skip, SuiteConfig, device_memory_fields, load_model
+from whisperbench.suite.cases import Skip, SuiteConfig
+from whisperbench.suite.measure import device_memory_fields
+from whisperbench.suite.pool import ModelPool, load_model
 from whisperbench.weights import provide
 
 GiB = 2**30

@@ -22,8 +22,9 @@ from whisperbench.implementations.fake import FakeWhisper, saying
 from whisperbench.report import json_export
 from whisperbench.report.select import summary_header
 from whisperbench.results import Judgement, Metric, Transcribed, from_extra_info
-from whisperbench.suite import LoadedModel, measure_transcription
-from whisperbench.tables import results_table
+from whisperbench.suite.measure import measure_transcription
+from whisperbench.suite.pool import LoadedModel
+from whisperbench.suite.tables import results_table
 
 
 def words_per_second(seen: Transcribed) -> float:

@@ -29,7 +29,7 @@ from whisperbench.implementations import (
 )
 from whisperbench.implementations.faster_whisper import FasterWhisper
 from whisperbench.metrics import wer
-from whisperbench.suite import load_model
+from whisperbench.suite.pool import load_model
 
 PLUGIN_SOURCE = Path(__file__).parent / "plugin_pkg"
 PLUGIN_MODULE = "whisperbench_echo_plugin"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from whisperbench.progress import ERASE_TO_END, ProgressLine, clock_text, wanted
+from whisperbench.suite.progress import ERASE_TO_END, ProgressLine, clock_text, wanted
 
 
 @pytest.mark.parametrize(

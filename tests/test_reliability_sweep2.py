@@ -47,12 +47,12 @@ from fault_sessions import (
 from whisperbench import atomic_write
 from whisperbench.atomic_write import write_atomic
 from whisperbench.cli import main
-from whisperbench.compare_guard import unlike_pairs
 from whisperbench.history import load_history, load_run
-from whisperbench.progress import redraws_in_place
 from whisperbench.run_record import RUN_KEY
 from whisperbench.safe_output import SafeStream, plain
-from whisperbench.session_signals import SignalGuard, Terminated
+from whisperbench.suite.compare_guard import unlike_pairs
+from whisperbench.suite.progress import redraws_in_place
+from whisperbench.suite.session_signals import SignalGuard, Terminated
 
 DOTS = "... !?! -- ;;; ..."
 """The issue's reference: nothing once normalised but a lone ``.``."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from filelock import Timeout
 
-from whisperbench.storage_lock import LOCK_NAME, SaveLock, file_storage_folder
+from whisperbench.suite.storage_lock import LOCK_NAME, SaveLock, file_storage_folder
 
 
 def test_the_storage_option_names_the_folder_as_pytest_benchmark_reads_it() -> None:

@@ -32,7 +32,8 @@ from whisperbench.audio import fixture_clip_path, load_audio
 from whisperbench.implementations import ImplementationOptions
 from whisperbench.implementations.faster_whisper import FasterWhisper
 from whisperbench.models import get_model
-from whisperbench.suite import ModelPool, Skip, SuiteConfig
+from whisperbench.suite.cases import Skip, SuiteConfig
+from whisperbench.suite.pool import ModelPool
 
 pytestmark = pytest.mark.slow
 
@@ -310,7 +311,7 @@ def test_a_hanging_load_fails_within_its_limit_and_the_rest_runs(
 def test_help_lists_the_suite_options(tmp_path: Path) -> None:
     """The plugin alone (no conftest: run outside the repository) adds the options."""
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "--help", "-p", "whisperbench.plugin"],
+        [sys.executable, "-m", "pytest", "--help", "-p", "whisperbench.suite.plugin"],
         cwd=tmp_path,
         env=suite_env(),
         capture_output=True,

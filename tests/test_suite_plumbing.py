@@ -29,17 +29,11 @@ from whisperbench.results import (
     from_extra_info,
     to_extra_info,
 )
-from whisperbench.suite import (
-    LoadedModel,
-    ModelPool,
-    Skip,
-    SuiteConfig,
-    fixture_clips,
-    load_cases,
-    measure_load,
-    measure_transcription,
-)
-from whisperbench.tables import repetition_warnings, results_table
+from whisperbench.suite.cases import Skip, SuiteConfig, load_cases
+from whisperbench.suite.inputs import fixture_clips
+from whisperbench.suite.measure import measure_load, measure_transcription
+from whisperbench.suite.pool import LoadedModel, ModelPool
+from whisperbench.suite.tables import repetition_warnings, results_table
 
 if TYPE_CHECKING:
     from conftest import StandInBenchmark
@@ -241,7 +235,7 @@ def test_a_real_session_of_the_benchmarks_on_the_fake_engine(
     storage = tmp_path / "storage"
     result = pytester.runpytest_inprocess(
         "-p",
-        "whisperbench.plugin",
+        "whisperbench.suite.plugin",
         "--implementations=fake",
         f"--audio={audio}",
         "--rounds=2",

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from whisperbench.history import load_history
 from whisperbench.results import SESSION, Measured, TranscribeResult, shown_in
-from whisperbench.tables import repetition_warnings, results_table
+from whisperbench.suite.tables import repetition_warnings, results_table
 
 
 def rows_of(storage: Path) -> list[tuple[str, Measured]]:

@@ -32,7 +32,7 @@ from whisperbench.implementations import (
 from whisperbench.implementations.faster_whisper import FasterWhisper
 from whisperbench.metrics import wer
 from whisperbench.models import MODELS, get_model
-from whisperbench.suite import load_model
+from whisperbench.suite.pool import load_model
 from whisperbench.weights import WeightsNotReady
 
 pytestmark = pytest.mark.slow

@@ -1,5 +1,5 @@
-"""pytest glue that keeps a benchmark session honest about what it measured (a plugin module,
-loaded by ``whisperbench.plugin``; its hooks live on one ``SessionGuard`` per session):
+"""pytest glue that keeps a benchmark session honest about what it measured (its hooks live on
+one ``SessionGuard`` per session, registered by the suite's session, ``install``):
 
 - every saved run carries a ``run_record.RunRecord`` (``pytest_benchmark_update_json``): the
   cases collected, measured, skipped (why), failed and never run, and why the session stopped
@@ -37,7 +37,8 @@ from pytest_benchmark.plugin import pytest_benchmark_generate_json as generate_j
 from pytest_benchmark.storage.file import FileStorage
 
 from whisperbench.run_record import RUN_KEY, RunRecord, run_record
-from whisperbench.run_storage import (
+from whisperbench.suite.cases import SuiteConfig
+from whisperbench.suite.run_storage import (
     SafeFileStorage,
     SaveFailure,
     describe_os_error,
@@ -46,9 +47,8 @@ from whisperbench.run_storage import (
     save_or_fall_back,
     storage_problem,
 )
-from whisperbench.session_signals import SignalGuard, Terminated
-from whisperbench.storage_lock import SaveLock, file_storage_folder
-from whisperbench.suite import SuiteConfig
+from whisperbench.suite.session_signals import SignalGuard, Terminated
+from whisperbench.suite.storage_lock import SaveLock, file_storage_folder
 
 __all__ = ["SessionGuard"]
 
@@ -56,10 +56,13 @@ PREFIX = "whisperbench:"
 GUARD_NAME = "whisperbench-session-guard"
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def install(config: pytest.Config, suite: SuiteConfig) -> None:
+    """The storage checked (a usage error before anything runs), then the session's
+    ``SessionGuard`` registered (once, however often this is called)."""
     if not config.getoption("collectonly"):
         _check_where_results_go(config)
-    config.pluginmanager.register(SessionGuard(config), GUARD_NAME)
+    if config.pluginmanager.get_plugin(GUARD_NAME) is None:
+        config.pluginmanager.register(SessionGuard(config, suite), GUARD_NAME)
 
 
 def _check_where_results_go(config: pytest.Config) -> None:
@@ -106,16 +109,6 @@ def _saving_to(config: pytest.Config) -> Path | None:
     return file_storage_folder(str(config.getoption("benchmark_storage")))
 
 
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_sessionfinish(session: pytest.Session) -> Generator[None, None, None]:
-    """Before anything saves (pytest-benchmark saves first thing here), signals stop
-    interrupting: they are noted until the run is written."""
-    guard = session.config.pluginmanager.get_plugin(GUARD_NAME)
-    if guard is not None:
-        guard.signals.defer()
-    return (yield)
-
-
 def _skip_reason(report: pytest.TestReport) -> str:
     longrepr = report.longrepr
     text = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
@@ -125,8 +118,9 @@ def _skip_reason(report: pytest.TestReport) -> str:
 class SessionGuard:
     """What happened to each benchmark case of one session, and the hooks that act on it."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, suite: SuiteConfig | None = None) -> None:
         self.config = config
+        self.suite = suite
         self.session: pytest.Session | None = None
         self.expected: list[str] = []
         self.outcomes: dict[str, str] = {}
@@ -144,11 +138,12 @@ class SessionGuard:
 
     # --- what the session did -----------------------------------------------------------
 
-    @property
-    def suite(self) -> SuiteConfig | None:
-        from whisperbench.plugin import CONFIG_KEY
-
-        return self.config.stash.get(CONFIG_KEY, None)
+    @pytest.hookimpl(wrapper=True, tryfirst=True, specname="pytest_sessionfinish")
+    def defer_signals(self) -> Generator[None, None, None]:
+        """Before anything saves (pytest-benchmark saves first thing here), signals stop
+        interrupting: they are noted until the run is written."""
+        self.signals.defer()
+        return (yield)
 
     def stopped(self) -> str | None:
         """Why the session ended before its last case, or None."""
