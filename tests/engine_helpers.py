@@ -15,7 +15,7 @@ from whisperbench.implementations import (
     create,
     get_implementation,
 )
-from whisperbench.metrics import wer
+from whisperbench.scoring import wer
 from whisperbench.suite.pool import load_model
 
 LONG_FORM_WER_GAP = 0.02

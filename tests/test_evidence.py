@@ -25,7 +25,7 @@ from whisperbench.evidence import (
     wer_interval,
     wer_of,
 )
-from whisperbench.metrics import word_errors
+from whisperbench.scoring import word_errors
 
 
 def simulated(count: int, rate: float, seed: int) -> list[UnitErrors]:

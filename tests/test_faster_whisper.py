@@ -27,7 +27,7 @@ from whisperbench.implementations.faster_whisper import (
     resolve_compute_type,
 )
 from whisperbench.implementations.windows import quiet_windows
-from whisperbench.metrics import wer
+from whisperbench.scoring import wer
 from whisperbench.suite.pool import load_model
 
 SHORT_WER_MAX = 0.25

@@ -14,7 +14,7 @@ from whisperbench.implementations.transformers_pipeline import (
     applied_quantization,
     four_bit_installed,
 )
-from whisperbench.metrics import wer
+from whisperbench.scoring import wer
 
 pytestmark = [
     pytest.mark.slow,

@@ -32,7 +32,7 @@ from whisperbench.implementations.transformers_pipeline import (
     decide_quantization,
     four_bit_installed,
 )
-from whisperbench.metrics import wer
+from whisperbench.scoring import wer
 
 GB = 2**30
 SHORT_WER_MAX = 0.25

@@ -28,7 +28,7 @@ from whisperbench.audio import AudioClip, fixture_clip_path, load_clip
 from whisperbench.datasets import FIXTURE_REALSPEECH_DIR
 from whisperbench.evidence import paired_wer_difference
 from whisperbench.implementations import ImplementationOptions, WhisperImplementation, create
-from whisperbench.metrics import WordErrors, word_errors, word_ngrams
+from whisperbench.scoring import WordErrors, word_errors, word_ngrams
 from whisperbench.suite.pool import load_model
 
 pytestmark = pytest.mark.slow

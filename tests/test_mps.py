@@ -31,8 +31,8 @@ from whisperbench.implementations.greedy import (
 )
 from whisperbench.implementations.transformers_pipeline import TransformersPipeline
 from whisperbench.implementations.windows import log_mel, quiet_windows, window_batch
-from whisperbench.metrics import wer
 from whisperbench.results import LoadResult, from_extra_info, metric, to_extra_info
+from whisperbench.scoring import wer
 from whisperbench.suite.cases import Skip, SuiteConfig
 from whisperbench.suite.measure import device_memory_fields
 from whisperbench.suite.pool import ModelPool, load_model

@@ -22,6 +22,7 @@ from whisperbench.implementations.fake import FakeWhisper, saying
 from whisperbench.report import json_export
 from whisperbench.report.select import summary_header
 from whisperbench.results import Judgement, Metric, Transcribed, from_extra_info
+from whisperbench.results import metrics as declarations
 from whisperbench.suite.measure import measure_transcription
 from whisperbench.suite.pool import LoadedModel
 from whisperbench.suite.tables import results_table
@@ -50,7 +51,7 @@ WORDS_PER_SECOND = Metric(
 
 @pytest.fixture
 def declared(monkeypatch: pytest.MonkeyPatch) -> Metric:
-    monkeypatch.setattr(results, "METRICS", (*results.METRICS, WORDS_PER_SECOND))
+    monkeypatch.setattr(declarations, "METRICS", (*declarations.METRICS, WORDS_PER_SECOND))
     return WORDS_PER_SECOND
 
 

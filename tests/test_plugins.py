@@ -28,7 +28,7 @@ from whisperbench.implementations import (
     registered_names,
 )
 from whisperbench.implementations.faster_whisper import FasterWhisper
-from whisperbench.metrics import wer
+from whisperbench.scoring import wer
 from whisperbench.suite.pool import load_model
 
 PLUGIN_SOURCE = Path(__file__).parent / "plugin_pkg"

@@ -30,8 +30,8 @@ from whisperbench.implementations import (
     registered_names,
 )
 from whisperbench.implementations.faster_whisper import FasterWhisper
-from whisperbench.metrics import wer
 from whisperbench.models import MODELS, get_model
+from whisperbench.scoring import wer
 from whisperbench.suite.pool import load_model
 from whisperbench.weights import WeightsNotReady
 

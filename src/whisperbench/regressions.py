@@ -34,7 +34,7 @@ from whisperbench import evidence
 from whisperbench.evidence import Difference
 from whisperbench.history import CaseKey, CaseResult, Run, median
 from whisperbench.report.formatting import change_text, evidence_text, value_with_unit
-from whisperbench.results import Metric, judged
+from whisperbench.results.metrics import Metric, judged
 from whisperbench.uncertainty import OverRounds, rounds_of
 
 DEFAULT_WINDOW = 5

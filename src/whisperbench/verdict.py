@@ -25,7 +25,8 @@ from typing import Protocol
 from whisperbench import evidence
 from whisperbench.evidence import Difference, Interval, UnitErrors
 from whisperbench.report import formatting
-from whisperbench.results import CorpusResult, Result, Timing, TranscribeResult, metric
+from whisperbench.results.metrics import metric
+from whisperbench.results.records import CorpusResult, Result, Timing, TranscribeResult
 from whisperbench.uncertainty import NO_ROUNDS, NO_UNITS, rounds_of, units_of
 
 MORE_AUDIO = "more audio would tell (--clips real, or --dataset PATH)"

@@ -17,8 +17,8 @@ import pytest
 import soundfile as sf
 
 from whisperbench.errors import ModelImportError
-from whisperbench.metrics import wer
 from whisperbench.models import get_model
+from whisperbench.scoring import wer
 from whisperbench.weights.bundled import INSTALL_HINT, bundled_sizes, bundled_source
 from whisperbench.weights.convert.ct2_to_hf import convert_ct2_to_transformers
 from whisperbench.weights.ct2_model import ct2_problem, read_ct2_model

@@ -23,7 +23,7 @@ from whisperbench.history import History
 from whisperbench.names import Name
 from whisperbench.regressions import CheckReport, check_newest, cut_short, describe_rule
 from whisperbench.report import formatting
-from whisperbench.results import judged
+from whisperbench.results.metrics import judged
 
 
 def register(subparsers: Any) -> None:

@@ -14,7 +14,7 @@ from whisperbench.history import Run
 from whisperbench.names import Name
 from whisperbench.regressions import CaseComparison, compare_runs
 from whisperbench.report import formatting
-from whisperbench.results import COMPARE, Metric, shown_in
+from whisperbench.results.metrics import COMPARE, Metric, shown_in
 
 LEGEND = (
     "Δ [95% interval] p: * significant (the interval of the change excludes zero), ~ within "

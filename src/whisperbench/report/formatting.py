@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from whisperbench.evidence import Difference, Interval
-from whisperbench.results import Metric
+from whisperbench.results.metrics import Metric
 
 MISSING = "–"
 """What a table shows where a case has no value."""

@@ -15,7 +15,8 @@ from typing import Any
 
 from whisperbench.history import History
 from whisperbench.report.select import latest_results
-from whisperbench.results import SPEED_PARAMS, exported
+from whisperbench.results.metrics import exported
+from whisperbench.results.records import SPEED_PARAMS
 
 BIGGER_NAME = "benchmark-bigger-is-better.json"
 SMALLER_NAME = "benchmark-smaller-is-better.json"

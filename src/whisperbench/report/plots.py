@@ -18,7 +18,8 @@ from matplotlib.figure import Figure
 
 from whisperbench.history import CaseKey, CaseResult, Run
 from whisperbench.report.select import CaseHistory, latest_results, model_order
-from whisperbench.results import ONE_BY_ONE, CorpusResult, judged, metric
+from whisperbench.results.metrics import judged, metric
+from whisperbench.results.records import ONE_BY_ONE, CorpusResult
 
 BAR_HEIGHT_IN = 0.32
 """Inches of figure per bar of the RTFx plot."""

@@ -12,7 +12,8 @@ from whisperbench.history import CaseKey, CaseResult, Run
 from whisperbench.models import MODELS
 from whisperbench.regressions import Finding, Limits, Verdict, series_verdicts
 from whisperbench.report import formatting
-from whisperbench.results import REPORT, CorpusResult, Metric, metric, shown_in
+from whisperbench.results.metrics import REPORT, Metric, metric, shown_in
+from whisperbench.results.records import CorpusResult
 from whisperbench.verdict import interval_notes, verdicts
 
 PARAM_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -19,10 +19,7 @@ from whisperbench.implementations import (
 )
 from whisperbench.implementations.synthetic import synthetic_label
 from whisperbench.names import id_part
-from whisperbench.results import (
-    ACROSS_UTTERANCES,
-    ONE_BY_ONE,
-)
+from whisperbench.results.records import ACROSS_UTTERANCES, ONE_BY_ONE
 
 CORPUS_BUDGET_S = 600.0
 """A corpus case runs ``--warmup-rounds`` and ``--rounds`` over the whole corpus only when

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from whisperbench.errors import ResultError
-from whisperbench.results import config_changes, from_extra_info
+from whisperbench.results.codec import from_extra_info
+from whisperbench.results.records import config_changes
 
 __all__ = ["unlike_pairs"]
 

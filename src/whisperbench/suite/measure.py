@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from whisperbench import devices, metrics
+from whisperbench import devices, scoring
 from whisperbench.audio import (
     AudioClip,
 )
@@ -24,7 +24,9 @@ from whisperbench.implementations import (
 )
 from whisperbench.models import get_model
 from whisperbench.report.formatting import duration
-from whisperbench.results import (
+from whisperbench.results.codec import to_extra_info
+from whisperbench.results.metrics import Transcribed, computed_values, summed_values
+from whisperbench.results.records import (
     ACROSS_UTTERANCES,
     ONE_BY_ONE,
     CorpusResult,
@@ -32,12 +34,8 @@ from whisperbench.results import (
     Measured,
     Params,
     Timing,
-    Transcribed,
     TranscribeResult,
     WordErrorCounts,
-    computed_values,
-    summed_values,
-    to_extra_info,
     with_values,
 )
 from whisperbench.suite.cases import CORPUS_BUDGET_S, LoadCase, Notifier, ProgressDisplay, watched
@@ -160,7 +158,7 @@ def measure_transcription(
     final = outcomes[-1]
     synthetic = bool(impl.options.synthetic_tokens)
     reference = None if synthetic else clip.reference
-    errors = None if reference is None else metrics.word_errors(reference, final.text)
+    errors = None if reference is None else scoring.word_errors(reference, final.text)
     result = TranscribeResult(
         implementation=impl.name,
         model=loaded.label,
@@ -168,9 +166,9 @@ def measure_transcription(
         clip=clip.name,
         audio_path=str(clip.path),
         audio_s=clip.duration_s,
-        rtfx=metrics.rtfx(clip.duration_s, timing.median_s),
+        rtfx=scoring.rtfx(clip.duration_s, timing.median_s),
         cold_s=cold_s,
-        cold_rtfx=metrics.rtfx(clip.duration_s, cold_s),
+        cold_rtfx=scoring.rtfx(clip.duration_s, cold_s),
         wer=None if errors is None else errors.wer,
         reference=None if errors is None else clip.path.with_suffix(".txt").name,
         word_errors=None
@@ -183,7 +181,7 @@ def measure_transcription(
         language=final.language,
         transcript=final.text[:TRANSCRIPT_PREVIEW_CHARS],
         load_s=loaded.load_s,
-        peak_rss_mb=metrics.process_peak_rss_bytes() / MiB,
+        peak_rss_mb=scoring.process_peak_rss_bytes() / MiB,
         available_memory_mb=available / MiB,
         **device_memory_fields(devices.end_device_memory(impl.device, memory_baseline)),
         params=Params.from_mapping(impl.get_params()),
@@ -357,7 +355,7 @@ def _corpus_result(
     impl = loaded.implementation
     synthetic = bool(impl.options.synthetic_tokens)
     references = [None if synthetic else u.reference for u in corpus.utterances]
-    errors = metrics.corpus_word_errors(
+    errors = scoring.corpus_word_errors(
         (u.id, reference, outcome.text)
         for u, reference, outcome in zip(corpus.utterances, references, final, strict=True)
     )
@@ -377,7 +375,7 @@ def _corpus_result(
         skipped=len(corpus.skipped),
         skipped_reasons=tuple(str(s) for s in corpus.skipped[:SKIPPED_SHOWN]),
         audio_s=corpus.audio_s,
-        rtfx=metrics.rtfx(corpus.audio_s, timing.median_s),
+        rtfx=scoring.rtfx(corpus.audio_s, timing.median_s),
         wer=errors.wer,
         word_errors=None
         if errors.wer is None
@@ -394,7 +392,7 @@ def _corpus_result(
         warmup_s=warmup_s,
         timed_once=plan.timed_once,
         load_s=loaded.load_s,
-        peak_rss_mb=metrics.process_peak_rss_bytes() / MiB,
+        peak_rss_mb=scoring.process_peak_rss_bytes() / MiB,
         available_memory_mb=available_bytes / MiB,
         **device_memory_fields(memory),
         params=Params.from_mapping({**impl.get_params(), "batching": ran}),

@@ -20,7 +20,7 @@ from whisperbench.implementations import (
 )
 from whisperbench.implementations.synthetic import DEFAULT_SYNTHETIC_TOKENS
 from whisperbench.models import DEFAULT_MODEL, parse_model_list
-from whisperbench.results import ACROSS_UTTERANCES, ONE_BY_ONE
+from whisperbench.results.records import ACROSS_UTTERANCES, ONE_BY_ONE
 from whisperbench.suite import progress
 from whisperbench.suite.cases import CORPUS_BUDGET_S, SuiteConfig
 from whisperbench.suite.input_checks import (

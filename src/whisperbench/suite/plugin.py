@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from whisperbench.results import Measured
+from whisperbench.results.records import Measured
 from whisperbench.suite import hookspecs
 from whisperbench.suite.cases import CorpusCase, LoadCase, SuiteConfig, TranscribeCase
 from whisperbench.suite.inputs import ClipLibrary, CorpusLibrary

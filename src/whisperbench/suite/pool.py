@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whisperbench import devices, metrics, weights
+from whisperbench import devices, scoring, weights
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.implementations import (
     ImplementationOptions,
@@ -175,7 +175,7 @@ class ModelPool:
             size,
             self.config.model_label(size),
             load_s,
-            metrics.process_peak_rss_bytes() / MiB,
+            scoring.process_peak_rss_bytes() / MiB,
             devices.end_device_memory(impl.device, memory_baseline),
             available / MiB,
         )

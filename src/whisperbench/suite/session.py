@@ -15,7 +15,7 @@ from whisperbench import devices
 from whisperbench.errors import WhisperBenchError
 from whisperbench.implementations import WhisperImplementation
 from whisperbench.models import get_model
-from whisperbench.results import Measured
+from whisperbench.results.records import Measured
 from whisperbench.suite import compare_guard, session_guard
 from whisperbench.suite.cases import (
     CorpusCase,

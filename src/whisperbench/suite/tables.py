@@ -11,14 +11,8 @@ from rich.table import Table
 from whisperbench.implementations.base import ImplementationOptions
 from whisperbench.names import Name
 from whisperbench.report import formatting
-from whisperbench.results import (
-    SESSION,
-    CorpusResult,
-    Measured,
-    TranscribeResult,
-    metric,
-    shown_in,
-)
+from whisperbench.results.metrics import SESSION, metric, shown_in
+from whisperbench.results.records import CorpusResult, Measured, TranscribeResult
 
 PARAM_COLUMNS: tuple[tuple[str, str], ...] = (
     ("device", "Device"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from whisperbench.metrics import (
+from whisperbench.scoring import (
     REPEAT_NGRAM_WORDS,
     normalize,
     regroup_numbers,
