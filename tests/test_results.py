@@ -26,9 +26,9 @@ from whisperbench.results import (
     WordErrorCounts,
     computed_values,
     config_changes,
+    corpus_values,
     from_extra_info,
     metric,
-    summed_values,
     to_extra_info,
     with_values,
 )
@@ -228,9 +228,19 @@ def test_repeated_ngrams_is_computed_for_real_text_and_not_for_synthetic_weights
         cold_s=2.0,
         synthetic=False,
     )
-    assert computed_values(seen) == {"repeated_ngrams": 3}
+    assert computed_values(seen) == {
+        "rtfx": 10.0,
+        "cold_rtfx": 5.0,
+        "wer": 1.0,  # ten words inserted
+        "repeated_ngrams": 3,
+    }
     random_text = Transcribed(**{**seen.__dict__, "synthetic": True})
-    assert computed_values(random_text) == {"repeated_ngrams": None}
+    assert computed_values(random_text) == {
+        "rtfx": 10.0,
+        "cold_rtfx": 5.0,
+        "wer": None,
+        "repeated_ngrams": None,
+    }
     record = TranscribeResult(implementation="x", model="y", clip="c")
     assert with_values(record, computed_values(seen)).repeated_ngrams == 3
     assert with_values(record, {"not_declared": 1.5}).extra == {"not_declared": 1.5}
@@ -270,7 +280,7 @@ def test_a_corpus_record_round_trips_and_carries_the_shared_metrics() -> None:
     assert metric("wer").value(None, record) == 0.056
 
 
-def test_a_corpus_counts_repeats_per_utterance_summed() -> None:
+def test_a_corpus_combines_its_utterances_and_sums_repeats() -> None:
     phrase = "the quick brown fox jumps over the lazy dog again"
 
     def seen(text: str, synthetic: bool = False) -> Transcribed:
@@ -278,5 +288,9 @@ def test_a_corpus_counts_repeats_per_utterance_summed() -> None:
 
     # a phrase twice in one utterance is a repeat; the same phrase in two utterances is not
     utterances = [seen(f"{phrase} {phrase}"), seen(phrase), seen(phrase)]
-    assert summed_values(utterances) == {"repeated_ngrams": 3}
-    assert summed_values([seen(phrase, synthetic=True)]) == {"repeated_ngrams": None}
+    assert corpus_values(utterances) == {
+        "rtfx": 9.0,  # 9 s of audio in the round's 1 s
+        "wer": pytest.approx(10 / 30),  # Σ errors / Σ reference words
+        "repeated_ngrams": 3,
+    }
+    assert corpus_values([seen(phrase, synthetic=True)])["repeated_ngrams"] is None

@@ -19,6 +19,7 @@ jiwer and transformers' normaliser are imported on first use, so that reading sa
 
 from __future__ import annotations
 
+import functools
 import resource
 import sys
 from collections import Counter
@@ -159,10 +160,12 @@ def regroup_numbers(reference: list[str], hypothesis: list[str]) -> tuple[list[s
     return [word for run in words for word in run], regrouped
 
 
+@functools.lru_cache(maxsize=4096)
 def word_errors(reference: str, hypothesis: str, language: str | None = "en") -> WordErrors:
     """WER of ``hypothesis`` against ``reference`` after Whisper normalisation of both, with
     the transcript's runs of numbers regrouped as the reference's where they hold the same
-    digits (see the module's docstring)."""
+    digits (see the module's docstring). Kept for the last few thousand pairs: a case's record
+    and its metric declarations (``results.metrics``) read the same errors, computed once."""
     import jiwer
 
     ref = normalize(reference, language).split()

@@ -18,11 +18,11 @@ from whisperbench.results.metrics import (
     Metric,
     Transcribed,
     computed_values,
+    corpus_values,
     exported,
     judged,
     metric,
     shown_in,
-    summed_values,
 )
 from whisperbench.results.records import (
     ACROSS_UTTERANCES,
@@ -67,12 +67,12 @@ __all__ = [
     "WordErrorCounts",
     "computed_values",
     "config_changes",
+    "corpus_values",
     "exported",
     "from_extra_info",
     "judged",
     "metric",
     "shown_in",
-    "summed_values",
     "to_extra_info",
     "with_values",
 ]

@@ -68,6 +68,8 @@ class Transcribed:
     cold_s: float
     synthetic: bool
     """Random weights: the text means nothing, so accuracy metrics are None."""
+    id: str = ""
+    """The utterance's id in a corpus (the clip's name for a clip)."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ class Metric:
     """Written by ``whisperbench report --format json`` for github-action-benchmark."""
     compute: Callable[[Transcribed], float | None] | None = None
     """Computes the value for each transcribe case (the suite saves it under ``field``)."""
+    combine: Callable[[Sequence[Transcribed]], float | None] | None = None
+    """Computes a corpus case's value from all of its utterances (corpus WER: Σ errors / Σ
+    reference words; RTFx: Σ audio / the round's time); None: a count is summed over them."""
 
     def value(self, timing: Timing | None, result: CaseRecord) -> float | None:
         """The metric's stored value for a case, or None where it has none."""
@@ -180,6 +185,32 @@ class Metric:
         return self.better == "bigger"
 
 
+def _rtfx(seen: Transcribed) -> float | None:
+    return scoring.rtfx(seen.audio_s, seen.median_s)
+
+
+def _corpus_rtfx(seen: Sequence[Transcribed]) -> float | None:
+    """Σ audio over the time of the round that transcribed all of it."""
+    return scoring.rtfx(sum(each.audio_s for each in seen), seen[0].median_s) if seen else None
+
+
+def _cold_rtfx(seen: Transcribed) -> float | None:
+    return scoring.rtfx(seen.audio_s, seen.cold_s)
+
+
+def _wer(seen: Transcribed) -> float | None:
+    if seen.synthetic or seen.reference is None:
+        return None
+    return scoring.word_errors(seen.reference, seen.text).wer
+
+
+def _corpus_wer(seen: Sequence[Transcribed]) -> float | None:
+    return scoring.corpus_word_errors(
+        (each.id or f"#{index}", None if each.synthetic else each.reference, each.text)
+        for index, each in enumerate(seen)
+    ).wer
+
+
 def _repeated_ngrams(seen: Transcribed) -> float | None:
     if seen.synthetic:
         return None
@@ -212,6 +243,8 @@ METRICS: tuple[Metric, ...] = (
         kinds=("transcribe", "corpus"),
         evidence=OverRounds(speed=True),
         export=True,
+        compute=_rtfx,
+        combine=_corpus_rtfx,
     ),
     Metric(
         field="cold_s",
@@ -225,6 +258,18 @@ METRICS: tuple[Metric, ...] = (
         shown=frozenset({SESSION}),
     ),
     Metric(
+        field="cold_rtfx",
+        label="Cold RTFx",
+        name="cold RTFx",
+        short="Cold RTFx",
+        unit="x",
+        spec=".1f",
+        better="bigger",
+        change="relative",
+        shown=frozenset(),
+        compute=_cold_rtfx,
+    ),
+    Metric(
         field="wer",
         label="WER %",
         name="WER",
@@ -236,6 +281,8 @@ METRICS: tuple[Metric, ...] = (
         scale=100.0,
         kinds=("transcribe", "corpus"),
         evidence=OverUnits(),
+        compute=_wer,
+        combine=_corpus_wer,
         judge=Judgement(
             "--wer",
             "POINTS",
@@ -350,16 +397,20 @@ def computed_values(
     }
 
 
-def summed_values(
+def corpus_values(
     seen: Sequence[Transcribed], declared: Iterable[Metric] | None = None
 ) -> dict[str, float | None]:
-    """A corpus case's computed counts: each computed metric that corpus cases carry and that
-    counts (``change="count"``: repeated n-grams), summed over its utterances (None when no
-    utterance has a value)."""
+    """A corpus case's computed metrics from its utterances: each computed metric that corpus
+    cases carry, through its ``combine`` (corpus WER, RTFx), or for a count
+    (``change="count"``: repeated n-grams) summed over its utterances (None when no utterance
+    has a value)."""
     out: dict[str, float | None] = {}
     for m in METRICS if declared is None else declared:
-        if m.compute is None or "corpus" not in m.kinds or m.change != "count":
+        if m.compute is None or "corpus" not in m.kinds:
             continue
-        values = [value for each in seen if (value := m.compute(each)) is not None]
-        out[m.field] = sum(values) if values else None
+        if m.combine is not None:
+            out[m.field] = m.combine(seen)
+        elif m.change == "count":
+            values = [value for each in seen if (value := m.compute(each)) is not None]
+            out[m.field] = sum(values) if values else None
     return out

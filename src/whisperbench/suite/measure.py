@@ -25,7 +25,7 @@ from whisperbench.implementations import (
 from whisperbench.models import get_model
 from whisperbench.report.formatting import duration
 from whisperbench.results.codec import to_extra_info
-from whisperbench.results.metrics import Transcribed, computed_values, summed_values
+from whisperbench.results.metrics import Transcribed, computed_values, corpus_values
 from whisperbench.results.records import (
     ACROSS_UTTERANCES,
     ONE_BY_ONE,
@@ -92,20 +92,48 @@ def measure_load(benchmark: BenchmarkFixture, pool: ModelPool, case: LoadCase) -
         iterations=1,
     )
     loaded = records[-1]
-    impl = loaded.implementation
     result = LoadResult(
-        implementation=case.implementation,
-        model=case.label,
-        weights="synthetic" if impl.options.synthetic_tokens else "real",
-        load_s=loaded.load_s,
+        **shared_fields(
+            loaded,
+            implementation=case.implementation,
+            peak_rss_mb=loaded.peak_rss_after_load_mb,
+            available_memory_mb=loaded.available_before_load_mb,
+            memory=loaded.device_memory,
+        ),
         verify_timeout_s=get_model(case.size).verify_timeout_s,
-        peak_rss_mb=loaded.peak_rss_after_load_mb,
-        available_memory_mb=loaded.available_before_load_mb,
-        **device_memory_fields(loaded.device_memory),
-        params=Params.from_mapping(impl.get_params()),
     )
     benchmark.extra_info.update(to_extra_info(result))
     return Measured(result, timing_of(benchmark) or Timing.of_rounds([loaded.load_s]))
+
+
+def shared_fields(
+    loaded: LoadedModel,
+    *,
+    implementation: str | None = None,
+    peak_rss_mb: float | None = None,
+    available_memory_mb: float | None = None,
+    memory: devices.DeviceMemory | None = None,
+    params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The fields every record shares (``CaseRecord``), for a case run on ``loaded``: the
+    engine (``implementation``: the case's name for it, by default the engine's), the model as
+    IDs show it, real or synthetic weights, the load time, the process's peak RSS so far (by
+    default now), the memory available when the case started, its device memory
+    (``device_memory_fields``) and the parameters that really ran (by default the engine's
+    ``get_params()``)."""
+    impl = loaded.implementation
+    return {
+        "implementation": implementation or impl.name,
+        "model": loaded.label,
+        "weights": "synthetic" if impl.options.synthetic_tokens else "real",
+        "load_s": loaded.load_s,
+        "peak_rss_mb": scoring.process_peak_rss_bytes() / MiB
+        if peak_rss_mb is None
+        else peak_rss_mb,
+        "available_memory_mb": available_memory_mb,
+        **device_memory_fields(memory),
+        "params": Params.from_mapping(impl.get_params() if params is None else params),
+    }
 
 
 def device_memory_fields(memory: devices.DeviceMemory | None) -> dict[str, Any]:
@@ -159,17 +187,26 @@ def measure_transcription(
     synthetic = bool(impl.options.synthetic_tokens)
     reference = None if synthetic else clip.reference
     errors = None if reference is None else scoring.word_errors(reference, final.text)
+    seen = Transcribed(
+        text=final.text,
+        reference=reference,
+        language=final.language,
+        audio_s=clip.duration_s,
+        median_s=timing.median_s,
+        cold_s=cold_s,
+        synthetic=synthetic,
+        id=clip.name,
+    )
     result = TranscribeResult(
-        implementation=impl.name,
-        model=loaded.label,
-        weights="synthetic" if synthetic else "real",
+        **shared_fields(
+            loaded,
+            available_memory_mb=available / MiB,
+            memory=devices.end_device_memory(impl.device, memory_baseline),
+        ),
         clip=clip.name,
         audio_path=str(clip.path),
         audio_s=clip.duration_s,
-        rtfx=scoring.rtfx(clip.duration_s, timing.median_s),
         cold_s=cold_s,
-        cold_rtfx=scoring.rtfx(clip.duration_s, cold_s),
-        wer=None if errors is None else errors.wer,
         reference=None if errors is None else clip.path.with_suffix(".txt").name,
         word_errors=None
         if errors is None
@@ -180,23 +217,9 @@ def measure_transcription(
         round_s=round_times(benchmark),
         language=final.language,
         transcript=final.text[:TRANSCRIPT_PREVIEW_CHARS],
-        load_s=loaded.load_s,
-        peak_rss_mb=scoring.process_peak_rss_bytes() / MiB,
-        available_memory_mb=available / MiB,
-        **device_memory_fields(devices.end_device_memory(impl.device, memory_baseline)),
-        params=Params.from_mapping(impl.get_params()),
         phases_s=final.timings,
     )
-    seen = Transcribed(
-        text=final.text,
-        reference=reference,
-        language=final.language,
-        audio_s=clip.duration_s,
-        median_s=timing.median_s,
-        cold_s=cold_s,
-        synthetic=synthetic,
-    )
-    result = with_values(result, computed_values(seen))
+    result = with_values(result, computed_values(seen))  # RTFx, WER, ... (``results.metrics``)
     benchmark.extra_info.update(to_extra_info(result))
     return Measured(result, timing)
 
@@ -362,10 +385,26 @@ def _corpus_result(
     worst = errors.worst()
     ran = ACROSS_UTTERANCES if across and impl.batches_utterances else ONE_BY_ONE
     languages = sorted({str(outcome.language) for outcome in final if outcome.language})
+    seen = [
+        Transcribed(
+            text=outcome.text,
+            reference=reference,
+            language=outcome.language,
+            audio_s=u.duration_s,
+            median_s=timing.median_s,
+            cold_s=warmup_s,
+            synthetic=synthetic,
+            id=u.id,
+        )
+        for u, reference, outcome in zip(corpus.utterances, references, final, strict=True)
+    ]
     result = CorpusResult(
-        implementation=impl.name,
-        model=loaded.label,
-        weights="synthetic" if synthetic else "real",
+        **shared_fields(
+            loaded,
+            available_memory_mb=available_bytes / MiB,
+            memory=memory,
+            params={**impl.get_params(), "batching": ran},
+        ),
         dataset=corpus.name,
         dataset_source=corpus.spec.given,
         dataset_format=corpus.spec.format,
@@ -375,8 +414,6 @@ def _corpus_result(
         skipped=len(corpus.skipped),
         skipped_reasons=tuple(str(s) for s in corpus.skipped[:SKIPPED_SHOWN]),
         audio_s=corpus.audio_s,
-        rtfx=scoring.rtfx(corpus.audio_s, timing.median_s),
-        wer=errors.wer,
         word_errors=None
         if errors.wer is None
         else WordErrorCounts(
@@ -391,24 +428,7 @@ def _corpus_result(
         warmup_utterances=warm,
         warmup_s=warmup_s,
         timed_once=plan.timed_once,
-        load_s=loaded.load_s,
-        peak_rss_mb=scoring.process_peak_rss_bytes() / MiB,
-        available_memory_mb=available_bytes / MiB,
-        **device_memory_fields(memory),
-        params=Params.from_mapping({**impl.get_params(), "batching": ran}),
     )
-    seen = [
-        Transcribed(
-            text=outcome.text,
-            reference=reference,
-            language=outcome.language,
-            audio_s=u.duration_s,
-            median_s=timing.median_s,
-            cold_s=warmup_s,
-            synthetic=synthetic,
-        )
-        for u, reference, outcome in zip(corpus.utterances, references, final, strict=True)
-    ]
-    result = with_values(result, summed_values(seen))
+    result = with_values(result, corpus_values(seen))  # corpus WER, RTFx, ... (``results.metrics``)
     benchmark.extra_info.update(to_extra_info(result))
     return Measured(result, timing)
