@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from whisperbench import evidence
-from whisperbench.evidence import (
+from whisperbench.scoring import evidence, word_errors
+from whisperbench.scoring.evidence import (
     MAPSSWE,
     MIN_ROUNDS,
     MIN_UNITS,
@@ -25,7 +25,6 @@ from whisperbench.evidence import (
     wer_interval,
     wer_of,
 )
-from whisperbench.scoring import word_errors
 
 
 def simulated(count: int, rate: float, seed: int) -> list[UnitErrors]:

@@ -26,9 +26,9 @@ import pytest
 
 from whisperbench.audio import AudioClip, fixture_clip_path, load_clip
 from whisperbench.datasets import FIXTURE_REALSPEECH_DIR
-from whisperbench.evidence import paired_wer_difference
 from whisperbench.implementations import ImplementationOptions, WhisperImplementation, create
 from whisperbench.scoring import WordErrors, word_errors, word_ngrams
+from whisperbench.scoring.evidence import paired_wer_difference
 from whisperbench.suite.pool import load_model
 
 pytestmark = pytest.mark.slow

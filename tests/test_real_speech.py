@@ -15,10 +15,10 @@ from engine_helpers import loaded
 
 from whisperbench.audio import AudioClip, load_clip
 from whisperbench.datasets import FIXTURE_REALSPEECH_DIR
-from whisperbench.evidence import MIN_UNITS, paired_wer_difference, wer_interval, wer_of
 from whisperbench.implementations import WhisperImplementation, get_implementation
 from whisperbench.results import CorpusResult, Params
 from whisperbench.scoring import WordErrors, word_errors
+from whisperbench.scoring.evidence import MIN_UNITS, paired_wer_difference, wer_interval, wer_of
 from whisperbench.verdict import verdicts
 
 pytestmark = pytest.mark.slow

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from whisperbench.evidence import UnitErrors
 from whisperbench.results import CorpusResult, Params, Result, Timing, TranscribeResult
+from whisperbench.scoring.evidence import UnitErrors
 from whisperbench.verdict import interval_notes, verdicts
 
 

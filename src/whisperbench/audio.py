@@ -182,7 +182,7 @@ def _reference_text(audio_path: Path) -> str | None:
 
 
 def _has_words(text: str) -> bool:
-    from whisperbench.scoring import has_words
+    from whisperbench.scoring.words import has_words
 
     return has_words(text)
 

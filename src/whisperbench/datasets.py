@@ -45,7 +45,7 @@ from whisperbench.audio import (
     to_16k_mono,
 )
 from whisperbench.errors import AudioError, DatasetError
-from whisperbench.scoring import has_words
+from whisperbench.scoring.words import has_words
 
 HUB_PREFIX = "hf://"
 HUB_SYNTAX = "hf://NAME[:CONFIG]:SPLIT, for example hf://openslr/librispeech_asr:clean:test"

@@ -16,14 +16,14 @@ from rich.console import RenderableType
 from rich.markup import escape
 from rich.table import Table
 
+from whisperbench import formatting
 from whisperbench.commands import _options
 from whisperbench.errors import HistoryError
-from whisperbench.evidence import Difference
 from whisperbench.history import History
 from whisperbench.names import Name
 from whisperbench.regressions import CheckReport, check_newest, cut_short, describe_rule
-from whisperbench.report import formatting
 from whisperbench.results.metrics import judged
+from whisperbench.scoring.evidence import Difference
 
 
 def register(subparsers: Any) -> None:

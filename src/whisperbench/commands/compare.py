@@ -9,11 +9,11 @@ from rich.console import RenderableType
 from rich.markup import escape
 from rich.table import Table
 
+from whisperbench import formatting
 from whisperbench.commands import _options
 from whisperbench.history import Run
 from whisperbench.names import Name
 from whisperbench.regressions import CaseComparison, compare_runs
-from whisperbench.report import formatting
 from whisperbench.results.metrics import COMPARE, Metric, shown_in
 
 LEGEND = (

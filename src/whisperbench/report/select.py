@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from whisperbench import formatting
 from whisperbench.history import CaseKey, CaseResult, Run
 from whisperbench.models import MODELS
 from whisperbench.regressions import Finding, Limits, Verdict, series_verdicts
-from whisperbench.report import formatting
 from whisperbench.results.metrics import REPORT, Metric, metric, shown_in
 from whisperbench.results.records import CorpusResult
 from whisperbench.verdict import interval_notes, verdicts

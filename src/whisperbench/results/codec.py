@@ -13,7 +13,6 @@ from dataclasses import fields
 from typing import Any
 
 from whisperbench.errors import ResultError
-from whisperbench.evidence import UnitErrors
 from whisperbench.results._fields import field_types, is_number, required_fields, split_fields
 from whisperbench.results.records import (
     RESULT_KINDS,
@@ -22,6 +21,7 @@ from whisperbench.results.records import (
     Result,
     WordErrorCounts,
 )
+from whisperbench.scoring.evidence import UnitErrors
 
 SCHEMA_VERSION = 2
 """The version of the records written now. 1: the records as saved before the version was (no

@@ -40,11 +40,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from whisperbench import scoring
-from whisperbench.evidence import Difference, Interval
 from whisperbench.results._fields import is_number
 from whisperbench.results.records import CaseRecord, Timing
-from whisperbench.uncertainty import Evidence, OverRounds, OverUnits
+from whisperbench.results.uncertainty import Evidence, OverRounds, OverUnits
+from whisperbench.scoring import words as scoring
+from whisperbench.scoring.evidence import Difference, Interval
 
 SESSION = "session"
 """Shown in the results table at the end of a benchmark session."""

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from pytest_benchmark.stats import Stats
 
 from whisperbench.errors import ResultError
-from whisperbench.evidence import UnitErrors
 from whisperbench.results._fields import field_types, split_fields
+from whisperbench.scoring.evidence import UnitErrors
 
 if TYPE_CHECKING:
     from whisperbench.results.metrics import Metric

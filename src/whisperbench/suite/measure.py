@@ -11,19 +11,19 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from whisperbench import devices, scoring
+from whisperbench import devices
 from whisperbench.audio import (
     AudioClip,
 )
 from whisperbench.datasets import (
     Corpus,
 )
+from whisperbench.formatting import duration
 from whisperbench.implementations import (
     TranscriptionResult,
     transcribe_one_by_one,
 )
 from whisperbench.models import get_model
-from whisperbench.report.formatting import duration
 from whisperbench.results.codec import to_extra_info
 from whisperbench.results.metrics import Transcribed, computed_values, corpus_values
 from whisperbench.results.records import (
@@ -38,6 +38,7 @@ from whisperbench.results.records import (
     WordErrorCounts,
     with_values,
 )
+from whisperbench.scoring import words as scoring
 from whisperbench.suite.cases import CORPUS_BUDGET_S, LoadCase, Notifier, ProgressDisplay, watched
 from whisperbench.suite.inputs import SKIPPED_SHOWN
 from whisperbench.suite.pool import LoadedModel, MiB, ModelPool

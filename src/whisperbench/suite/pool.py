@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whisperbench import devices, scoring, weights
+from whisperbench import devices, weights
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.implementations import (
     ImplementationOptions,
@@ -21,6 +21,7 @@ from whisperbench.implementations import (
 )
 from whisperbench.implementations import get_implementation as implementation_class
 from whisperbench.models import native_repo
+from whisperbench.scoring import words as scoring
 from whisperbench.suite.cases import Notifier, Skip, SuiteConfig, UnavailableAfterLoad
 
 MiB = 2**20

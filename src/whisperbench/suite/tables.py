@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from rich.table import Table
 
+from whisperbench import formatting
 from whisperbench.implementations.base import ImplementationOptions
 from whisperbench.names import Name
-from whisperbench.report import formatting
 from whisperbench.results.metrics import SESSION, metric, shown_in
 from whisperbench.results.records import CorpusResult, Measured, TranscribeResult
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from whisperbench.evidence import Difference, Interval
 from whisperbench.results.metrics import Metric
+from whisperbench.scoring.evidence import Difference, Interval
 
 MISSING = "–"
 """What a table shows where a case has no value."""

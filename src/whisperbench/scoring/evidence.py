@@ -4,7 +4,7 @@
 ``UNIT_WORDS`` consecutive reference words of a long one (``unit_count``, ``unit_of``), so that
 a single 90 s clip still gives some fifteen units. Units are cut from the reference alone (by
 word position), so two engines' units of one clip are the same units and can be paired; the
-hypothesis is aligned to the reference (``metrics.word_errors``), each substitution and
+hypothesis is aligned to the reference (``words.word_errors``), each substitution and
 deletion counts in its reference word's unit and an insertion in the unit of the reference word
 before it.
 

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from whisperbench import evidence
-from whisperbench.evidence import Difference, Interval, UnitErrors
+from whisperbench.scoring import evidence
+from whisperbench.scoring.evidence import Difference, Interval, UnitErrors
 
 NO_UNITS = "no per-utterance errors saved"
 """Why a record has no WER interval: it was saved before they were recorded, or has no

@@ -1,6 +1,6 @@
 """Accuracy and speed figures: WER with the Whisper normaliser, repeated word n-grams, RTFx,
 peak memory. Each metric's computation lives here; its field, label, unit and direction are
-declared in ``results.py``.
+declared in ``results.metrics``, whose declarations call these.
 
 **Numbers in WER.** Both texts go through the Whisper normaliser (``EnglishTextNormalizer``), as
 on the Open ASR Leaderboard. It writes numbers as digits and joins spelled-out numbers that
@@ -19,7 +19,6 @@ jiwer and transformers' normaliser are imported on first use, so that reading sa
 
 from __future__ import annotations
 
-import functools
 import resource
 import sys
 from collections import Counter
@@ -31,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from whisperbench.evidence import UnitErrors, unit_count, unit_of
+from whisperbench.scoring.evidence import UnitErrors, unit_count, unit_of
 
 WER_QUANTILES = (0.5, 0.9, 0.99)
 """The quantiles of the utterances' WERs that a corpus case saves (with the maximum)."""
@@ -160,7 +159,7 @@ def regroup_numbers(reference: list[str], hypothesis: list[str]) -> tuple[list[s
     return [word for run in words for word in run], regrouped
 
 
-@functools.lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)
 def word_errors(reference: str, hypothesis: str, language: str | None = "en") -> WordErrors:
     """WER of ``hypothesis`` against ``reference`` after Whisper normalisation of both, with
     the transcript's runs of numbers regrouped as the reference's where they hold the same

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from whisperbench.report import formatting
+from whisperbench import formatting
 from whisperbench.results import metric
 
 
