@@ -29,8 +29,6 @@ from whisperbench.scoring.evidence import Difference
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "check-regressions",
-        help="fail (exit 1) when the newest saved run is slower, less accurate or repeats more "
-        "text than its history",
         description=(
             "Compare each case of the newest saved run on this machine with the median of the "
             "same case, in the same configuration (engine, device, dtype, quantisation, batch "

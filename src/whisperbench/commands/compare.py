@@ -30,7 +30,6 @@ LEGEND = (
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "compare",
-        help="relative change per case between two saved runs, with significance",
         description="Compare two saved runs case by case: median time, RTFx and WER. " + LEGEND,
     )
     parser.add_argument(
