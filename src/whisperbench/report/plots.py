@@ -16,8 +16,8 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from whisperbench.history import CaseKey, CaseResult, Run
-from whisperbench.report.select import CaseHistory, latest_results, model_order
+from whisperbench.history import CaseKey, CaseResult
+from whisperbench.report.select import CaseHistory, Latest, model_order
 from whisperbench.results.metrics import judged, metric
 from whisperbench.results.records import ONE_BY_ONE, CorpusResult
 
@@ -40,28 +40,26 @@ def series_label(key: CaseKey, configs: set[tuple[str, str, str]]) -> str:
     return f"{key.implementation} ({key.device} {key.dtype}{quant})"
 
 
-def _transcriptions(
-    runs: Sequence[Run], *fields: str, kind: str = "transcribe"
-) -> list[CaseResult]:
+def _transcriptions(latest: Latest, *fields: str, kind: str = "transcribe") -> list[CaseResult]:
     """The newest result of each case of ``kind`` that has every metric in ``fields``."""
     declared = [metric(name) for name in fields]
     return [
         case
-        for _, case in latest_results(runs)
+        for _, case in latest
         if case.key.kind == kind and all(case.value(m) is not None for m in declared)
     ]
 
 
-def rtfx_plot(runs: Sequence[Run]) -> str | None:
-    fig = rtfx_figure(runs)
+def rtfx_plot(latest: Latest) -> str | None:
+    fig = rtfx_figure(latest)
     return None if fig is None else png(fig)
 
 
-def rtfx_figure(runs: Sequence[Run]) -> Figure | None:
+def rtfx_figure(latest: Latest) -> Figure | None:
     """Horizontal bars on a log scale: RTFx of each model (rows) per implementation (colours),
     one panel per clip."""
     rtfx = metric("rtfx")
-    cases = _transcriptions(runs, "rtfx")
+    cases = _transcriptions(latest, "rtfx")
     if not cases:
         return None
     configs = {(c.key.device, c.key.dtype, c.key.quantization) for c in cases}
@@ -115,15 +113,15 @@ def rtfx_figure(runs: Sequence[Run]) -> Figure | None:
     return fig
 
 
-def wer_rtfx_plot(runs: Sequence[Run]) -> str | None:
-    fig = wer_rtfx_figure(runs)
+def wer_rtfx_plot(latest: Latest) -> str | None:
+    fig = wer_rtfx_figure(latest)
     return None if fig is None else png(fig)
 
 
-def wer_rtfx_figure(runs: Sequence[Run]) -> Figure | None:
+def wer_rtfx_figure(latest: Latest) -> Figure | None:
     """Scatter: WER against RTFx (log scale), a marker per implementation, each point named
     model/clip."""
-    cases = _transcriptions(runs, "rtfx", "wer")
+    cases = _transcriptions(latest, "rtfx", "wer")
     if not cases:
         return None
     configs = {(c.key.device, c.key.dtype, c.key.quantization) for c in cases}
@@ -134,16 +132,16 @@ def wer_rtfx_figure(runs: Sequence[Run]) -> Figure | None:
     return fig
 
 
-def corpus_plot(runs: Sequence[Run]) -> str | None:
-    fig = corpus_figure(runs)
+def corpus_plot(latest: Latest) -> str | None:
+    fig = corpus_figure(latest)
     return None if fig is None else png(fig)
 
 
-def corpus_figure(runs: Sequence[Run]) -> Figure | None:
+def corpus_figure(latest: Latest) -> Figure | None:
     """WER against RTFx (log scale) per corpus: a panel per corpus, a marker per
     implementation, each point named by its model (and ``one-by-one`` where the utterances ran
     one after the other)."""
-    cases = _transcriptions(runs, "rtfx", "wer", kind="corpus")
+    cases = _transcriptions(latest, "rtfx", "wer", kind="corpus")
     if not cases:
         return None
     configs = {(c.key.device, c.key.dtype, c.key.quantization) for c in cases}
