@@ -103,7 +103,7 @@ def test_table_and_summary(
 def test_unavailable_implementation_is_a_row_not_a_crash(
     offline_hub_cache: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(implementations.BUILTINS, "ghost", "no_such_package.ghost:Ghost")
+    monkeypatch.setitem(implementations.REGISTERED, "ghost", "no_such_package.ghost:Ghost")
     line = "check-models --model tiny.en --implementations ghost,faster-whisper"
     code = main(_argv(line + " --verify-method cache-only --json", offline_hub_cache))
     records, _ = _records(capsys.readouterr().out)
@@ -118,7 +118,7 @@ def test_unavailable_implementation_is_a_row_not_a_crash(
 def test_unavailable_implementation_is_an_error_record(
     offline_hub_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(implementations.BUILTINS, "ghost", "no_such_package.ghost:Ghost")
+    monkeypatch.setitem(implementations.REGISTERED, "ghost", "no_such_package.ghost:Ghost")
     monkeypatch.setitem(sys.modules, "faster_whisper", None)  # as if it were not installed
     ghost, absent, real = inspect_rows(
         ["ghost", "faster-whisper", "transformers"], ["tiny.en"], cache_dir=offline_hub_cache

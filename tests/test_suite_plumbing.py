@@ -19,7 +19,7 @@ from rich.console import Console
 from whisperbench.audio import load_clip
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.history import load_history
-from whisperbench.implementations import BUILTINS, ImplementationOptions, ModelInfo
+from whisperbench.implementations import REGISTERED, ImplementationOptions, ModelInfo
 from whisperbench.implementations.fake import FakeWhisper, saying
 from whisperbench.regressions import Limits, check_newest
 from whisperbench.results import (
@@ -306,7 +306,7 @@ def test_the_pool_skips_what_loaded_but_cannot_run(
 ) -> None:
     """``test_load`` skips with the engine's reason instead of failing, and the model's other
     cases skip with the same reason without loading it again."""
-    monkeypatch.setitem(BUILTINS, "loads-elsewhere", f"{__name__}:LoadsElsewhere")
+    monkeypatch.setitem(REGISTERED, "loads-elsewhere", f"{__name__}:LoadsElsewhere")
     pool = ModelPool(config, notify=print)
     message = "asked for mps but its load log says it runs on cpu"
     with pytest.raises(Skip, match=message):

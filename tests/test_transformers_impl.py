@@ -22,10 +22,10 @@ from test_audio import make_44k_stereo
 from whisperbench.audio import AudioClip, fixture_clip_path, load_audio, load_clip
 from whisperbench.errors import UnknownImplementationError
 from whisperbench.implementations import (
-    BUILTINS,
     ImplementationOptions,
     WhisperImplementation,
     availability,
+    builtin_names,
     create,
     registered_names,
 )
@@ -217,14 +217,14 @@ def test_unknown_implementation_lists_the_registered_names() -> None:
     assert "'whisper-cpp-turbo'" in message
     for name in registered_names():
         assert name in message
-    for name in BUILTINS:
+    for name in builtin_names():
         assert name in message
 
 
 def test_availability_lists_every_registered_implementation() -> None:
     entries = availability()
     assert [entry.name for entry in entries] == registered_names()
-    assert set(BUILTINS) <= {entry.name for entry in entries}
+    assert set(builtin_names()) <= {entry.name for entry in entries}
     for entry in entries:
         assert entry.available == (entry.reason is None), entry
     transformers = next(entry for entry in entries if entry.name == "transformers")

@@ -34,6 +34,8 @@ class LightningWhisperMLX(MLXWhisper):
 
     name = "lightning-whisper-mlx"
     package = "lightning-whisper-mlx"
+    packages = ("lightning-whisper-mlx", "mlx")
+    extra = "lightning-whisper-mlx"
     library: ClassVar[str] = "lightning_whisper_mlx.transcribe"
     install_hint: ClassVar[str] = (
         "pip install 'whisperbench[lightning-whisper-mlx]'  (it pins tiktoken==0.3.3; "

@@ -46,7 +46,6 @@ from whisperbench.implementations.reported import (
 )
 
 CHECKPOINT = "model.pt"
-INSTALL_HINT = "pip install 'whisperbench[openai-whisper]'  (or: pip install openai-whisper)"
 _DTYPES = (torch.float32, torch.float16)
 IGNORED = {
     "batch_size": "it decodes one window at a time",
@@ -61,7 +60,7 @@ def openai_whisper_missing() -> str | None:
     try:
         importlib.metadata.version("openai-whisper")
     except importlib.metadata.PackageNotFoundError:
-        return f"the openai-whisper package is not installed; {INSTALL_HINT}"
+        return f"the openai-whisper package is not installed; {OpenAIWhisper.install_hint}"
     return None
 
 
@@ -86,6 +85,7 @@ class OpenAIWhisper(WhisperImplementation):
     name = "openai-whisper"
     weights_format = "openai"
     package = "openai-whisper"
+    extra = "openai-whisper"
     supported_devices = ("cuda", "mps", "cpu")
 
     model: Any = None

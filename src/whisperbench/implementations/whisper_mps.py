@@ -30,10 +30,9 @@ class WhisperMPS(MLXWhisper):
     name = "whisper-mps"
     weights_format = "openai"
     package = "whisper-mps"
+    packages = ("whisper-mps", "mlx")
+    extra = "whisper-mps"
     library: ClassVar[str] = "whisper_mps.whisper.transcribe"
-    install_hint: ClassVar[str] = (
-        "pip install 'whisperbench[whisper-mps]'  (or: pip install whisper-mps)"
-    )
 
     def _load_model(self, snapshot: Path) -> Any:
         import mlx.core as mx

@@ -13,7 +13,7 @@ import pytest
 
 from whisperbench import devices
 from whisperbench.errors import WhisperBenchError
-from whisperbench.implementations import WhisperImplementation
+from whisperbench.implementations import WhisperImplementation, engine_packages
 from whisperbench.models import get_model
 from whisperbench.results.records import Measured
 from whisperbench.suite import compare_guard, session_guard
@@ -173,7 +173,7 @@ class BenchSession:
 
     @staticmethod
     def machine_info(machine_info: dict[str, Any]) -> None:
-        machine_info["whisperbench"] = devices.machine_facts()
+        machine_info["whisperbench"] = devices.machine_facts(engine_packages())
 
     @staticmethod
     def commit_info(commit_info: dict[str, Any]) -> None:
