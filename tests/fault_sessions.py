@@ -20,7 +20,7 @@ from bench_runs import suite_env
 from whisperbench.cli import build_parser, main
 
 REPO = Path(__file__).resolve().parents[1]
-SHORT = REPO / "fixtures" / "audio" / "short.flac"
+SHORT = REPO / "src" / "whisperbench" / "data" / "audio" / "short.flac"
 B = (
     "--models=tiny.en",
     "--implementations=transformers",

@@ -411,7 +411,14 @@ def test_a_bad_corpus_option_is_a_usage_error(
     pytester: pytest.Pytester, args: tuple[str, ...], problem: str
 ) -> None:
     copy_benchmarks(pytester)
-    clip = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "short.flac"
+    clip = (
+        Path(__file__).resolve().parents[1]
+        / "src"
+        / "whisperbench"
+        / "data"
+        / "audio"
+        / "short.flac"
+    )
     (pytester.path / "corpus.jsonl").write_text(json.dumps({"audio": str(clip), "text": "a"}))
     result = pytester.runpytest_inprocess(
         "-p", "whisperbench.suite.plugin", "--implementations=fake", *args, "-p", "no:cacheprovider"

@@ -48,7 +48,7 @@ def test_short_or_empty_text_has_no_8_grams() -> None:
 
 def test_a_seam_duplicate_in_a_real_reference_is_counted(tmp_path: Path) -> None:
     """The failure mode of issue 10: a passage of the reference clip printed twice at a
-    window seam. The reference itself (fixtures/audio/medium.txt) repeats nothing."""
+    window seam. The reference itself (whisperbench/data/audio/medium.txt) repeats nothing."""
     from whisperbench.audio import fixture_clip_path
 
     reference = fixture_clip_path("medium").with_suffix(".txt").read_text(encoding="utf-8")

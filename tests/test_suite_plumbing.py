@@ -64,7 +64,7 @@ def config(options: ImplementationOptions, tmp_path: Path) -> SuiteConfig:
 
 @pytest.fixture
 def short() -> Any:
-    return load_clip(REPO / "fixtures" / "audio" / "short.flac")
+    return load_clip(REPO / "src" / "whisperbench" / "data" / "audio" / "short.flac")
 
 
 def fake_model(options: ImplementationOptions, text: str) -> LoadedModel:

@@ -25,7 +25,9 @@ from whisperbench.weights.ct2_model import ct2_problem, read_ct2_model
 
 pytestmark = pytest.mark.slow
 SIZES = ("tiny.en", "base")
-AUDIO = Path(__file__).resolve().parents[2] / "fixtures" / "audio" / "short.flac"
+AUDIO = (
+    Path(__file__).resolve().parents[2] / "src" / "whisperbench" / "data" / "audio" / "short.flac"
+)
 
 
 def _needs(size: str) -> None:

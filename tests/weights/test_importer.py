@@ -23,7 +23,9 @@ from whisperbench.weights.bundled import bundled_source
 from whisperbench.weights.importer import content_revision, target_format
 
 pytestmark = pytest.mark.slow
-AUDIO = Path(__file__).resolve().parents[2] / "fixtures" / "audio" / "short.flac"
+AUDIO = (
+    Path(__file__).resolve().parents[2] / "src" / "whisperbench" / "data" / "audio" / "short.flac"
+)
 Records = dict[tuple[str, str], ImportedModel]
 
 

@@ -31,9 +31,9 @@ CLIPS = ("short", "medium", "long", "seams", "spontaneous")
 at the window seams and 52 s of rambling speech with fillers and a long pause (long-form traps
 placed where the text says)."""
 CLIP_SETS = {"real": FIXTURE_REALSPEECH_DIR, "corpus": FIXTURE_CORPUS_DIR}
-"""``--clips`` names that run a committed set as one corpus case: ``real``, the 37 real
-recordings of people (``fixtures/realspeech``: 18.9 min, 12 long-form readings of 66-104 s);
-``corpus``, the 48-utterance espeak-ng corpus (``fixtures/corpus``)."""
+"""``--clips`` names that run a shipped set as one corpus case: ``real``, the 37 real
+recordings of people (``whisperbench/data/realspeech``: 18.9 min, 12 long-form readings of
+66-104 s); ``corpus``, the 48-utterance espeak-ng corpus (``whisperbench/data/corpus``)."""
 REAL_CLIPS = "real"
 DEFAULT_CLIPS = ("short", REAL_CLIPS)
 """A 10 s clip (a quick check of each engine) and the real clip set: real speech, enough of it

@@ -74,9 +74,9 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption(
         "--clips",
         default=None,
-        help="reference clips to use when --audio is not given; 'real' adds the 37 committed "
-        "real recordings (fixtures/realspeech) and 'corpus' the espeak-ng corpus, each as a "
-        f"corpus case (default: {','.join(DEFAULT_CLIPS)}, or none when --dataset is given)",
+        help="reference clips to use when --audio is not given; 'real' adds the 37 shipped "
+        "real recordings (whisperbench/data/realspeech) and 'corpus' the espeak-ng corpus, each "
+        f"as a corpus case (default: {','.join(DEFAULT_CLIPS)}, or none when --dataset is given)",
     )
     group.addoption(
         "--dataset",

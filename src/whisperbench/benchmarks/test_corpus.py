@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from whisperbench.results.records import CorpusResult
 from whisperbench.suite.cases import CorpusCase, EmptyInput, Skip
 from whisperbench.suite.inputs import CorpusLibrary
 from whisperbench.suite.measure import measure_corpus
@@ -42,4 +43,6 @@ def test_corpus(
         progress=terminal.progress,
     )
     record_result(measured)
-    assert measured.result.utterances == len(corpus.utterances)
+    result = measured.result
+    assert isinstance(result, CorpusResult)
+    assert result.utterances == len(corpus.utterances)

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from whisperbench.results.records import TranscribeResult
 from whisperbench.suite.cases import Skip, TranscribeCase
 from whisperbench.suite.inputs import ClipLibrary
 from whisperbench.suite.measure import measure_transcription
@@ -38,7 +39,9 @@ def test_transcribe(
     record_result(measured)
     # Silence, noise or music may rightly give no text: only a clip whose reference has words
     # makes an empty transcript a failure (an engine that returns nothing on speech).
-    if measured.result.wer is not None:
-        assert measured.result.transcript, (
+    result = measured.result
+    assert isinstance(result, TranscribeResult)
+    if result.wer is not None:
+        assert result.transcript, (
             f"{transcribe_case.id}: empty transcript for {clip.path}, whose reference has words"
         )
