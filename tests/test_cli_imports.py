@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +62,18 @@ def test_report_loads_only_what_it_uses() -> None:
         for name in ours
         if name.startswith(("whisperbench.suite", "whisperbench.implementations"))
     }
+
+
+def test_the_model_option_has_both_spellings(tmp_path: Path) -> None:
+    """``--model`` and ``--models`` name the same thing in the commands and in the suite."""
+    from whisperbench.cli import build_parser
+
+    parser = build_parser("check-models")
+    for spelling in ("--model", "--models"):
+        args = parser.parse_args(["check-models", spelling, "base"])
+        assert args.model == "base"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"],
+        cwd=tmp_path, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "--models=MODELS, --model=MODELS" in done.stdout
