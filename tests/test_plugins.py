@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from distributions import write_distribution
+from helpers.distributions import write_distribution
 
 from whisperbench.audio import fixture_clip_path, load_clip
 from whisperbench.errors import ImplementationUnavailableError

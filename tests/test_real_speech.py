@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from engine_helpers import loaded
+from helpers.engine_helpers import loaded
 
 from whisperbench.audio import AudioClip, load_clip
 from whisperbench.datasets import FIXTURE_REALSPEECH_DIR

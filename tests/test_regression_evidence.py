@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from bench_runs import run_suite
+from helpers.bench_runs import run_suite
 
 from whisperbench.cli import main
 from whisperbench.datasets import FIXTURE_REALSPEECH_DIR

@@ -27,9 +27,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from bench_runs import suite_env
-from fault_injection import no_space
-from fault_sessions import (
+from helpers.bench_runs import suite_env
+from helpers.fault_injection import no_space
+from helpers.fault_sessions import (
     FAKE,
     REPO,
     SHORT,
@@ -692,7 +692,7 @@ def test_weak_a_broken_pipe_keeps_the_run_and_the_verdict(tmp_path: Path) -> Non
     """``pytest benchmarks/ --benchmark-autosave | head -1`` died with 1 and saved nothing;
     ``check-regressions | head -1`` exited 1, which means a regression."""
     storage = tmp_path / "storage"
-    suite = [sys.executable, "-m", "pytest", "benchmarks/", "-p", "fault_injection"]
+    suite = [sys.executable, "-m", "pytest", "benchmarks/", "-p", "helpers.fault_injection"]
     suite += ["-p", "no:cacheprovider", *FAKE, "--clips=short", *store(storage)]
     done = run_to_a_closed_pipe(suite)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr

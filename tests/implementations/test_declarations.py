@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from distributions import write_distribution
+from helpers.distributions import write_distribution
 
 from whisperbench.devices import machine_facts
 from whisperbench.implementations import (

@@ -1,5 +1,5 @@
-"""Test-only pytest plugin (loaded with ``-p regression_injection``) that makes a benchmark run
-worse on purpose, through the suite's ``pytest_whisperbench_model_loaded`` hook:
+"""Test-only pytest plugin (loaded with ``-p helpers.regression_injection``) that makes a
+benchmark run worse on purpose, through the suite's ``pytest_whisperbench_model_loaded`` hook:
 
 - ``WHISPERBENCH_TEST_SLOWDOWN_S=S``: every transcription after the first (the cold run, which
   check-regressions does not judge) first busy-waits S seconds of CPU time: a slowdown that

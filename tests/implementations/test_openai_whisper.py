@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from engine_helpers import clip_wer, loaded, needs
+from helpers.engine_helpers import clip_wer, loaded, needs
 
 from whisperbench.implementations import ImplementationOptions, WhisperImplementation, create
 from whisperbench.implementations.base import ModelInfo

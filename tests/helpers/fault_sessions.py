@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
-from bench_runs import suite_env
 
+from helpers.bench_runs import suite_env
 from whisperbench.cli import build_parser, main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHORT = REPO / "src" / "whisperbench" / "data" / "audio" / "short.flac"
 B = (
     "--models=tiny.en",
@@ -55,7 +55,7 @@ def make_bench(pytester: pytest.Pytester) -> Bench:
             "-p",
             "whisperbench.suite.plugin",
             "-p",
-            "fault_injection",
+            "helpers.fault_injection",
             "-p",
             "no:cacheprovider",
             *options,
@@ -87,7 +87,7 @@ def subprocess_suite(
     *options: str, inject: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``python -m pytest benchmarks/`` in a real process (offline, one thread)."""
-    command = [sys.executable, "-m", "pytest", "benchmarks/", "-p", "fault_injection"]
+    command = [sys.executable, "-m", "pytest", "benchmarks/", "-p", "helpers.fault_injection"]
     command += ["-p", "no:cacheprovider", "-q", *options]
     return subprocess.run(
         command,

@@ -21,8 +21,8 @@ import pytest
 
 from whisperbench.history import Run, load_run
 
-REPO = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
+REPO = Path(__file__).resolve().parents[2]
+TESTS = Path(__file__).resolve().parents[1]
 
 TIME_LIMIT = "median:25%"
 """The time limit the tests use: wide enough for two runs of the same code (timed in CPU time
@@ -51,7 +51,7 @@ class SuiteRuns:
 
 SUITE_OPTIONS = (
     "-p",
-    "regression_injection",
+    "helpers.regression_injection",
     "-p",
     "no:cacheprovider",
     "--models=tiny.en",

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bench_runs import run_benchmarks
+from helpers.bench_runs import run_benchmarks
 from test_transformers_impl import _loaded
 
 from whisperbench import mps

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cache_helpers import TINY_CT2, copy_repos, make_fifo
+from helpers.cache_helpers import TINY_CT2, copy_repos, make_fifo
 
 from whisperbench import implementations
 from whisperbench.cli import main

@@ -39,7 +39,7 @@ from whisperbench.suite.tables import corpus_lines
 if TYPE_CHECKING:
     from conftest import StandInBenchmark
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -412,7 +412,7 @@ def test_a_bad_corpus_option_is_a_usage_error(
 ) -> None:
     copy_benchmarks(pytester)
     clip = (
-        Path(__file__).resolve().parents[1]
+        Path(__file__).resolve().parents[2]
         / "src"
         / "whisperbench"
         / "data"

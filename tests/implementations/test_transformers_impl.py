@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from cache_helpers import repo_dir
+from helpers.cache_helpers import repo_dir
 from test_audio import make_44k_stereo
 
 from whisperbench.audio import AudioClip, fixture_clip_path, load_audio, load_clip

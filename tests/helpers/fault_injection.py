@@ -1,5 +1,5 @@
-"""Test-only pytest plugin (loaded with ``-p fault_injection``) that makes a benchmark session go
-wrong on purpose, for ``tests/test_reliability.py``; product code knows nothing of it.
+"""Test-only pytest plugin (loaded with ``-p helpers.fault_injection``) that makes a benchmark
+session go wrong on purpose, for ``tests/test_reliability.py``; product code knows nothing of it.
 
 - ``WHISPERBENCH_TEST_INTERRUPT_AT=N``: the N-th transcription of a loaded model sends SIGINT to
   this process, a real Ctrl-C (with one warm-up round, transcription 1 is the cold run and
@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from regression_injection import wrap_transcribe
+
+from helpers.regression_injection import wrap_transcribe
 
 BARRIER_WAIT_S = 120.0
 

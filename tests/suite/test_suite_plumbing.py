@@ -38,7 +38,7 @@ from whisperbench.suite.tables import repetition_warnings, results_table
 if TYPE_CHECKING:
     from conftest import StandInBenchmark
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ROUNDS = 3
 WARMUP = 2
 

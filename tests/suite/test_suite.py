@@ -24,8 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bench_runs import TIME_LIMIT, baseline_run, run_benchmarks, suite_env, transcribe_median
-from cache_helpers import TINY_CT2, copy_repos
+from helpers.bench_runs import (
+    TIME_LIMIT,
+    baseline_run,
+    run_benchmarks,
+    suite_env,
+    transcribe_median,
+)
+from helpers.cache_helpers import TINY_CT2, copy_repos
 from test_audio import make_44k_stereo
 
 from whisperbench.audio import fixture_clip_path, load_audio
@@ -281,7 +287,7 @@ def test_a_hanging_load_fails_within_its_limit_and_the_rest_runs(
         f"--benchmark-storage=file://{tmp_path / 'storage'}",
         f"--junitxml={junit}",
         "-p",
-        "fault_injection",
+        "helpers.fault_injection",
         timeout=300,
         WHISPERBENCH_TEST_HANG_LOAD=f"faster-whisper/tiny.en:{fifo}",
     )

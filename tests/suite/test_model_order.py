@@ -21,7 +21,7 @@ from whisperbench.suite.cases import (
     order_by_model,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_cases_run_model_after_model_with_the_load_first() -> None:

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 SOURCE = (
-    Path(__file__).resolve().parent.parent
+    Path(__file__).resolve().parents[2]
     / "reports/cpu/runs-7ee3082/Linux-CPython-3.11-64bit"
     / "0001_7ee30825bdd1baf5de7601076d0ff73cfb6f109e_20261124_080803.json"
 )

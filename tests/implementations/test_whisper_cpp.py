@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from engine_helpers import LONG_FORM_WER_GAP, clip_wer, loaded, needs
+from helpers.engine_helpers import LONG_FORM_WER_GAP, clip_wer, loaded, needs
 
 from whisperbench.devices import engine_cpu_threads
 from whisperbench.errors import ImplementationUnavailableError
@@ -38,7 +38,7 @@ MAC_METAL_WHEEL = (
 """A macOS arm64 build with ggml's defaults: the Metal backend registers as ``MTL`` and lists
 its one feature (ggml-metal.cpp); written from the sources, not captured on a Mac."""
 MAC_CPU_WHEEL = "WHISPER : COREML = 0 | OPENVINO = 0 | CPU : NEON = 1 | ARM_FMA = 1 | REPACK = 1 |"
-LOGS = Path(__file__).resolve().parents[1] / "fixtures" / "whisper_cpp"
+LOGS = Path(__file__).resolve().parents[2] / "fixtures" / "whisper_cpp"
 """Load logs: the Linux wheel's, captured here; a Metal load and a CPU-only build on a Mac,
 assembled from whisper.cpp's and ggml's sources (each file says so on its first line)."""
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from engine_helpers import LONG_FORM_WER_GAP, clip_wer, loaded
+from helpers.engine_helpers import LONG_FORM_WER_GAP, clip_wer, loaded
 
 from whisperbench.devices import DevicePresence, device_among
 from whisperbench.errors import ImplementationUnavailableError
