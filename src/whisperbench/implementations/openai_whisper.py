@@ -44,8 +44,10 @@ from whisperbench.implementations.reported import (
     ignored_options,
     weights_params,
 )
+from whisperbench.weights.formats import OPENAI_CHECKPOINT
 
-CHECKPOINT = "model.pt"
+CHECKPOINT = OPENAI_CHECKPOINT
+"""The file it reads, as the ``openai`` format declares it."""
 _DTYPES = (torch.float32, torch.float16)
 IGNORED = {
     "batch_size": "it decodes one window at a time",

@@ -38,8 +38,10 @@ from whisperbench.implementations.base import (
     missing_package,
 )
 from whisperbench.implementations.reported import ignored_options, weights_params
+from whisperbench.weights.formats import GGML_FILE
 
-MODEL_FILE = "ggml-model.bin"
+MODEL_FILE = GGML_FILE
+"""The file it reads, as the ``ggml`` format declares it."""
 CHUNK_LENGTH_S = 30
 LONG_FORM = "sequential 30 s windows, each continued from its last timestamp (whisper_full)"
 GPU_BACKENDS: dict[str, tuple[str, ...]] = {"mps": ("MTL", "Metal"), "cuda": ("CUDA",)}

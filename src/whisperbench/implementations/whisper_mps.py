@@ -20,8 +20,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from whisperbench.implementations.mlx_whisper import MLXWhisper
+from whisperbench.weights.formats import OPENAI_CHECKPOINT
 
-CHECKPOINT = "model.pt"
+CHECKPOINT = OPENAI_CHECKPOINT
+"""The file it reads, as the ``openai`` format declares it."""
 
 
 class WhisperMPS(MLXWhisper):
