@@ -6,7 +6,7 @@ transcript. The committed 48-utterance espeak-ng corpus grown 11 times gives 528
 (about 31 min of audio, some 35 MB of FLAC), without espeak-ng: it runs anywhere the project's
 own dependencies (soundfile, soxr) do.
 
-    python scripts/grow_corpus.py /tmp/whisperbench-corpus528     # 11 copies of fixtures/corpus
+    python scripts/grow_corpus.py /tmp/whisperbench-corpus528     # 11 copies of data/corpus
     python scripts/grow_corpus.py OUT --copies 3 --source my/LibriSpeech/dev-clean
     pytest benchmarks/test_corpus.py --dataset /tmp/whisperbench-corpus528 ...
 """

@@ -247,7 +247,7 @@ def stand_in_benchmark() -> type[StandInBenchmark]:
 def openai_whisper_wer(offline_hub_cache: Path) -> Iterator[Callable[[str], float]]:
     """openai-whisper's WER on a reference clip (tiny.en, CPU, greedy), each clip transcribed
     once a session: the yardstick for the other engines' long-form WER."""
-    from engine_helpers import clip_wer, loaded
+    from helpers.engine_helpers import clip_wer, loaded
 
     from whisperbench.implementations.openai_whisper import openai_whisper_missing
 

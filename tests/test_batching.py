@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from whisperbench import metrics
+from whisperbench import scoring
 from whisperbench.audio import SAMPLE_RATE, fixture_clip_path, load_audio
 from whisperbench.datasets import FIXTURE_CORPUS_DIR, Corpus, parse_dataset, read_corpus
 from whisperbench.implementations import ImplementationOptions, WhisperImplementation, create
 from whisperbench.implementations.transformers_pipeline import TransformersPipeline
-from whisperbench.suite import load_model
+from whisperbench.suite.pool import load_model
 
 pytestmark = pytest.mark.slow
 
@@ -66,14 +66,14 @@ def test_a_batch_gives_each_utterance_its_own_text(
         assert [r.text for i, r in enumerate(together) if i != 1] == [
             r.text for i, r in enumerate(alone) if i != 1
         ]
-        assert metrics.wer(alone[1].text, together[1].text) < 0.05
+        assert scoring.wer(alone[1].text, together[1].text) < 0.05
     else:
         assert [r.text for r in together] == [r.text for r in alone]
     assert engine.batches_utterances
     assert told[-1] == (4, 4, "utterances") and all(u == "utterances" for *_, u in told)
     assert [done for done, *_ in told] == sorted(done for done, *_ in told)
     short = [r for i, r in enumerate(together) if i != 1]
-    errors = metrics.corpus_word_errors(
+    errors = scoring.corpus_word_errors(
         (u.id, u.reference, r.text) for u, r in zip(corpus.utterances, short, strict=True)
     )
     assert errors.wer is not None and errors.wer < 0.25, errors

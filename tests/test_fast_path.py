@@ -22,8 +22,8 @@ from whisperbench.implementations.greedy import (
 )
 from whisperbench.implementations.transformers_pipeline import INT8_SCOPE, max_new_tokens_for
 from whisperbench.implementations.windows import log_mel, quiet_windows, window_batch
-from whisperbench.metrics import wer
-from whisperbench.suite import load_model
+from whisperbench.scoring import wer
+from whisperbench.suite.pool import load_model
 from whisperbench.weights import provide
 
 pytestmark = pytest.mark.slow

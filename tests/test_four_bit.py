@@ -7,14 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from engine_helpers import loaded
+from helpers.engine_helpers import loaded
 
 from whisperbench.audio import fixture_clip_path, load_clip
 from whisperbench.implementations.transformers_pipeline import (
     applied_quantization,
     four_bit_installed,
 )
-from whisperbench.metrics import wer
+from whisperbench.scoring import wer
 
 pytestmark = [
     pytest.mark.slow,

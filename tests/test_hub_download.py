@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cache_helpers import TINY_CT2, TINY_TF, snapshot
-from hub_server import LocalHub, local_hub
+from helpers.cache_helpers import TINY_CT2, TINY_TF, snapshot
+from helpers.hub_server import LocalHub, local_hub
 
 from whisperbench import weights
 from whisperbench.weights.formats import GGML_FILE

@@ -8,8 +8,8 @@ phrases near window edges were printed twice (measured before the change: WER 84
 the recipe's 69.5%, 11.9% against 3.4%, and 14.7% with 65 insertions on the doubled clip
 against 10.5% on the clip alone).
 
-On real speech, the twelve long-form readings of ``fixtures/realspeech`` (15.7 min, 188 units
-of speech): ours is not significantly less accurate than the recipe by the paired test of
+On real speech, the twelve long-form readings of ``whisperbench/data/realspeech`` (15.7 min,
+188 units of speech): ours is not significantly less accurate than the recipe by the paired test of
 their units (measured: 11.7% against 12.4%, -0.7 points [-5.9, +0.8], p=0.60). A per-clip
 parity in points would not hold there, nor mean much: on real readings the two differ by
 several points on a clip, either way (ours 17.4% against 13.5% on one, 6.5% against 21.0% on
@@ -26,10 +26,10 @@ import pytest
 
 from whisperbench.audio import AudioClip, fixture_clip_path, load_clip
 from whisperbench.datasets import FIXTURE_REALSPEECH_DIR
-from whisperbench.evidence import paired_wer_difference
 from whisperbench.implementations import ImplementationOptions, WhisperImplementation, create
-from whisperbench.metrics import WordErrors, word_errors, word_ngrams
-from whisperbench.suite import load_model
+from whisperbench.scoring import WordErrors, word_errors, word_ngrams
+from whisperbench.scoring.evidence import paired_wer_difference
+from whisperbench.suite.pool import load_model
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ from whisperbench import devices, mps
 from whisperbench.audio import fixture_clip_path, load_clip
 from whisperbench.devices import DEVICE_MEMORY_MEASURES, DeviceMemory, DevicePresence
 from whisperbench.errors import DeviceUnavailableError
-from whisperbench.implementations import BUILTINS, ImplementationOptions, create
+from whisperbench.implementations import REGISTERED, ImplementationOptions, create
 from whisperbench.implementations.faster_whisper import FasterWhisper, ct2_device_request
 from whisperbench.implementations.greedy import (
     DecodeRules,
@@ -31,9 +31,11 @@ from whisperbench.implementations.greedy import (
 )
 from whisperbench.implementations.transformers_pipeline import TransformersPipeline
 from whisperbench.implementations.windows import log_mel, quiet_windows, window_batch
-from whisperbench.metrics import wer
 from whisperbench.results import LoadResult, from_extra_info, metric, to_extra_info
-from whisperbench.suite import ModelPool, Skip, SuiteConfig, device_memory_fields, load_model
+from whisperbench.scoring import wer
+from whisperbench.suite.cases import Skip, SuiteConfig
+from whisperbench.suite.measure import device_memory_fields
+from whisperbench.suite.pool import ModelPool, load_model
 from whisperbench.weights import provide
 
 GiB = 2**30
@@ -326,7 +328,7 @@ def test_an_engine_that_does_not_run_on_the_device_skips_with_the_reason(
     )
     assert ct2_device_request("auto", DevicePresence(cuda=False, mps=True)) == "cpu"
     assert FasterWhisper.device_request("mps") == "mps"
-    monkeypatch.setitem(BUILTINS, "cuda-only", f"{__name__}:CudaOnly")
+    monkeypatch.setitem(REGISTERED, "cuda-only", f"{__name__}:CudaOnly")
     config = SuiteConfig(
         models=("tiny.en",),
         implementations=("cuda-only",),

@@ -15,36 +15,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.distributions import write_distribution
 
 from whisperbench.audio import fixture_clip_path, load_clip
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.implementations import (
-    ENTRY_POINT_GROUP,
     ImplementationOptions,
     availability,
+    builtin_names,
     create,
     get_implementation,
     parse_implementation_list,
     registered_names,
 )
 from whisperbench.implementations.faster_whisper import FasterWhisper
-from whisperbench.metrics import wer
-from whisperbench.suite import load_model
+from whisperbench.scoring import wer
+from whisperbench.suite.pool import load_model
 
 PLUGIN_SOURCE = Path(__file__).parent / "plugin_pkg"
 PLUGIN_MODULE = "whisperbench_echo_plugin"
-
-
-def write_distribution(site: Path, name: str, entry_points: dict[str, str]) -> Path:
-    """A minimal installed distribution: METADATA and entry_points.txt in ``<name>.dist-info``."""
-    dist_info = site / f"{name.replace('-', '_')}-0.1.0.dist-info"
-    dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1.0\n", encoding="utf-8"
-    )
-    lines = [f"[{ENTRY_POINT_GROUP}]"] + [f"{key} = {value}" for key, value in entry_points.items()]
-    (dist_info / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return dist_info
 
 
 @pytest.fixture
@@ -66,7 +55,7 @@ def test_no_plugins_without_the_distribution() -> None:
 
 def test_plugin_is_registered_and_selectable(installed_plugins: Path) -> None:
     names = registered_names()
-    assert names[:2] == ["transformers", "faster-whisper"]  # built-ins first
+    assert names[: len(builtin_names())] == builtin_names()  # built-ins first
     assert "echo" in names
     assert parse_implementation_list("transformers,echo") == ["transformers", "echo"]
     assert "echo" in parse_implementation_list("all")

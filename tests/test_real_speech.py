@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from engine_helpers import loaded
+from helpers.engine_helpers import loaded
 
 from whisperbench.audio import AudioClip, load_clip
 from whisperbench.datasets import FIXTURE_REALSPEECH_DIR
-from whisperbench.evidence import MIN_UNITS, paired_wer_difference, wer_interval, wer_of
 from whisperbench.implementations import WhisperImplementation, get_implementation
-from whisperbench.metrics import WordErrors, word_errors
 from whisperbench.results import CorpusResult, Params
+from whisperbench.scoring import WordErrors, word_errors
+from whisperbench.scoring.evidence import MIN_UNITS, paired_wer_difference, wer_interval, wer_of
 from whisperbench.verdict import verdicts
 
 pytestmark = pytest.mark.slow

@@ -35,13 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from bench_runs import run_suite
+from helpers.bench_runs import run_suite
 
 from whisperbench.cli import main
 from whisperbench.datasets import FIXTURE_REALSPEECH_DIR
-from whisperbench.evidence import MIN_HISTORY, total
 from whisperbench.history import load_run
 from whisperbench.results import CorpusResult
+from whisperbench.scoring.evidence import MIN_HISTORY, total
 
 pytestmark = [pytest.mark.slow, pytest.mark.proof]
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from bench_runs import suite_env
-from cache_helpers import TINY_TF, blob_of, copy_repos, make_fifo, replace_blob, repo_dir
-from fault_sessions import (
+from helpers.bench_runs import suite_env
+from helpers.cache_helpers import TINY_TF, blob_of, copy_repos, make_fifo, replace_blob, repo_dir
+from helpers.fault_sessions import (
     FAKE,
     REPO,
     SHORT,
@@ -523,7 +523,7 @@ def test_sessions_that_save_at_the_same_moment_never_collide(tmp_path: Path) -> 
     for number in range(1, 3001):
         (history / f"{number:04d}_old.json").touch()
     inject = {"WHISPERBENCH_TEST_SAVE_BARRIER": f"{tmp_path / 'arrivals'}:2"}
-    command = [sys.executable, "-m", "pytest", "benchmarks/", "-p", "fault_injection"]
+    command = [sys.executable, "-m", "pytest", "benchmarks/", "-p", "helpers.fault_injection"]
     command += ["-p", "no:cacheprovider", "-q", *FAKE, "--clips=short"]
     command += [f"--benchmark-storage=file://{storage}", "--benchmark-autosave"]
     sessions = [

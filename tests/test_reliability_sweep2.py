@@ -27,9 +27,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from bench_runs import suite_env
-from fault_injection import no_space
-from fault_sessions import (
+from helpers.bench_runs import suite_env
+from helpers.fault_injection import no_space
+from helpers.fault_sessions import (
     FAKE,
     REPO,
     SHORT,
@@ -47,12 +47,12 @@ from fault_sessions import (
 from whisperbench import atomic_write
 from whisperbench.atomic_write import write_atomic
 from whisperbench.cli import main
-from whisperbench.compare_guard import unlike_pairs
 from whisperbench.history import load_history, load_run
-from whisperbench.progress import redraws_in_place
 from whisperbench.run_record import RUN_KEY
 from whisperbench.safe_output import SafeStream, plain
-from whisperbench.session_signals import SignalGuard, Terminated
+from whisperbench.suite.compare_guard import unlike_pairs
+from whisperbench.suite.progress import redraws_in_place
+from whisperbench.suite.session_signals import SignalGuard, Terminated
 
 DOTS = "... !?! -- ;;; ..."
 """The issue's reference: nothing once normalised but a lone ``.``."""
@@ -692,7 +692,7 @@ def test_weak_a_broken_pipe_keeps_the_run_and_the_verdict(tmp_path: Path) -> Non
     """``pytest benchmarks/ --benchmark-autosave | head -1`` died with 1 and saved nothing;
     ``check-regressions | head -1`` exited 1, which means a regression."""
     storage = tmp_path / "storage"
-    suite = [sys.executable, "-m", "pytest", "benchmarks/", "-p", "fault_injection"]
+    suite = [sys.executable, "-m", "pytest", "benchmarks/", "-p", "helpers.fault_injection"]
     suite += ["-p", "no:cacheprovider", *FAKE, "--clips=short", *store(storage)]
     done = run_to_a_closed_pipe(suite)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from whisperbench.evidence import UnitErrors
 from whisperbench.results import CorpusResult, Params, Result, Timing, TranscribeResult
+from whisperbench.scoring.evidence import UnitErrors
 from whisperbench.verdict import interval_notes, verdicts
 
 
@@ -153,7 +153,7 @@ def test_a_session_on_the_real_clips_ends_with_the_verdict(pytester: pytest.Pyte
         pytester.makepyfile(**{name[:-3]: (REPO / "benchmarks" / name).read_text()})
     result = pytester.runpytest_inprocess(
         "-p",
-        "whisperbench.plugin",
+        "whisperbench.suite.plugin",
         "--implementations=fake",
         "--clips=short,real",
         "--rounds=1",

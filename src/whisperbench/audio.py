@@ -25,13 +25,15 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from whisperbench import data
 from whisperbench.errors import AudioError
 
 SAMPLE_RATE = 16_000
 REFERENCE_SUFFIX = ".txt"
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".au", ".opus")
 
-FIXTURE_AUDIO_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "audio"
+FIXTURE_AUDIO_DIR = data.folder("audio")
+"""The reference clips, shipped as package data (``whisperbench.data``)."""
 PROBE_SECONDS = 1.0
 """How much of each file ``check_audio_file`` decodes."""
 
@@ -182,7 +184,7 @@ def _reference_text(audio_path: Path) -> str | None:
 
 
 def _has_words(text: str) -> bool:
-    from whisperbench.metrics import has_words
+    from whisperbench.scoring.words import has_words
 
     return has_words(text)
 

@@ -1,7 +1,10 @@
 """The ``whisperbench`` command: each sub-command lives in its own module under ``commands/``.
 
 A command module exposes ``register(subparsers)``, which adds its parser and sets
-``func`` (taking the parsed namespace, returning the exit code) as the parser default.
+``func`` (taking the parsed namespace, returning the exit code) as the parser default. The
+commands are imported lazily: ``COMMANDS`` names each one's module and one-line help, so that
+``whisperbench --help`` imports none of them and ``whisperbench report`` imports only
+``report``'s (and what it uses).
 
 Every error is one line on stderr, ``whisperbench COMMAND: error: ...``, and exit status 2: bad
 options (argparse's, without its usage block: ``--help`` shows that), whisperbench's own errors
@@ -18,21 +21,44 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from whisperbench import __version__
 from whisperbench.errors import WhisperBenchError
 from whisperbench.safe_output import safe_stdio
 
-COMMAND_MODULES = (
-    "whisperbench.commands.check_models",
-    "whisperbench.commands.download",
-    "whisperbench.commands.import_model",
-    "whisperbench.commands.report",
-    "whisperbench.commands.compare",
-    "whisperbench.commands.check_regressions",
-    "whisperbench.commands.publish",
-)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check-models": (
+        "whisperbench.commands.check_models",
+        "show which models are cached, complete and loadable",
+    ),
+    "download": (
+        "whisperbench.commands.download",
+        "download (or complete) the models the implementations need",
+    ),
+    "import-model": (
+        "whisperbench.commands.import_model",
+        "import a local (or bundled) model folder into the Hugging Face cache",
+    ),
+    "report": (
+        "whisperbench.commands.report",
+        "Markdown + HTML report (tables, plots, history) from saved benchmark runs",
+    ),
+    "compare": (
+        "whisperbench.commands.compare",
+        "relative change per case between two saved runs, with significance",
+    ),
+    "check-regressions": (
+        "whisperbench.commands.check_regressions",
+        "fail (exit 1) when the newest saved run is slower, less accurate or repeats more "
+        "text than its history",
+    ),
+    "publish": (
+        "whisperbench.commands.publish",
+        "upload saved runs to a Hugging Face dataset repo shared by many machines",
+    ),
+}
+"""Each sub-command: the module that defines it, and its line in ``whisperbench --help``."""
 ERROR_STATUS = 2
 TRACEBACK_ENV = "WHISPERBENCH_TRACEBACK"
 """Set, an error no check foresaw shows its traceback (for a bug report)."""
@@ -47,16 +73,39 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(ERROR_STATUS, f"{self.prog}: error: {message}; see {self.prog} --help\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _CommandParsers:
+    """The sub-parsers, as a command's ``register`` sees them: its parser gets the help line of
+    ``COMMANDS``."""
+
+    def __init__(self, subparsers: Any, help: str) -> None:
+        self.subparsers = subparsers
+        self.help = help
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = self.subparsers.add_parser(name, help=self.help, **kwargs)
+        return parser
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of ``command`` (the others are names with their help line, their modules not
+    imported), or of every command when none is given."""
     parser = OneLineParser(
         prog="whisperbench",
         description="Benchmark Whisper speech recognition on this machine.",
     )
     parser.add_argument("--version", action="version", version=f"whisperbench {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(subparsers)
+    for name, (module_name, help) in COMMANDS.items():
+        if command is None or command == name:
+            importlib.import_module(module_name).register(_CommandParsers(subparsers, help))
+        else:
+            subparsers.add_parser(name, help=help)
     return parser
+
+
+def _command_of(argv: Sequence[str]) -> str:
+    """The sub-command ``argv`` runs ("" for none: ``--help``, ``--version``, a typo)."""
+    return next((arg for arg in argv if arg in COMMANDS), "")
 
 
 def _os_error(exc: OSError) -> str:
@@ -67,7 +116,8 @@ def _os_error(exc: OSError) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     with safe_stdio():
-        args = build_parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        args = build_parser(_command_of(argv)).parse_args(argv)
         prefix = f"whisperbench {args.command}"
         try:
             code: int = args.func(args)

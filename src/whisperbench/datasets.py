@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from whisperbench import data
 from whisperbench.audio import (
     AUDIO_SUFFIXES,
     SAMPLE_RATE,
@@ -45,7 +46,7 @@ from whisperbench.audio import (
     to_16k_mono,
 )
 from whisperbench.errors import AudioError, DatasetError
-from whisperbench.metrics import has_words
+from whisperbench.scoring.words import has_words
 
 HUB_PREFIX = "hf://"
 HUB_SYNTAX = "hf://NAME[:CONFIG]:SPLIT, for example hf://openslr/librispeech_asr:clean:test"
@@ -57,9 +58,10 @@ TEXT_KEYS = ("text", "transcription", "transcript", "sentence", "normalized_text
 ID_KEYS = ("id", "utterance_id", "segment_id")
 NO_TRANSCRIPT = f"no transcript (a field named {' or '.join(TEXT_KEYS)})"
 DATASETS_HINT = "pip install 'whisperbench[datasets]'  (or: pip install datasets)"
-FIXTURE_CORPUS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "corpus"
-"""The committed espeak-ng corpus (``fixtures/corpus/make_corpus.py``), ``--clips corpus``."""
-FIXTURE_REALSPEECH_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "realspeech"
+FIXTURE_CORPUS_DIR = data.folder("corpus")
+"""The espeak-ng corpus shipped as package data (``fixtures/corpus/make_corpus.py`` makes it),
+``--clips corpus``."""
+FIXTURE_REALSPEECH_DIR = data.folder("realspeech")
 """The committed real recordings (37 clips, 18.9 min; sources and licences in its
 ``SOURCES.md``), a folder corpus: ``--clips real``."""
 

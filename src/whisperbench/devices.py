@@ -11,7 +11,7 @@ import os
 import platform
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -295,8 +295,14 @@ def pytorch_environment(environ: Mapping[str, str]) -> dict[str, str]:
     return {name: value for name, value in sorted(environ.items()) if name.startswith("PYTORCH_")}
 
 
-def machine_facts() -> dict[str, Any]:
-    """What a reader of a saved run needs to know about where it ran."""
+CORE_PACKAGES = ("whisperbench", "torch", "transformers", "huggingface_hub")
+"""The distributions whose versions every saved run records; the engines' own come from their
+declarations (``implementations.engine_packages``)."""
+
+
+def machine_facts(engine_packages: Sequence[str] = ()) -> dict[str, Any]:
+    """What a reader of a saved run needs to know about where it ran, with the versions of
+    ``CORE_PACKAGES`` and of ``engine_packages`` (None for one not installed)."""
     presence = DevicePresence.detect()
     apple_facts = read_apple_facts()
     facts: dict[str, Any] = {
@@ -318,22 +324,7 @@ def machine_facts() -> dict[str, Any]:
         "cuda_version": torch.version.cuda,
         "versions": {
             name: _package_version(name)
-            for name in (
-                "whisperbench",
-                "torch",
-                "transformers",
-                "huggingface_hub",
-                "faster-whisper",
-                "ctranslate2",
-                "bitsandbytes",
-                "accelerate",
-                "openai-whisper",
-                "pywhispercpp",
-                "mlx",
-                "mlx-whisper",
-                "whisper-mps",
-                "lightning-whisper-mlx",
-            )
+            for name in dict.fromkeys((*CORE_PACKAGES, *engine_packages))
         },
     }
     if presence.cuda:

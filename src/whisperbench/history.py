@@ -22,15 +22,15 @@ from typing import Any
 from pytest_benchmark.storage.file import FileStorage
 
 from whisperbench.errors import HistoryError
-from whisperbench.results import (
+from whisperbench.results.codec import from_extra_info
+from whisperbench.results.metrics import Metric
+from whisperbench.results.records import (
     CorpusResult,
-    Metric,
     Params,
     Result,
     Timing,
     TranscribeResult,
     config_changes,
-    from_extra_info,
 )
 from whisperbench.run_record import RUN_KEY, RunRecord
 

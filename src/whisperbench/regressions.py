@@ -30,12 +30,12 @@ from typing import Protocol
 
 from pytest_benchmark.utils import parse_compare_fail
 
-from whisperbench import evidence
-from whisperbench.evidence import Difference
+from whisperbench.formatting import change_text, evidence_text, value_with_unit
 from whisperbench.history import CaseKey, CaseResult, Run, median
-from whisperbench.report.formatting import change_text, evidence_text, value_with_unit
-from whisperbench.results import Metric, judged
-from whisperbench.uncertainty import OverRounds, rounds_of
+from whisperbench.results.metrics import Metric, judged
+from whisperbench.results.uncertainty import OverRounds, rounds_of
+from whisperbench.scoring import evidence
+from whisperbench.scoring.evidence import Difference
 
 DEFAULT_WINDOW = 5
 DEFAULT_TIME_CHECK = "median:10%"

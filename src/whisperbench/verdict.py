@@ -22,11 +22,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from whisperbench import evidence
-from whisperbench.evidence import Difference, Interval, UnitErrors
-from whisperbench.report import formatting
-from whisperbench.results import CorpusResult, Result, Timing, TranscribeResult, metric
-from whisperbench.uncertainty import NO_ROUNDS, NO_UNITS, rounds_of, units_of
+from whisperbench import formatting
+from whisperbench.results.metrics import metric
+from whisperbench.results.records import CorpusResult, Result, Timing, TranscribeResult
+from whisperbench.results.uncertainty import NO_ROUNDS, NO_UNITS, rounds_of, units_of
+from whisperbench.scoring import evidence
+from whisperbench.scoring.evidence import Difference, Interval, UnitErrors
 
 MORE_AUDIO = "more audio would tell (--clips real, or --dataset PATH)"
 

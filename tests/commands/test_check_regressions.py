@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from bench_runs import TIME_LIMIT, SuiteRuns, suite_runs, truncate
-from evidence_runs import evidence_run
+from helpers.bench_runs import TIME_LIMIT, SuiteRuns, suite_runs, truncate
+from helpers.evidence_runs import evidence_run
 
 from whisperbench.cli import main
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from evidence_runs import evidence_run
+from helpers.evidence_runs import evidence_run
 
 from whisperbench.cli import main
 from whisperbench.results import COMPARE, shown_in

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from bench_runs import TIME_LIMIT, SuiteRuns, suite_runs
+from helpers.bench_runs import TIME_LIMIT, SuiteRuns, suite_runs
 
 from whisperbench.cli import main
 from whisperbench.history import load_run

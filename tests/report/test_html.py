@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evidence_runs import evidence_run
+from helpers.evidence_runs import evidence_run
 
 from whisperbench.history import load_history
 from whisperbench.regressions import Limits

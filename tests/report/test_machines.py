@@ -14,7 +14,7 @@ import pytest
 
 from whisperbench.fleet import machines as fleet
 from whisperbench.history import History, load_history
-from whisperbench.report import machines
+from whisperbench.report import machines, plots
 from whisperbench.report.html import html_report
 from whisperbench.report.markdown import markdown_summary
 from whisperbench.results import metric
@@ -128,7 +128,7 @@ def test_the_same_engine_and_model_across_machines(fleet_storage: Path) -> None:
     # every group ran on both machines; nothing that ran on one machine only
     assert all(len({row.machine for row in group}) == len(group) == 2 for group in groups)
     assert ("transformers", "tiny.en", "ljspeech_LJ001-0008to0019") not in slots
-    figure = machines.across_figure(groups)
+    figure = plots.across_machines(groups)
     texts = [t.get_text() for ax in figure.axes for t in ax.texts]
     assert any(text.endswith(f", WER {cpu_row[6]}%") for text in texts)
 

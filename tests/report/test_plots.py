@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from whisperbench.history import CaseKey, load_history
 from whisperbench.regressions import Limits
 from whisperbench.report import plots
-from whisperbench.report.select import case_histories
+from whisperbench.report.select import case_histories, latest_results
 
 
 def drawn(fig: Any) -> Any:
@@ -35,7 +35,7 @@ def test_rtfx_bars_are_horizontal_on_a_log_scale_with_labels_apart(
 ) -> None:
     for storage in (cpu_storage, gpu_storage):
         history = load_history(storage)
-        fig = plots.rtfx_figure(history.for_machine(history.machines[0]))
+        fig = plots.rtfx_figure(latest_results(history.for_machine(history.machines[0])))
         assert fig is not None
         renderer = drawn(fig)
         axes = [ax for ax in fig.axes if ax.patches]
@@ -55,7 +55,7 @@ def test_rtfx_bars_are_horizontal_on_a_log_scale_with_labels_apart(
 
 def test_the_cpu_run_shows_every_engine_in_the_legend(cpu_storage: Path) -> None:
     history = load_history(cpu_storage)
-    fig = plots.rtfx_figure(history.runs)
+    fig = plots.rtfx_figure(latest_results(history.runs))
     assert fig is not None
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == [
@@ -66,7 +66,7 @@ def test_the_cpu_run_shows_every_engine_in_the_legend(cpu_storage: Path) -> None
 
 
 def test_wer_against_rtfx_is_on_a_log_scale(gpu_storage: Path) -> None:
-    fig = plots.wer_rtfx_figure(load_history(gpu_storage).runs)
+    fig = plots.wer_rtfx_figure(latest_results(load_history(gpu_storage).runs))
     assert fig is not None
     (ax,) = fig.axes
     assert ax.get_xscale() == "log"
@@ -93,8 +93,8 @@ def test_a_history_has_a_panel_per_judged_metric_and_marks_the_config_change(
 def test_no_data_gives_no_plot(gpu_storage: Path) -> None:
     runs = load_history(gpu_storage).runs
     loads_only = [r for r in runs if all(c.key.kind == "load" for c in r.cases)]
-    assert plots.rtfx_plot(loads_only) is None
-    assert plots.wer_rtfx_plot(loads_only) is None
+    assert plots.rtfx_plot(latest_results(loads_only)) is None
+    assert plots.wer_rtfx_plot(latest_results(loads_only)) is None
 
 
 def test_rtfx_labels_stay_apart_with_many_engines_and_sizes(cpu_storage: Path) -> None:
@@ -114,7 +114,7 @@ def test_rtfx_labels_stay_apart_with_many_engines_and_sizes(cpu_storage: Path) -
                     rtfx=5.0 * 1.9 ** (e_index + s_index),
                 )
                 cases.append(dataclasses.replace(template, key=CaseKey.of(record), result=record))
-    fig = plots.rtfx_figure([dataclasses.replace(run, cases=tuple(cases))])
+    fig = plots.rtfx_figure(latest_results([dataclasses.replace(run, cases=tuple(cases))]))
     assert fig is not None
     renderer = drawn(fig)
     for ax in fig.axes:

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from whisperbench.history import load_history
 from whisperbench.regressions import Limits
 from whisperbench.report.select import (
     case_histories,
     latest_results,
+    machine_selection,
     model_order,
-    newest_findings,
     summary_header,
     summary_rows,
 )
@@ -47,14 +50,16 @@ def test_summary_rows_have_a_cell_per_column_and_load_only_rows(gpu_storage: Pat
     assert header[:3] == ["Implementation", "Model", "Clip"]
     assert header[3 : 3 + len(shown_in(REPORT))] == [m.label for m in shown_in(REPORT)]
     assert header[-5:] == ["Device", "dtype", "Quantisation", "Batch", "Run"]
-    rows = summary_rows(runs)
+    rows = summary_rows(latest_results(runs))
     assert rows and all(len(row) == len(header) for row in rows)
     assert all(row[2] != "(load only)" for row in rows)  # every loaded model was transcribed
-    assert len(summary_rows(runs[:1])) == 4  # ours and the recipe, on short and long
+    assert (
+        len(summary_rows(latest_results(runs[:1]))) == 4
+    )  # ours and the recipe, on short and long
     loads = dataclasses.replace(
         runs[0], cases=tuple(c for c in runs[0].cases if c.key.kind == "load")
     )
-    load_rows = summary_rows([loads])
+    load_rows = summary_rows(latest_results([loads]))
     assert [row[:3] for row in load_rows] == [
         ["transformers", "tiny.en", "(load only)"],
         ["transformers-reference", "tiny.en", "(load only)"],
@@ -70,4 +75,25 @@ def test_histories_carry_the_rules_verdicts_and_configuration_changes(gpu_storag
     assert [(run.run_id, change) for run, change in ours.config_changes] == [
         ("0003", ("batch_size 64 -> 24",))
     ]
-    assert newest_findings(runs, Limits()) == []
+    assert machine_selection(runs, Limits()).newest_findings() == []
+
+
+def test_a_report_selects_once_for_every_format(
+    gpu_storage: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``write_report`` chooses the newest results and the judged histories once per machine
+    and hands the same selection to Markdown, HTML (and its plots) and the JSON export."""
+    from whisperbench.report import select, write
+
+    calls: list[int] = []
+    count = select.latest_results
+
+    def counted(runs: Any) -> Any:
+        calls.append(len(runs))
+        return count(runs)
+
+    monkeypatch.setattr(select, "latest_results", counted)
+    history = load_history(gpu_storage)
+    written = write.write_report(history, tmp_path, formats=("md", "html", "json"))
+    assert len(written) == 4
+    assert len(calls) == len(history.machines)  # was 8 for one machine

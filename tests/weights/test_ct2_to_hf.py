@@ -17,15 +17,17 @@ import pytest
 import soundfile as sf
 
 from whisperbench.errors import ModelImportError
-from whisperbench.metrics import wer
 from whisperbench.models import get_model
+from whisperbench.scoring import wer
 from whisperbench.weights.bundled import INSTALL_HINT, bundled_sizes, bundled_source
 from whisperbench.weights.convert.ct2_to_hf import convert_ct2_to_transformers
 from whisperbench.weights.ct2_model import ct2_problem, read_ct2_model
 
 pytestmark = pytest.mark.slow
 SIZES = ("tiny.en", "base")
-AUDIO = Path(__file__).resolve().parents[2] / "fixtures" / "audio" / "short.flac"
+AUDIO = (
+    Path(__file__).resolve().parents[2] / "src" / "whisperbench" / "data" / "audio" / "short.flac"
+)
 
 
 def _needs(size: str) -> None:

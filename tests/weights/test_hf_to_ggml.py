@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 import numpy as np
 import pytest
-from conversion_inputs import first_window
+from helpers.conversion_inputs import first_window
 
 from whisperbench.audio import fixture_clip_path, load_clip
 from whisperbench.weights.convert.hf_to_ggml import GGML_MAGIC, write_ggml_model

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conversion_inputs import first_window
+from helpers.conversion_inputs import first_window
 
 from whisperbench.weights.convert.hf_to_mlx import write_mlx_model
 from whisperbench.weights.convert.openai_layout import openai_dims

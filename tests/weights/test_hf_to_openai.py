@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conversion_inputs import first_window
+from helpers.conversion_inputs import first_window
 
 from whisperbench.weights.convert.hf_to_openai import write_openai_checkpoint
 from whisperbench.weights.formats import OPENAI_CHECKPOINT

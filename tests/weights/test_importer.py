@@ -17,13 +17,15 @@ import soundfile as sf
 
 from whisperbench.cli import main
 from whisperbench.errors import ModelImportError, UnknownModelError
-from whisperbench.metrics import wer
+from whisperbench.scoring import wer
 from whisperbench.weights import ImportedModel, import_bundled, import_model, inspect
 from whisperbench.weights.bundled import bundled_source
 from whisperbench.weights.importer import content_revision, target_format
 
 pytestmark = pytest.mark.slow
-AUDIO = Path(__file__).resolve().parents[2] / "fixtures" / "audio" / "short.flac"
+AUDIO = (
+    Path(__file__).resolve().parents[2] / "src" / "whisperbench" / "data" / "audio" / "short.flac"
+)
 Records = dict[tuple[str, str], ImportedModel]
 
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cache_helpers import (
+from helpers.cache_helpers import (
     TINY_CT2,
     TINY_TF,
     blob_of,

@@ -112,7 +112,7 @@ def test_a_cached_native_repo_is_used_as_it_is(native_cache: Path) -> None:
 @pytest.mark.slow
 def test_whisper_cpp_runs_whisper_cpps_own_file(native_cache: Path) -> None:
     pytest.importorskip("pywhispercpp", reason="pywhispercpp is not installed")
-    from engine_helpers import clip_wer, loaded
+    from helpers.engine_helpers import clip_wer, loaded
 
     impl = loaded("whisper.cpp", native_cache)
     assert clip_wer(impl, "short")[0] == 0.0
@@ -125,7 +125,7 @@ def test_whisper_cpp_runs_whisper_cpps_own_file(native_cache: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["mlx-whisper", "lightning-whisper-mlx"])
 def test_the_mlx_engines_load_an_mlx_community_folder(name: str, native_cache: Path) -> None:
-    from engine_helpers import clip_wer, loaded
+    from helpers.engine_helpers import clip_wer, loaded
 
     from whisperbench.implementations import get_implementation
 

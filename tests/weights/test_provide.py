@@ -8,7 +8,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from cache_helpers import TINY_CT2, snapshot
+from helpers.cache_helpers import TINY_CT2, snapshot
 
 from whisperbench.weights import FORMATS, WeightsNotReady, inspect, provide
 from whisperbench.weights.bundled import bundled_source

@@ -9,7 +9,15 @@ import time
 from pathlib import Path
 
 import pytest
-from cache_helpers import TINY_CT2, TINY_TF, blob_of, copy_repos, make_fifo, replace_blob, snapshot
+from helpers.cache_helpers import (
+    TINY_CT2,
+    TINY_TF,
+    blob_of,
+    copy_repos,
+    make_fifo,
+    replace_blob,
+    snapshot,
+)
 
 from whisperbench.models import get_model
 from whisperbench.weights import inspect, provide

@@ -13,9 +13,12 @@ from whisperbench.weights import check_cache_dir, resolve_cache_dir
 
 
 def add_model_selection(parser: argparse.ArgumentParser, default_model: str) -> None:
-    """``--model`` and ``--implementations``, both taking a comma-separated list or 'all'."""
+    """``--model`` (also spelled ``--models``, as the benchmark suite spells it) and
+    ``--implementations``, both taking a comma-separated list or 'all'."""
     parser.add_argument(
         "--model",
+        "--models",
+        dest="model",
         default=default_model,
         help=f"a size, a comma-separated list, or 'all' (default: {default_model})",
     )

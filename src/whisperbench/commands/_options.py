@@ -19,7 +19,7 @@ from whisperbench.regressions import (
     TimeLimit,
     time_check_arg,
 )
-from whisperbench.results import Metric, judged
+from whisperbench.results.metrics import Metric, judged
 
 NONE = "none"
 LOG_WIDTH = 240

@@ -34,7 +34,6 @@ _STYLES = {
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "check-models",
-        help="show which models are cached, complete and loadable",
         description="Inspect the Hugging Face cache for each (implementation, model): complete, "
         "incomplete, missing, error (fails to load) or timeout (load exceeded its limit). "
         "Exit code 0 when all are ready, 1 otherwise.",

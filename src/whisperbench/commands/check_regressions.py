@@ -16,21 +16,19 @@ from rich.console import RenderableType
 from rich.markup import escape
 from rich.table import Table
 
+from whisperbench import formatting
 from whisperbench.commands import _options
 from whisperbench.errors import HistoryError
-from whisperbench.evidence import Difference
 from whisperbench.history import History
 from whisperbench.names import Name
 from whisperbench.regressions import CheckReport, check_newest, cut_short, describe_rule
-from whisperbench.report import formatting
-from whisperbench.results import judged
+from whisperbench.results.metrics import judged
+from whisperbench.scoring.evidence import Difference
 
 
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "check-regressions",
-        help="fail (exit 1) when the newest saved run is slower, less accurate or repeats more "
-        "text than its history",
         description=(
             "Compare each case of the newest saved run on this machine with the median of the "
             "same case, in the same configuration (engine, device, dtype, quantisation, batch "

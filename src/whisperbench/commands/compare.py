@@ -9,12 +9,12 @@ from rich.console import RenderableType
 from rich.markup import escape
 from rich.table import Table
 
+from whisperbench import formatting
 from whisperbench.commands import _options
 from whisperbench.history import Run
 from whisperbench.names import Name
 from whisperbench.regressions import CaseComparison, compare_runs
-from whisperbench.report import formatting
-from whisperbench.results import COMPARE, Metric, shown_in
+from whisperbench.results.metrics import COMPARE, Metric, shown_in
 
 LEGEND = (
     "Δ [95% interval] p: * significant (the interval of the change excludes zero), ~ within "
@@ -30,7 +30,6 @@ LEGEND = (
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "compare",
-        help="relative change per case between two saved runs, with significance",
         description="Compare two saved runs case by case: median time, RTFx and WER. " + LEGEND,
     )
     parser.add_argument(

@@ -32,7 +32,6 @@ DEFAULT_MODEL = "medium"
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "download",
-        help="download (or complete) the models the implementations need",
         description="Download each model's files for each implementation's family into the "
         "Hugging Face cache, completing a half-finished download (and removing what it left).",
     )

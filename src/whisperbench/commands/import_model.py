@@ -24,7 +24,6 @@ MB = 1_000_000
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "import-model",
-        help="import a local (or bundled) model folder into the Hugging Face cache",
         description="Place a local Whisper model folder into the Hugging Face hub cache under a "
         "repo id, so loaders find it offline as if downloaded. A CTranslate2 (faster-whisper) "
         "folder is converted when the repo is a transformers one (openai/whisper-*).",

@@ -16,7 +16,6 @@ LABEL_ENV = "WHISPERBENCH_MACHINE_LABEL"
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "publish",
-        help="upload saved runs to a Hugging Face dataset repo shared by many machines",
         description=(
             "Upload each saved run of --storage that the dataset repo does not hold yet, one "
             "commit per run, to runs/MACHINE/RUN.DIGEST.json (MACHINE: --machine-label, else "

@@ -16,7 +16,6 @@ DEFAULT_OUTPUT = "reports/html"
 def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "report",
-        help="Markdown + HTML report (tables, plots, history) from saved benchmark runs",
         description=(
             "Read the runs saved by `pytest benchmarks/ --benchmark-autosave` and write "
             "summary.md (a table per machine) and index.html (self-contained, with plots: RTFx "

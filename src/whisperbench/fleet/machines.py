@@ -105,34 +105,16 @@ def label_of(run: Run) -> str | None:
     return folder
 
 
-def _versions(run: Run) -> dict[str, Any]:
+def recorded_versions(run: Run) -> dict[str, Any]:
     versions = run.facts.get("versions")
     return versions if isinstance(versions, dict) else {}
 
 
 def torch_build(run: Run) -> str:
     """``torch 2.11.0, CUDA 13.0`` (``torch ?`` where the run did not record it)."""
-    version = _versions(run).get("torch") or "?"
+    version = recorded_versions(run).get("torch") or "?"
     cuda = run.facts.get("cuda_version") if run.facts.get("cuda_available") else None
     return f"torch {version}" + (f", CUDA {cuda}" if cuda else "")
-
-
-def engine_package(implementation: str) -> str:
-    """The package whose version is the engine's (``whisper.cpp``: pywhispercpp), as the engine
-    declares it; the engine's own name where it is not registered here."""
-    from whisperbench.errors import WhisperBenchError
-    from whisperbench.implementations import get_implementation
-
-    try:
-        return get_implementation(implementation).package
-    except (WhisperBenchError, AttributeError):
-        return implementation
-
-
-def engine_version(run: Run, implementation: str) -> str | None:
-    """The version of ``implementation``'s package that ``run`` recorded."""
-    version = _versions(run).get(engine_package(implementation))
-    return str(version) if version else None
 
 
 @dataclass(frozen=True, order=True)

@@ -1,5 +1,7 @@
-"""The implementation registry: built-ins plus plugins from the ``whisperbench.implementations``
-entry-point group, with the reason each unavailable one cannot run here."""
+"""The implementation registry: every engine registered in the ``whisperbench.implementations``
+entry-point group (the built-ins by whisperbench's own ``pyproject.toml``, ahead of any plugin's;
+a plugin cannot take a built-in's name), with the reason each unavailable one cannot run here,
+and what the engines' own declarations say of them all (``engine_packages``)."""
 
 from __future__ import annotations
 
@@ -22,23 +24,13 @@ from whisperbench.implementations.base import (
 
 ENTRY_POINT_GROUP = "whisperbench.implementations"
 
-BUILTINS: dict[str, str] = {
-    "transformers": "whisperbench.implementations.transformers_pipeline:TransformersPipeline",
-    "faster-whisper": "whisperbench.implementations.faster_whisper:FasterWhisper",
-    "transformers-reference": (
-        "whisperbench.implementations.transformers_pipeline:TransformersReference"
-    ),
-    "insanely-fast-whisper": (
-        "whisperbench.implementations.insanely_fast_whisper:InsanelyFastWhisper"
-    ),
-    "openai-whisper": "whisperbench.implementations.openai_whisper:OpenAIWhisper",
-    "whisper.cpp": "whisperbench.implementations.whisper_cpp:WhisperCpp",
-    "mlx-whisper": "whisperbench.implementations.mlx_whisper:MLXWhisper",
-    "lightning-whisper-mlx": (
-        "whisperbench.implementations.lightning_whisper_mlx:LightningWhisperMLX"
-    ),
-    "whisper-mps": "whisperbench.implementations.whisper_mps:WhisperMPS",
-}
+DISTRIBUTION = "whisperbench"
+"""The distribution whose own entry points in ``ENTRY_POINT_GROUP`` are the built-in engines
+(``pyproject.toml``; listed in name order): an engine is registered where it is declared, a
+plugin's the same way."""
+REGISTERED: dict[str, str] = {}
+"""Engines registered in this process (``name: "module:Class"``), after the built-ins and
+before the plugins: a conftest's or a test's."""
 
 TEST_DOUBLES: dict[str, str] = {
     "fake": "whisperbench.implementations.fake:FakeWhisper",
@@ -58,8 +50,10 @@ __all__ = [
     "WhisperImplementation",
     "availability",
     "available_names",
+    "builtin_names",
     "create",
     "default_names",
+    "engine_packages",
     "get_implementation",
     "parse_implementation_list",
     "registered_names",
@@ -75,10 +69,40 @@ class Availability:
 
 
 def _targets() -> dict[str, str]:
-    targets = dict(BUILTINS)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    found = list(entry_points(group=ENTRY_POINT_GROUP))
+    own = [ep for ep in found if ep.dist is not None and ep.dist.name == DISTRIBUTION]
+    if not own:
+        raise ImplementationUnavailableError(
+            f"whisperbench's own engines are not registered (no {ENTRY_POINT_GROUP} entry "
+            "points): the install predates them; reinstall whisperbench (pip install -e .)"
+        )
+    targets = {ep.name: ep.value for ep in own}
+    for name, target in REGISTERED.items():
+        targets.setdefault(name, target)
+    for ep in found:
         targets.setdefault(ep.name, ep.value)
     return targets
+
+
+def builtin_names() -> list[str]:
+    """The engines whisperbench itself registers (``pyproject.toml``), in its order."""
+    return [
+        ep.name
+        for ep in entry_points(group=ENTRY_POINT_GROUP)
+        if ep.dist is not None and ep.dist.name == DISTRIBUTION
+    ]
+
+
+def engine_packages() -> list[str]:
+    """Every distribution a registered engine declares (``packages``), each once, in the
+    registry's order (an engine that cannot be imported declares none)."""
+    out: dict[str, None] = {}
+    for name in _targets():
+        try:
+            out.update(dict.fromkeys(get_implementation(name).packages))
+        except ImplementationUnavailableError:
+            continue
+    return list(out)
 
 
 def registered_names() -> list[str]:

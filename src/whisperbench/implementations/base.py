@@ -18,6 +18,7 @@ import numpy as np
 from whisperbench.devices import DeviceName, resolve_device
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.models import get_model
+from whisperbench.weights.formats import get_format
 
 
 def missing_package(
@@ -29,6 +30,14 @@ def missing_package(
         if importlib.util.find_spec(module) is None:
             return f"the {package or module} package is not installed; {install_hint}"
     return None
+
+
+def default_install_hint(package: str | None, extra: str | None) -> str:
+    """``pip install 'whisperbench[EXTRA]'  (or: pip install PACKAGE)``, or what of it applies."""
+    if extra is None:
+        return f"pip install {package}" if package else ""
+    alone = f"  (or: pip install {package})" if package else ""
+    return f"pip install 'whisperbench[{extra}]'{alone}"
 
 
 @dataclass
@@ -112,7 +121,19 @@ class WhisperImplementation(ABC):
     family: ClassVar[str]
     """The older name of ``weights_format``; a subclass may set either."""
     package: ClassVar[str]
-    """The distribution whose version is reported with results."""
+    """The distribution that provides it (named in install hints)."""
+    packages: ClassVar[tuple[str, ...]] = ()
+    """Every distribution whose version a saved run records for it (``devices.machine_facts``,
+    from ``registry.engine_packages``); by default ``package`` alone."""
+    extra: ClassVar[str | None] = None
+    """The ``pyproject.toml`` extra that installs what it needs; None: whisperbench's own
+    dependencies suffice."""
+    modules: ClassVar[tuple[str, ...]] = ()
+    """The modules it imports: it is unavailable here while one cannot be found (the default
+    ``unavailable_reason``)."""
+    install_hint: ClassVar[str] = ""
+    """How to install it, said where it is unavailable; by default from ``extra`` and
+    ``package``: ``pip install 'whisperbench[EXTRA]'  (or: pip install PACKAGE)``."""
     supported_devices: ClassVar[tuple[DeviceName, ...]] = ("cuda", "mps", "cpu")
     yardstick: ClassVar[bool] = False
     """A reference kept to compare against (run when named, not by default)."""
@@ -134,12 +155,19 @@ class WhisperImplementation(ABC):
     """Told how far a long call has come (``report_progress``), when the caller sets it."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        """What a declaration leaves out, derived from what it says: ``family`` and
+        ``weights_format`` from each other, ``packages`` and ``install_hint`` from ``package``
+        and ``extra``."""
         super().__init_subclass__(**kwargs)
         own = vars(cls)
         if "weights_format" in own:
             cls.family = own["weights_format"]
         elif "family" in own:
             cls.weights_format = own["family"]
+        if "package" in own and "packages" not in own:
+            cls.packages = (own["package"],)
+        if "install_hint" not in own and ("package" in own or "extra" in own):
+            cls.install_hint = default_install_hint(getattr(cls, "package", None), cls.extra)
 
     def __init__(self, options: ImplementationOptions | None = None) -> None:
         self.options = options or ImplementationOptions()
@@ -168,8 +196,9 @@ class WhisperImplementation(ABC):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        """Why this implementation cannot run here (a missing package), or None when it can."""
-        return None
+        """Why this implementation cannot run here (a missing package: the first of ``modules``
+        that cannot be found, with ``install_hint``), or None when it can."""
+        return missing_package(cls.modules, cls.install_hint) if cls.modules else None
 
     def get_model_info(self, size: str) -> ModelInfo:
         spec = get_model(size)
@@ -177,7 +206,7 @@ class WhisperImplementation(ABC):
             size=size,
             implementation=self.name,
             weights_format=self.weights_format,
-            repo_id=spec.repo_id(self.weights_format),
+            repo_id=spec.repo_id(get_format(self.weights_format).repo_format),
             verify_timeout_s=spec.verify_timeout_s,
             english_only=spec.english_only,
         )

@@ -31,7 +31,6 @@ from whisperbench.implementations.base import (
     Segment,
     TranscriptionResult,
     WhisperImplementation,
-    missing_package,
     transcribe_one_by_one,
 )
 from whisperbench.implementations.reported import decoded_language
@@ -62,7 +61,6 @@ CONDITION_ON_PREVIOUS_TEXT = False
 transformers pipeline's chunked decoding does not either, so every configuration decodes alike."""
 WITHOUT_TIMESTAMPS = True
 """Text tokens only (the batched pipeline's default); reported as ``timestamps: False``."""
-INSTALL_HINT = "pip install 'whisperbench[faster-whisper]'  (or: pip install faster-whisper)"
 CUDA_HINT = (
     "ctranslate2's PyPI wheels need the CUDA 12 libraries (libcublas.so.12, cuDNN 9): "
     "pip install nvidia-cublas-cu12 'nvidia-cudnn-cu12==9.*', or run with --device cpu"
@@ -108,6 +106,9 @@ class FasterWhisper(WhisperImplementation):
     name = "faster-whisper"
     weights_format = "ctranslate2"
     package = "faster-whisper"
+    packages = ("faster-whisper", "ctranslate2")
+    extra = "faster-whisper"
+    modules = ("faster_whisper", "ctranslate2")
     supported_devices = ("cuda", "cpu")
     batches_utterances = True
 
@@ -135,10 +136,6 @@ class FasterWhisper(WhisperImplementation):
     @classmethod
     def device_request(cls, requested: str) -> str:
         return ct2_device_request(requested)
-
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        return missing_package(("faster_whisper", "ctranslate2"), INSTALL_HINT)
 
     def _load(self, info: ModelInfo, snapshot: Path) -> None:
         import ctranslate2

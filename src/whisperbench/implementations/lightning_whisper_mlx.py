@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from whisperbench.implementations.mlx_whisper import MLXWhisper
+from whisperbench.weights.formats import MLX_CONFIG, MLX_WEIGHTS
 
 DEFAULT_BATCH_SIZE = 12
 """``LightningWhisperMLX``'s own default."""
@@ -34,6 +35,8 @@ class LightningWhisperMLX(MLXWhisper):
 
     name = "lightning-whisper-mlx"
     package = "lightning-whisper-mlx"
+    packages = ("lightning-whisper-mlx", "mlx")
+    extra = "lightning-whisper-mlx"
     library: ClassVar[str] = "lightning_whisper_mlx.transcribe"
     install_hint: ClassVar[str] = (
         "pip install 'whisperbench[lightning-whisper-mlx]'  (it pins tiktoken==0.3.3; "
@@ -53,13 +56,13 @@ class LightningWhisperMLX(MLXWhisper):
         """Its own loader reads ``weights.npz`` only (ours, and the older mlx-community repos);
         a folder with ``weights.safetensors`` (newer mlx-community repos) gets the same model
         built from its own classes, as its loader builds it, and put in its model cache."""
-        if (snapshot / "weights.npz").is_file():
+        if (snapshot / MLX_WEIGHTS).is_file():
             return super()._load_model(snapshot)
         import mlx.core as mx
         from lightning_whisper_mlx import whisper
         from mlx.utils import tree_unflatten
 
-        config = json.loads((snapshot / "config.json").read_text())
+        config = json.loads((snapshot / MLX_CONFIG).read_text())
         config.pop("model_type", None)
         quantization = config.pop("quantization", None)
         model = whisper.Whisper(whisper.ModelDimensions(**config), getattr(mx, self.dtype))

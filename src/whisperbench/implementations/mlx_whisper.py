@@ -53,7 +53,6 @@ from whisperbench.implementations.reported import (
     weights_params,
 )
 
-INSTALL_HINT = "pip install 'whisperbench[mlx-whisper]'  (or: pip install mlx-whisper)"
 IGNORED = {
     "batch_size": "it decodes one window at a time",
     "quantization": "it would need a quantised MLX model",
@@ -67,13 +66,14 @@ class MLXWhisper(WhisperImplementation):
     name = "mlx-whisper"
     weights_format = "mlx"
     package = "mlx-whisper"
+    packages = ("mlx-whisper", "mlx")
+    extra = "mlx-whisper"
     supported_devices = MLX_DEVICES
     default_devices = ("mps",)
     """By default on Metal only: MLX's CPU backend is 15-25x slower than the other engines on
     a CPU (on Linux it links the reference BLAS); named, it runs on the CPU too."""
     library: ClassVar[str] = "mlx_whisper.transcribe"
     """The module with the library's ``transcribe`` loop and ``ModelHolder`` model cache."""
-    install_hint: ClassVar[str] = INSTALL_HINT
     ignored: ClassVar[dict[str, str]] = IGNORED
     long_form: ClassVar[str] = SEQUENTIAL_SEEK
 

@@ -44,9 +44,10 @@ from whisperbench.implementations.reported import (
     ignored_options,
     weights_params,
 )
+from whisperbench.weights.formats import OPENAI_CHECKPOINT
 
-CHECKPOINT = "model.pt"
-INSTALL_HINT = "pip install 'whisperbench[openai-whisper]'  (or: pip install openai-whisper)"
+CHECKPOINT = OPENAI_CHECKPOINT
+"""The file it reads, as the ``openai`` format declares it."""
 _DTYPES = (torch.float32, torch.float16)
 IGNORED = {
     "batch_size": "it decodes one window at a time",
@@ -61,7 +62,7 @@ def openai_whisper_missing() -> str | None:
     try:
         importlib.metadata.version("openai-whisper")
     except importlib.metadata.PackageNotFoundError:
-        return f"the openai-whisper package is not installed; {INSTALL_HINT}"
+        return f"the openai-whisper package is not installed; {OpenAIWhisper.install_hint}"
     return None
 
 
@@ -86,6 +87,7 @@ class OpenAIWhisper(WhisperImplementation):
     name = "openai-whisper"
     weights_format = "openai"
     package = "openai-whisper"
+    extra = "openai-whisper"
     supported_devices = ("cuda", "mps", "cpu")
 
     model: Any = None

@@ -269,6 +269,8 @@ class TransformersReference(WhisperImplementation):
     name = "transformers-reference"
     weights_format = "transformers"
     package = "transformers"
+    packages = ("transformers", "bitsandbytes", "accelerate")
+    """With the 4-bit weights' libraries (``--quantization 4bit``)."""
     supports_synthetic = True
     yardstick = True
     batches_utterances = True

@@ -38,10 +38,11 @@ from whisperbench.implementations.base import (
     missing_package,
 )
 from whisperbench.implementations.reported import ignored_options, weights_params
+from whisperbench.weights.formats import GGML_FILE
 
-MODEL_FILE = "ggml-model.bin"
+MODEL_FILE = GGML_FILE
+"""The file it reads, as the ``ggml`` format declares it."""
 CHUNK_LENGTH_S = 30
-INSTALL_HINT = "pip install 'whisperbench[whisper-cpp]'  (or: pip install pywhispercpp)"
 LONG_FORM = "sequential 30 s windows, each continued from its last timestamp (whisper_full)"
 GPU_BACKENDS: dict[str, tuple[str, ...]] = {"mps": ("MTL", "Metal"), "cuda": ("CUDA",)}
 """Our device names and the names ggml gives the backend that runs whisper.cpp on them. ggml's
@@ -174,6 +175,7 @@ class WhisperCpp(WhisperImplementation):
     name = "whisper.cpp"
     weights_format = "ggml"
     package = "pywhispercpp"
+    extra = "whisper-cpp"
     supported_devices = ("cuda", "mps", "cpu")
     """As far as the installed wheel has the backend (checked when an instance is made)."""
 
@@ -204,7 +206,7 @@ class WhisperCpp(WhisperImplementation):
     @classmethod
     def unavailable_reason(cls) -> str | None:
         return missing_package(
-            ("pywhispercpp", "_pywhispercpp"), INSTALL_HINT, package="pywhispercpp"
+            ("pywhispercpp", "_pywhispercpp"), cls.install_hint, package=cls.package
         )
 
     def _load(self, info: ModelInfo, snapshot: Path) -> None:

@@ -20,8 +20,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from whisperbench.implementations.mlx_whisper import MLXWhisper
+from whisperbench.weights.formats import OPENAI_CHECKPOINT
 
-CHECKPOINT = "model.pt"
+CHECKPOINT = OPENAI_CHECKPOINT
+"""The file it reads, as the ``openai`` format declares it."""
 
 
 class WhisperMPS(MLXWhisper):
@@ -30,10 +32,9 @@ class WhisperMPS(MLXWhisper):
     name = "whisper-mps"
     weights_format = "openai"
     package = "whisper-mps"
+    packages = ("whisper-mps", "mlx")
+    extra = "whisper-mps"
     library: ClassVar[str] = "whisper_mps.whisper.transcribe"
-    install_hint: ClassVar[str] = (
-        "pip install 'whisperbench[whisper-mps]'  (or: pip install whisper-mps)"
-    )
 
     def _load_model(self, snapshot: Path) -> Any:
         import mlx.core as mx

@@ -3,12 +3,12 @@
 
 - ``select``: which results a report shows (the newest of each case, per machine; each case's
   history with the regression rule's verdicts);
-- ``formatting``: the one set of value formatters (every table, compare and check use it);
 - ``markdown``: ``summary.md``;
 - ``html``: ``index.html``, self-contained, with the plots of ``plots``;
 - ``json_export``: files that github-action-benchmark reads;
 - ``write``: writes the formats asked for.
 
-This package imports nothing heavy itself: ``formatting`` is used by the session's results
-table without loading matplotlib.
+The value formatters every table uses live one floor below, in ``whisperbench.formatting``,
+shared with ``regressions`` and the session's results table (which loads no matplotlib). This
+package imports nothing heavy itself.
 """

@@ -10,15 +10,19 @@ from typing import Any
 
 from whisperbench.history import History, Run
 from whisperbench.regressions import Limits, describe_rule
+from whisperbench.report import html_parts, plots
 from whisperbench.report import machines as leaderboard
-from whisperbench.report import plots
-from whisperbench.report.markdown import VERDICT_RULE, now
+from whisperbench.report.html_parts import image
 from whisperbench.report.select import (
-    case_histories,
+    VERDICT_RULE,
+    MachineSelection,
+    Selection,
+    as_selection,
     corpus_header,
     corpus_rows,
     machine_title,
     missing_intervals,
+    now,
     numeric_columns,
     run_name,
     summary_header,
@@ -45,26 +49,8 @@ code { background: #f6f6f6; padding: 0 0.2em; }
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    numeric = numeric_columns()
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td class="num">{html.escape(cell)}</td>'
-            if h in numeric
-            else f"<td>{html.escape(cell)}</td>"
-            for h, cell in zip(header, row, strict=True)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def image(data: str | None, alt: str) -> str:
-    if data is None:
-        return f"<p><em>{html.escape(alt)}: no data</em></p>"
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+    """A table of the report's columns (their numbers right-aligned)."""
+    return html_parts.table(header, rows, numeric_columns())
 
 
 def facts_rows(run: Run) -> list[list[str]]:
@@ -109,8 +95,10 @@ def runs_rows(runs: Sequence[Run]) -> list[list[str]]:
     ]
 
 
-def html_report(history: History, limits: Limits | None = None) -> str:
-    limits = limits or Limits()
+def html_report(given: History | Selection, limits: Limits | None = None) -> str:
+    """``index.html`` of a report's selection (or of a history's, made here)."""
+    selection = as_selection(given, limits)
+    history, limits = selection.history, selection.limits
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         "<title>whisperbench report</title>",
@@ -123,45 +111,45 @@ def html_report(history: History, limits: Limits | None = None) -> str:
     ]
     parts += [f"<h2>Verdict</h2><p>{html.escape(VERDICT_RULE)}</p><ul class='verdict'>"]
     parts += [
-        f"<li>{html.escape(machine)}: {html.escape(line)}</li>"
-        for machine in history.machines
-        for line in verdict_lines(history.for_machine(machine))
+        f"<li>{html.escape(chosen.machine)}: {html.escape(line)}</li>"
+        for chosen in selection.machines
+        for line in verdict_lines(chosen.latest)
     ]
     parts.append("</ul>")
-    parts += leaderboard.html_section(history)  # two machines or more
+    parts += leaderboard.html_section(history, across_plot)  # two machines or more
     problems = history.problems()
     if problems:
         parts.append("<h2>Skipped history files</h2><ul class='skipped'>")
         parts += [f"<li>{html.escape(line)}</li>" for line in problems]
         parts.append("</ul>")
-    for machine in history.machines:
-        parts += machine_section(history.for_machine(machine), limits)
+    for chosen in selection.machines:
+        parts += machine_section(chosen)
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def machine_section(runs: Sequence[Run], limits: Limits) -> list[str]:
-    newest = runs[-1]
+def machine_section(chosen: MachineSelection) -> list[str]:
+    runs, newest, latest = chosen.runs, chosen.newest, chosen.latest
     parts = [
         f"<h2>{html.escape(machine_title(runs))}</h2>",
         "<h3>Newest result of each case</h3>",
-        table(summary_header(), summary_rows(runs)),
-        *(f"<p class='note'>{html.escape(note)}.</p>" for note in missing_intervals(runs)),
+        table(summary_header(), summary_rows(latest)),
+        *(f"<p class='note'>{html.escape(note)}.</p>" for note in missing_intervals(latest)),
         "<h3>RTFx by model and implementation</h3>",
-        image(plots.rtfx_plot(runs), "RTFx by model and implementation"),
+        image(plots.rtfx_plot(latest), "RTFx by model and implementation"),
         "<h3>WER against RTFx</h3>",
-        image(plots.wer_rtfx_plot(runs), "WER against RTFx"),
+        image(plots.wer_rtfx_plot(latest), "WER against RTFx"),
     ]
-    corpora = corpus_rows(runs)
+    corpora = corpus_rows(latest)
     if corpora:
         parts += [
             "<h3>Corpora</h3>",
             table(corpus_header(), corpora),
             "<h3>WER against RTFx per corpus</h3>",
-            image(plots.corpus_plot(runs), "WER against RTFx per corpus"),
+            image(plots.corpus_plot(latest), "WER against RTFx per corpus"),
         ]
     parts.append("<h3>History per benchmark</h3>")
-    histories = case_histories(runs, limits)
+    histories = chosen.histories
     regressions = [(item.key, run, f) for item in histories for run, f in item.regressions]
     if regressions:
         parts.append("<ul class='regression'>")
@@ -197,3 +185,11 @@ def machine_section(runs: Sequence[Run], limits: Limits) -> list[str]:
         ),
     ]
     return parts
+
+
+def across_plot(groups: Sequence[Sequence[leaderboard.Across]]) -> str:
+    """The leaderboard's figure of the same engine and model across machines, embedded."""
+    return image(
+        plots.png(plots.across_machines(groups)),
+        "RTFx and WER of the same engine and model across machines",
+    )

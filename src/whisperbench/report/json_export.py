@@ -14,20 +14,22 @@ import json
 from typing import Any
 
 from whisperbench.history import History
-from whisperbench.report.select import latest_results
-from whisperbench.results import SPEED_PARAMS, exported
+from whisperbench.report.select import Selection, as_selection
+from whisperbench.results.metrics import exported
+from whisperbench.results.records import SPEED_PARAMS
 
 BIGGER_NAME = "benchmark-bigger-is-better.json"
 SMALLER_NAME = "benchmark-smaller-is-better.json"
 TOOLS = {BIGGER_NAME: "customBiggerIsBetter", SMALLER_NAME: "customSmallerIsBetter"}
 
 
-def entries(history: History, bigger_is_better: bool) -> list[dict[str, Any]]:
+def entries(given: History | Selection, bigger_is_better: bool) -> list[dict[str, Any]]:
     """The entries of one file: the exported metrics of that direction."""
     out: list[dict[str, Any]] = []
     declared = [m for m in exported() if m.bigger_is_better == bigger_is_better]
-    for machine in history.machines:
-        for run, case in latest_results(history.for_machine(machine)):
+    for chosen in as_selection(given).machines:
+        machine = chosen.machine
+        for run, case in chosen.latest:
             for m in declared:
                 value = m.scaled(case.value(m))
                 if value is None:
@@ -48,9 +50,10 @@ def entries(history: History, bigger_is_better: bool) -> list[dict[str, Any]]:
     return out
 
 
-def export(history: History) -> dict[str, str]:
+def export(given: History | Selection) -> dict[str, str]:
     """Each file's name and its JSON text."""
+    selection = as_selection(given)
     return {
-        name: json.dumps(entries(history, tool == "customBiggerIsBetter"), indent=2) + "\n"
+        name: json.dumps(entries(selection, tool == "customBiggerIsBetter"), indent=2) + "\n"
         for name, tool in TOOLS.items()
     }

@@ -20,19 +20,19 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from whisperbench.fleet.machines import Machine, engine_version, machine_of
+from whisperbench import formatting
+from whisperbench.fleet.machines import Machine, machine_of, recorded_versions
 from whisperbench.history import CaseResult, History, Run
-from whisperbench.report import formatting
 from whisperbench.report.select import latest_results, model_order
 from whisperbench.results import metric
 from whisperbench.verdict import Standing, Verdict, verdicts
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+    pass
 
 RULE = (
     "Machines are grouped by what they are: the team's label (publish --machine-label) or "
@@ -90,6 +90,24 @@ def ranked(verdict: Verdict) -> list[Standing]:
     return sorted(equal, key=lambda e: -(e.rtfx or 0.0)) + sorted(
         worse, key=lambda e: e.wer if e.wer is not None else math.inf
     )
+
+
+def engine_package(implementation: str) -> str:
+    """The package whose version is the engine's (``whisper.cpp``: pywhispercpp), as the engine
+    declares it; the engine's own name where it is not registered here."""
+    from whisperbench.errors import WhisperBenchError
+    from whisperbench.implementations import get_implementation
+
+    try:
+        return get_implementation(implementation).package
+    except (WhisperBenchError, AttributeError):
+        return implementation
+
+
+def engine_version(run: Run, implementation: str) -> str | None:
+    """The version of ``implementation``'s package that ``run`` recorded."""
+    version = recorded_versions(run).get(engine_package(implementation))
+    return str(version) if version else None
 
 
 @dataclass(frozen=True)
@@ -263,12 +281,18 @@ def _facts_line(machine: Machine, runs: Sequence[Run]) -> str:
     )
 
 
-def html_section(history: History) -> list[str]:
-    """The leaderboard in HTML, with the across-machines plot (nothing for one machine)."""
+def html_section(
+    history: History, plot: Callable[[Sequence[Sequence[Across]]], str] | None = None
+) -> list[str]:
+    """The leaderboard in HTML (nothing for one machine), with ``plot``'s embedded figure of
+    the same engine and model across machines (``html.across_plot``) where given."""
     grouped = machines(history)
     if len(grouped) < 2:
         return []
-    from whisperbench.report.html import image, table
+    from whisperbench.report.html_parts import table
+    from whisperbench.report.select import numeric_columns
+
+    numeric = numeric_columns()
 
     names = titles(list(grouped))
     parts = ["<h2>Leaderboard per machine</h2>", f"<p>{html.escape(RULE)}</p>"]
@@ -280,7 +304,7 @@ def html_section(history: History) -> list[str]:
         for board in boards(runs):
             parts += [
                 f"<h4>{html.escape(board.model)} on {html.escape(board.device)}</h4>",
-                table(RANK_HEADER, board.rows),
+                table(RANK_HEADER, board.rows, numeric),
                 f"<ul class='verdict'><li>{html.escape(board.line)}</li></ul>",
             ]
     groups = across(history)
@@ -289,68 +313,9 @@ def html_section(history: History) -> list[str]:
         f"<p>{html.escape(ACROSS_RULE)}</p>",
     ]
     if groups:
-        from whisperbench.report.plots import png
-
-        figure = across_figure(groups)
-        parts += [
-            table(ACROSS_HEADER, across_rows(groups)),
-            image(png(figure), "RTFx and WER of the same engine and model across machines"),
-        ]
+        parts.append(table(ACROSS_HEADER, across_rows(groups), numeric))
+        if plot is not None:
+            parts.append(plot(groups))
     else:
         parts.append("<p>No engine, model and clip has run on two machines yet.</p>")
     return parts
-
-
-def across_figure(groups: Sequence[Sequence[Across]]) -> Figure:
-    """Horizontal bars, log RTFx: a row per engine/model/clip, a bar per machine (a colour
-    each), labelled with its RTFx and WER."""
-    from matplotlib.figure import Figure
-
-    from whisperbench.report.plots import BAR_HEIGHT_IN  # matplotlib: loaded only here
-
-    wer = metric("wer")
-    machine_names = sorted({row.machine for group in groups for row in group})
-    colours = {name: f"C{i % 10}" for i, name in enumerate(machine_names)}
-    bars = sum(len(group) for group in groups)
-    fig = Figure(
-        figsize=(9.0, 1.6 + BAR_HEIGHT_IN * bars + 0.2 * len(groups)), layout="constrained"
-    )
-    ax = fig.subplots()
-    y = 0.0
-    ticks, labels = [], []
-    seen: set[str] = set()
-    for group in groups:
-        start = y
-        for row in group:
-            value = row.rtfx or 0.0
-            name = row.machine
-            bar = ax.barh(
-                [y],
-                [value],
-                height=0.8,
-                color=colours[name],
-                label=None if name in seen else name,
-            )
-            seen.add(name)
-            wer_value = row.case.value(wer)
-            text = f"{value:.1f}x" + (
-                f", WER {formatting.value_with_unit(wer, wer_value)}"
-                if wer_value is not None
-                else ""
-            )
-            ax.bar_label(bar, labels=[text], fontsize=7, padding=3)
-            y += 1.0
-        ticks.append((start + y - 1.0) / 2)
-        labels.append(f"{group[0].implementation} {group[0].model}\n{group[0].subject}")
-        y += 0.6
-    ax.set_yticks(ticks, labels, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xscale("log")
-    values = [row.rtfx or 0.0 for group in groups for row in group if row.rtfx]
-    if values:
-        ax.set_xlim(min(values) / 2, max(values) * 8)  # room for the labels
-    ax.grid(axis="x", which="both", alpha=0.25)
-    ax.set_xlabel("RTFx, log scale (audio seconds per second; higher is faster), WER beside it")
-    fig.legend(loc="outside lower center", ncols=min(len(machine_names), 3), fontsize=8)
-    fig.suptitle("The same engine and model across machines (newest result)", fontsize=10)
-    return fig

@@ -4,19 +4,20 @@ regressions and changes of configuration."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
 
 from whisperbench.history import History, Run
 from whisperbench.regressions import Limits, describe_rule
 from whisperbench.report import machines as leaderboard
 from whisperbench.report.select import (
-    case_histories,
+    VERDICT_RULE,
+    Selection,
+    as_selection,
     corpus_header,
     corpus_rows,
     incomplete_runs,
     machine_title,
     missing_intervals,
-    newest_findings,
+    now,
     summary_header,
     summary_rows,
     verdict_lines,
@@ -29,10 +30,6 @@ def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def versions_line(run: Run) -> str:
     versions = run.facts.get("versions")
     if not isinstance(versions, dict):
@@ -41,24 +38,18 @@ def versions_line(run: Run) -> str:
     return "Versions: " + ", ".join(shown) + "." if shown else ""
 
 
-VERDICT_RULE = (
-    "Per device and model size, over the newest result of each case: the fastest engine whose "
-    "WER is not significantly worse than the most accurate engine's (paired test on the units "
-    "of speech they all ran), and the engines significantly less accurate. Brackets are 95% "
-    "intervals."
-)
-
-
-def verdict_section(history: History) -> list[str]:
+def verdict_section(selection: Selection) -> list[str]:
     """The verdict lines of every machine, heading the summary."""
     lines = ["## Verdict", "", VERDICT_RULE, ""]
-    for machine in history.machines:
-        lines += [f"- {machine}: {line}" for line in verdict_lines(history.for_machine(machine))]
+    for chosen in selection.machines:
+        lines += [f"- {chosen.machine}: {line}" for line in verdict_lines(chosen.latest)]
     return [*lines, ""]
 
 
-def markdown_summary(history: History, limits: Limits | None = None) -> str:
-    limits = limits or Limits()
+def markdown_summary(given: History | Selection, limits: Limits | None = None) -> str:
+    """``summary.md`` of a report's selection (or of a history's, made here)."""
+    selection = as_selection(given, limits)
+    history, limits = selection.history, selection.limits
     lines = ["# whisperbench results", ""]
     lines.append(
         f"{len(history.runs)} run(s) from {len(history.machines)} machine(s)"
@@ -66,12 +57,11 @@ def markdown_summary(history: History, limits: Limits | None = None) -> str:
         + f"; the newest result of each case. Generated {now()}."
     )
     lines.append("")
-    lines += verdict_section(history)
-    lines += leaderboard.markdown_section(history)  # two machines or more
+    lines += verdict_section(selection)
+    lines += leaderboard.markdown_section(selection.history)  # two machines or more
     header = summary_header()
-    for machine in history.machines:
-        runs = history.for_machine(machine)
-        newest = runs[-1]
+    for chosen in selection.machines:
+        runs, newest = chosen.runs, chosen.newest
         lines += [f"## {machine_title(runs)}", ""]
         lines.append(
             f"{len(runs)} run(s); newest {newest.label}, commit `{newest.commit}`"
@@ -79,9 +69,9 @@ def markdown_summary(history: History, limits: Limits | None = None) -> str:
             + f". {versions_line(newest)}"
         )
         lines += ["", _row(header), _row(["---"] * len(header))]
-        lines += [_row(row) for row in summary_rows(runs)]
+        lines += [_row(row) for row in summary_rows(chosen.latest)]
         lines.append("")
-        lines += [f"*{note}.*" for note in missing_intervals(runs)]
+        lines += [f"*{note}.*" for note in missing_intervals(chosen.latest)]
         lines.append("")
         cut = incomplete_runs(runs)
         if cut:
@@ -89,7 +79,7 @@ def markdown_summary(history: History, limits: Limits | None = None) -> str:
             lines.append("")
             lines += [f"- {line}" for line in cut]
             lines.append("")
-        corpora = corpus_rows(runs)
+        corpora = corpus_rows(chosen.latest)
         if corpora:
             lines += [
                 "### Corpora",
@@ -99,17 +89,13 @@ def markdown_summary(history: History, limits: Limits | None = None) -> str:
             ]
             lines += [_row(row) for row in corpora]
             lines.append("")
-        flagged = newest_findings(runs, limits)
+        flagged = chosen.newest_findings()
         if flagged:
             lines.append(f"Regressions in the newest run ({describe_rule(limits)}):")
             lines.append("")
             lines += [f"- {f.key.label}: {f.message}" for f in flagged]
             lines.append("")
-        changed = [
-            (item.key, item.verdicts[-1].config_change)
-            for item in case_histories(runs, limits)
-            if item.points[-1][0] is newest and item.verdicts[-1].config_change
-        ]
+        changed = chosen.newest_config_changes()
         if changed:
             lines.append("Configuration changes in the newest run (compared only with runs of")
             lines.append("the same configuration, never judged as regressions):")

@@ -11,14 +11,19 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from whisperbench.history import CaseKey, CaseResult, Run
-from whisperbench.report.select import CaseHistory, latest_results, model_order
-from whisperbench.results import ONE_BY_ONE, CorpusResult, judged, metric
+from whisperbench import formatting
+from whisperbench.history import CaseKey, CaseResult
+from whisperbench.report.select import CaseHistory, Latest, model_order
+from whisperbench.results.metrics import judged, metric
+from whisperbench.results.records import ONE_BY_ONE, CorpusResult
+
+if TYPE_CHECKING:
+    from whisperbench.report.machines import Across
 
 BAR_HEIGHT_IN = 0.32
 """Inches of figure per bar of the RTFx plot."""
@@ -39,28 +44,26 @@ def series_label(key: CaseKey, configs: set[tuple[str, str, str]]) -> str:
     return f"{key.implementation} ({key.device} {key.dtype}{quant})"
 
 
-def _transcriptions(
-    runs: Sequence[Run], *fields: str, kind: str = "transcribe"
-) -> list[CaseResult]:
+def _transcriptions(latest: Latest, *fields: str, kind: str = "transcribe") -> list[CaseResult]:
     """The newest result of each case of ``kind`` that has every metric in ``fields``."""
     declared = [metric(name) for name in fields]
     return [
         case
-        for _, case in latest_results(runs)
+        for _, case in latest
         if case.key.kind == kind and all(case.value(m) is not None for m in declared)
     ]
 
 
-def rtfx_plot(runs: Sequence[Run]) -> str | None:
-    fig = rtfx_figure(runs)
+def rtfx_plot(latest: Latest) -> str | None:
+    fig = rtfx_figure(latest)
     return None if fig is None else png(fig)
 
 
-def rtfx_figure(runs: Sequence[Run]) -> Figure | None:
+def rtfx_figure(latest: Latest) -> Figure | None:
     """Horizontal bars on a log scale: RTFx of each model (rows) per implementation (colours),
     one panel per clip."""
     rtfx = metric("rtfx")
-    cases = _transcriptions(runs, "rtfx")
+    cases = _transcriptions(latest, "rtfx")
     if not cases:
         return None
     configs = {(c.key.device, c.key.dtype, c.key.quantization) for c in cases}
@@ -114,15 +117,15 @@ def rtfx_figure(runs: Sequence[Run]) -> Figure | None:
     return fig
 
 
-def wer_rtfx_plot(runs: Sequence[Run]) -> str | None:
-    fig = wer_rtfx_figure(runs)
+def wer_rtfx_plot(latest: Latest) -> str | None:
+    fig = wer_rtfx_figure(latest)
     return None if fig is None else png(fig)
 
 
-def wer_rtfx_figure(runs: Sequence[Run]) -> Figure | None:
+def wer_rtfx_figure(latest: Latest) -> Figure | None:
     """Scatter: WER against RTFx (log scale), a marker per implementation, each point named
     model/clip."""
-    cases = _transcriptions(runs, "rtfx", "wer")
+    cases = _transcriptions(latest, "rtfx", "wer")
     if not cases:
         return None
     configs = {(c.key.device, c.key.dtype, c.key.quantization) for c in cases}
@@ -133,16 +136,16 @@ def wer_rtfx_figure(runs: Sequence[Run]) -> Figure | None:
     return fig
 
 
-def corpus_plot(runs: Sequence[Run]) -> str | None:
-    fig = corpus_figure(runs)
+def corpus_plot(latest: Latest) -> str | None:
+    fig = corpus_figure(latest)
     return None if fig is None else png(fig)
 
 
-def corpus_figure(runs: Sequence[Run]) -> Figure | None:
+def corpus_figure(latest: Latest) -> Figure | None:
     """WER against RTFx (log scale) per corpus: a panel per corpus, a marker per
     implementation, each point named by its model (and ``one-by-one`` where the utterances ran
     one after the other)."""
-    cases = _transcriptions(runs, "rtfx", "wer", kind="corpus")
+    cases = _transcriptions(latest, "rtfx", "wer", kind="corpus")
     if not cases:
         return None
     configs = {(c.key.device, c.key.dtype, c.key.quantization) for c in cases}
@@ -275,3 +278,54 @@ def _config_lines(axes: Any, item: CaseHistory) -> None:
             va="top",
             color="dimgrey",
         )
+
+
+def across_machines(groups: Sequence[Sequence[Across]]) -> Figure:
+    """Horizontal bars, log RTFx: a row per engine/model/clip, a bar per machine (a colour
+    each), labelled with its RTFx and WER."""
+    wer = metric("wer")
+    machine_names = sorted({row.machine for group in groups for row in group})
+    colours = {name: f"C{i % 10}" for i, name in enumerate(machine_names)}
+    bars = sum(len(group) for group in groups)
+    fig = Figure(
+        figsize=(9.0, 1.6 + BAR_HEIGHT_IN * bars + 0.2 * len(groups)), layout="constrained"
+    )
+    ax = fig.subplots()
+    y = 0.0
+    ticks, labels = [], []
+    seen: set[str] = set()
+    for group in groups:
+        start = y
+        for row in group:
+            value = row.rtfx or 0.0
+            name = row.machine
+            bar = ax.barh(
+                [y],
+                [value],
+                height=0.8,
+                color=colours[name],
+                label=None if name in seen else name,
+            )
+            seen.add(name)
+            wer_value = row.case.value(wer)
+            text = f"{value:.1f}x" + (
+                f", WER {formatting.value_with_unit(wer, wer_value)}"
+                if wer_value is not None
+                else ""
+            )
+            ax.bar_label(bar, labels=[text], fontsize=7, padding=3)
+            y += 1.0
+        ticks.append((start + y - 1.0) / 2)
+        labels.append(f"{group[0].implementation} {group[0].model}\n{group[0].subject}")
+        y += 0.6
+    ax.set_yticks(ticks, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    values = [row.rtfx or 0.0 for group in groups for row in group if row.rtfx]
+    if values:
+        ax.set_xlim(min(values) / 2, max(values) * 8)  # room for the labels
+    ax.grid(axis="x", which="both", alpha=0.25)
+    ax.set_xlabel("RTFx, log scale (audio seconds per second; higher is faster), WER beside it")
+    fig.legend(loc="outside lower center", ncols=min(len(machine_names), 3), fontsize=8)
+    fig.suptitle("The same engine and model across machines (newest result)", fontsize=10)
+    return fig

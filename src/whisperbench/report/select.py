@@ -1,18 +1,24 @@
 """Which results a report shows: per machine, the newest result of each case, its columns (with
 95 % intervals), the verdict of each (device, model) over them, and each case's history with
-what the regression rule said of every point."""
+what the regression rule said of every point.
+
+``select`` makes the choice once per report (a ``Selection``: per machine its runs, the newest
+result of each case and each case's judged history); every format (Markdown, HTML, the JSON
+export, the plots) is handed the same selection and only formats it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
-from whisperbench.history import CaseKey, CaseResult, Run
+from whisperbench import formatting
+from whisperbench.history import CaseKey, CaseResult, History, Run
 from whisperbench.models import MODELS
 from whisperbench.regressions import Finding, Limits, Verdict, series_verdicts
-from whisperbench.report import formatting
-from whisperbench.results import REPORT, CorpusResult, Metric, metric, shown_in
+from whisperbench.results.metrics import REPORT, Metric, metric, shown_in
+from whisperbench.results.records import CorpusResult
 from whisperbench.verdict import interval_notes, verdicts
 
 PARAM_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -24,6 +30,18 @@ PARAM_COLUMNS: tuple[tuple[str, str], ...] = (
 """The parameters the summary shows, by ``Params`` field, with their headers."""
 
 
+VERDICT_RULE = (
+    "Per device and model size, over the newest result of each case: the fastest engine whose "
+    "WER is not significantly worse than the most accurate engine's (paired test on the units "
+    "of speech they all ran), and the engines significantly less accurate. Brackets are 95% "
+    "intervals."
+)
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def model_order(model: str) -> tuple[int, str]:
     """Sizes in the model map's order (tiny first), unknown ones after."""
     names = list(MODELS)
@@ -33,6 +51,10 @@ def model_order(model: str) -> tuple[int, str]:
 
 def sort_key(key: CaseKey) -> tuple[Any, ...]:
     return (key.implementation, model_order(key.model), key.clip or "", key.kind, key.label)
+
+
+Latest = Sequence[tuple[Run, CaseResult]]
+"""The newest result of each case, with the run it is from (``latest_results``)."""
 
 
 def latest_results(runs: Sequence[Run]) -> list[tuple[Run, CaseResult]]:
@@ -101,11 +123,11 @@ def corpus_header() -> list[str]:
     ]
 
 
-def corpus_rows(runs: Sequence[Run]) -> list[list[str]]:
+def corpus_rows(latest: Latest) -> list[list[str]]:
     """A row per corpus case: the newest result of each."""
     wer = metric("wer")
     rows = []
-    for run, case in latest_results(runs):
+    for run, case in latest:
         result = case.result
         if not isinstance(result, CorpusResult):
             continue
@@ -133,11 +155,10 @@ def corpus_rows(runs: Sequence[Run]) -> list[list[str]]:
     return rows
 
 
-def summary_rows(runs: Sequence[Run]) -> list[list[str]]:
+def summary_rows(latest: Latest) -> list[list[str]]:
     """Rows of the per-machine table: a row per transcription case, plus a load-only row for an
     implementation x model whose transcriptions are missing (corpus cases have their own
     table, ``corpus_rows``)."""
-    latest = latest_results(runs)
     transcribed = {(c.key.implementation, c.key.model) for _, c in latest if c.key.kind != "load"}
     rows = []
     for run, case in latest:
@@ -159,14 +180,14 @@ def summary_rows(runs: Sequence[Run]) -> list[list[str]]:
     return rows
 
 
-def verdict_lines(runs: Sequence[Run]) -> list[str]:
+def verdict_lines(latest: Latest) -> list[str]:
     """The verdict of each (device, model) over the newest result of each case."""
-    return [v.line() for v in verdicts(case for _, case in latest_results(runs))]
+    return [v.line() for v in verdicts(case for _, case in latest)]
 
 
-def missing_intervals(runs: Sequence[Run]) -> list[str]:
+def missing_intervals(latest: Latest) -> list[str]:
     """Why some of the newest results' figures have no interval (a line per reason)."""
-    return interval_notes(case for _, case in latest_results(runs))
+    return interval_notes(case for _, case in latest)
 
 
 def run_name(run: Run) -> str:
@@ -222,11 +243,68 @@ def case_histories(runs: Sequence[Run], limits: Limits) -> list[CaseHistory]:
     return out
 
 
-def newest_findings(runs: Sequence[Run], limits: Limits) -> list[Finding]:
-    """The regressions of the newest run of ``runs``."""
-    newest = runs[-1]
-    out: list[Finding] = []
-    for item in case_histories(runs, limits):
-        if item.points and item.points[-1][0] is newest:
-            out += item.verdicts[-1].findings
-    return out
+@dataclass(frozen=True)
+class MachineSelection:
+    """What a report shows of one machine, chosen once."""
+
+    runs: tuple[Run, ...]
+    """The machine's runs, oldest first."""
+    latest: tuple[tuple[Run, CaseResult], ...]
+    """The newest result of each case (``latest_results``)."""
+    histories: tuple[CaseHistory, ...]
+    """Each case's history, judged by the regression rule (``case_histories``)."""
+
+    @property
+    def machine(self) -> str:
+        return self.runs[-1].machine
+
+    @property
+    def newest(self) -> Run:
+        return self.runs[-1]
+
+    def newest_findings(self) -> list[Finding]:
+        """The regressions of the newest run."""
+        return [
+            finding
+            for item in self.histories
+            if item.points and item.points[-1][0] is self.newest
+            for finding in item.verdicts[-1].findings
+        ]
+
+    def newest_config_changes(self) -> list[tuple[CaseKey, tuple[str, ...]]]:
+        """The cases whose configuration changed in the newest run, and how."""
+        return [
+            (item.key, item.verdicts[-1].config_change)
+            for item in self.histories
+            if item.points[-1][0] is self.newest and item.verdicts[-1].config_change
+        ]
+
+
+def machine_selection(runs: Sequence[Run], limits: Limits) -> MachineSelection:
+    return MachineSelection(
+        tuple(runs), tuple(latest_results(runs)), tuple(case_histories(runs, limits))
+    )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a report shows, chosen once and handed to every format."""
+
+    history: History
+    limits: Limits
+    machines: tuple[MachineSelection, ...]
+
+
+def select(history: History, limits: Limits | None = None) -> Selection:
+    """The report's selection: each machine's runs, newest results and judged histories."""
+    limits = limits or Limits()
+    return Selection(
+        history,
+        limits,
+        tuple(machine_selection(history.for_machine(m), limits) for m in history.machines),
+    )
+
+
+def as_selection(given: History | Selection, limits: Limits | None = None) -> Selection:
+    """``given`` itself, or the selection of a history (for a caller with a history alone)."""
+    return given if isinstance(given, Selection) else select(given, limits)

@@ -26,23 +26,26 @@ def write_report(
     if unknown:
         raise ValueError(f"unknown report format(s) {', '.join(unknown)}; use {', '.join(FORMATS)}")
     output.mkdir(parents=True, exist_ok=True)
+    from whisperbench.report.select import select
+
+    selection = select(history, limits)  # once, for every format
     texts: dict[str, str] = {}
     if "md" in formats:
         from whisperbench.report import markdown
 
-        texts[markdown.NAME] = markdown.markdown_summary(history, limits)
+        texts[markdown.NAME] = markdown.markdown_summary(selection)
     if "html" in formats:
         from whisperbench.report import html
 
-        texts[html.NAME] = html.html_report(history, limits)
+        texts[html.NAME] = html.html_report(selection)
     if "json" in formats:
         from whisperbench.report import json_export
 
-        texts.update(json_export.export(history))
+        texts.update(json_export.export(selection))
     if "bencher" in formats:
         from whisperbench.report import bencher
 
-        texts.update(bencher.export(history))
+        texts.update(bencher.export(selection.history))
     written = []
     for name, text in texts.items():
         path = output / name

@@ -5,7 +5,8 @@ A format is either read from a Hugging Face repository that the model map names 
 (``transformers``: ``openai/whisper-*``; ``ctranslate2``: the faster-whisper repos), or converted
 from another format's snapshot (``converted_from``, with ``conversion`` naming the module under
 ``weights/convert/`` that writes it). A new format is one declaration in ``FORMATS``, plus its
-converter module when it is converted.
+converter module when it is converted; a plugin declares one in the
+``whisperbench.weight_formats`` entry-point group (``declared_formats``).
 
 Verification loads on the CPU, every format: transformers' ``from_pretrained`` and
 openai-whisper's ``load_model(device="cpu")`` place the weights there, CTranslate2 is asked for
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from whisperbench.errors import UnknownFormatError
@@ -170,17 +172,40 @@ FORMATS: dict[str, WeightFormat] = {
 }
 
 
+ENTRY_POINT_GROUP = "whisperbench.weight_formats"
+"""Where a plugin declares a format of its own: an entry point naming a ``WeightFormat`` (read
+from its own repo in the model map, or ``converted_from`` another format by its ``conversion``
+module). The built-in ``FORMATS`` keep their names."""
+
+
+def declared_formats() -> dict[str, WeightFormat]:
+    """The built-in formats, then those plugins declare (one that cannot be loaded, or is not
+    a ``WeightFormat``, is left out)."""
+    declared = dict(FORMATS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            found = ep.load()
+        except Exception:  # a broken plugin must not hide the built-in formats
+            continue
+        if isinstance(found, WeightFormat):
+            declared.setdefault(found.name, found)
+    return declared
+
+
 def format_names() -> list[str]:
-    return list(FORMATS)
+    return list(declared_formats())
 
 
 def get_format(name: str) -> WeightFormat:
     """The declaration of ``name``; an unknown name lists the declared ones."""
-    try:
+    if name in FORMATS:
         return FORMATS[name]
+    declared = declared_formats()
+    try:
+        return declared[name]
     except KeyError:
         raise UnknownFormatError(
-            f"unknown weight format {name!r}; declared formats: {', '.join(FORMATS)}"
+            f"unknown weight format {name!r}; declared formats: {', '.join(declared)}"
         ) from None
 
 

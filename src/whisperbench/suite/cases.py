@@ -1,0 +1,230 @@
+"""The cases of a benchmark session and what decides them: the session's settings
+(``SuiteConfig``), the load, transcription and corpus cases with their IDs, their running order
+(one model after another), and the exceptions that skip or fail a case."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from whisperbench.datasets import (
+    DatasetSpec,
+)
+from whisperbench.implementations import (
+    ImplementationOptions,
+    Progress,
+    WhisperImplementation,
+)
+from whisperbench.implementations.synthetic import synthetic_label
+from whisperbench.names import id_part
+from whisperbench.results.records import ACROSS_UTTERANCES, ONE_BY_ONE
+
+CORPUS_BUDGET_S = 600.0
+"""A corpus case runs ``--warmup-rounds`` and ``--rounds`` over the whole corpus only when
+they are estimated to take at most this long (10 min); otherwise it is timed once."""
+MAX_BATCH_SIZE = 1024
+"""The largest ``--batch-size`` (30 s windows decoded at once) taken. Past it no GPU holds a
+batch: a window needs its decoder's key/value caches and an encoder activation
+(``transformers_pipeline.window_bytes``), about 21 MB for tiny and 350 MB for large-v3 in fp16
+on CUDA (MPS adds the encoder's attention matrix), so 1024 windows need 22 GB for tiny and
+358 GB for large-v3; and 1024 windows are 8.5 hours of audio in one batch."""
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    """Everything the command line decides about a benchmark session."""
+
+    models: tuple[str, ...]
+    implementations: tuple[str, ...]
+    clips: tuple[Path, ...]
+    options: ImplementationOptions
+    rounds: int = 3
+    warmup_rounds: int = 1
+    cache_dir: Path | None = None
+    """The hub cache to read models from (None: HF_HUB_CACHE, see ``weights.layout``)."""
+    rejected_inputs: tuple[str, ...] = ()
+    """Audio files left out when the cases were collected, each a line naming it and why."""
+    input_warnings: tuple[str, ...] = ()
+    """Usable inputs with a caveat (a reference that gives no WER), a line each."""
+    datasets: tuple[DatasetSpec, ...] = ()
+    """The corpora: a corpus case per (implementation, model, dataset, batching)."""
+    corpus_batching: tuple[str, ...] = (ACROSS_UTTERANCES,)
+    corpus_budget_s: float = CORPUS_BUDGET_S
+
+    def __post_init__(self) -> None:
+        """Options out of range are refused with the allowed range (ValueError)."""
+        batch = self.options.batch_size
+        if batch is not None and not 1 <= batch <= MAX_BATCH_SIZE:
+            raise ValueError(
+                f"--batch-size {batch}: give a whole number from 1 to {MAX_BATCH_SIZE} "
+                "(30 s windows decoded at once; leave it out for each implementation's default)"
+            )
+        for option, value, least in (
+            ("--rounds", self.rounds, 1),
+            ("--warmup-rounds", self.warmup_rounds, 0),
+            ("--beam-size", self.options.beam_size, 1),
+            ("--synthetic-tokens", self.options.synthetic_tokens, 1),
+        ):
+            if value is not None and value < least:
+                raise ValueError(f"{option} {value}: must be at least {least}")
+        budget = self.corpus_budget_s
+        if not 0 <= budget < float("inf"):  # NaN too
+            raise ValueError(
+                f"--corpus-budget {budget}: give a number of seconds, 0 or more (0: every "
+                "corpus is timed once)"
+            )
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.options.synthetic_tokens)
+
+    def model_label(self, size: str) -> str:
+        """The size as IDs and reports show it: ``large-v3-synthetic`` for random weights."""
+        return synthetic_label(size) if self.synthetic else size
+
+
+@dataclass(frozen=True)
+class LoadCase:
+    implementation: str
+    size: str
+    label: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.implementation}-{self.label}"
+
+
+@dataclass(frozen=True)
+class TranscribeCase:
+    implementation: str
+    size: str
+    label: str
+    clip: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.implementation}-{self.label}-{id_part(self.clip)}"
+
+
+@dataclass(frozen=True)
+class CorpusCase:
+    implementation: str
+    size: str
+    label: str
+    dataset: str
+    batching: str = ACROSS_UTTERANCES
+
+    @property
+    def subject(self) -> str:
+        """The dataset, ``-one-by-one`` when the utterances run one after the other."""
+        return f"{self.dataset}-one-by-one" if self.batching == ONE_BY_ONE else self.dataset
+
+    @property
+    def id(self) -> str:
+        return f"{self.implementation}-{self.label}-{self.subject}"
+
+
+def load_cases(config: SuiteConfig) -> list[LoadCase]:
+    return [
+        LoadCase(i, m, config.model_label(m)) for i in config.implementations for m in config.models
+    ]
+
+
+def transcribe_cases(config: SuiteConfig) -> list[TranscribeCase]:
+    return [
+        TranscribeCase(i, m, config.model_label(m), clip.stem)
+        for i in config.implementations
+        for m in config.models
+        for clip in config.clips
+    ]
+
+
+def corpus_cases(config: SuiteConfig) -> list[CorpusCase]:
+    return [
+        CorpusCase(i, m, config.model_label(m), spec.name, batching)
+        for i in config.implementations
+        for m in config.models
+        for spec in config.datasets
+        for batching in config.corpus_batching
+    ]
+
+
+Case = LoadCase | TranscribeCase | CorpusCase
+Model = tuple[str, str]
+"""An (implementation, size) the pool loads."""
+
+
+def case_model(case: object) -> Model | None:
+    """The model a case runs; None for anything that is not a case."""
+    if isinstance(case, Case):
+        return case.implementation, case.size
+    return None
+
+
+def order_by_model(cases: Sequence[object]) -> list[int]:
+    """The running order of ``cases`` (indices): anything that is not a case first, as it came;
+    then the cases of one model after another, in the order the models first appear, each
+    model's load case first and its other cases as they came. Only one model is then loaded at
+    a time (``last_cases`` says where to release each): on unified memory, a case measured with
+    earlier models still resident would see less memory than it would alone."""
+    models = [case_model(case) for case in cases]
+    first = {model: index for index, model in reversed(list(enumerate(models)))}
+    others = [index for index, model in enumerate(models) if model is None]
+    grouped = sorted(
+        (index for index, model in enumerate(models) if model is not None),
+        key=lambda index: (first[models[index]], not isinstance(cases[index], LoadCase), index),
+    )
+    return others + grouped
+
+
+def last_cases(cases: Sequence[object]) -> dict[int, Model]:
+    """For each model, the index of its last case in ``cases`` (in running order): the model is
+    released once that case has run."""
+    last = {case_model(case): index for index, case in enumerate(cases)}
+    return {index: model for model, index in last.items() if model is not None}
+
+
+class Skip(Exception):
+    """A case that cannot run here; the message says why and what fixes it."""
+
+
+class UnavailableAfterLoad(Skip):
+    """A model that loaded but cannot run as asked (``ImplementationUnavailableError`` from
+    ``load``: whisper.cpp's load log names another device than ``--device``, say). Its other
+    cases skip with the same reason, without loading it again."""
+
+
+class EmptyInput(Exception):
+    """An input with nothing usable in it after all (a corpus none of whose items could be
+    read): the case fails with the message, as an empty input set is an error."""
+
+
+class Notifier(Protocol):
+    def __call__(self, message: str) -> None: ...
+
+
+class ProgressDisplay(Protocol):
+    """Where progress of long calls is shown (the plugin: a line on pytest's terminal)."""
+
+    def start(self, label: str) -> Progress: ...
+
+    def stop(self) -> None: ...
+
+
+def watched(
+    impl: WhisperImplementation,
+    display: ProgressDisplay | None,
+    label: str,
+    call: Callable[[], Any],
+) -> Any:
+    """``call()`` with ``impl`` reporting its progress to ``display`` under ``label``."""
+    if display is None:
+        return call()
+    impl.progress = display.start(label)
+    try:
+        return call()
+    finally:
+        impl.progress = None
+        display.stop()
