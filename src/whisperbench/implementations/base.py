@@ -280,7 +280,9 @@ class WhisperImplementation(ABC):
         is ``transcribe``'s segments spread over their words (``words_of_segments``); engines
         with word timestamps override it."""
         result = self.transcribe(audio)
-        return words_of_segments(result.segments or [Segment(None, None, result.text)], _seconds(audio))
+        return words_of_segments(
+            result.segments or [Segment(None, None, result.text)], _seconds(audio)
+        )
 
     def first_text(self, audio: np.ndarray) -> FirstText:
         """Time one call to the first text the engine hands out and to the whole transcript.

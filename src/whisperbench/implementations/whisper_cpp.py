@@ -259,9 +259,10 @@ class WhisperCpp(WhisperImplementation):
         "token_timestamps": False,
         "max_len": 0,
         "split_on_word": False,
-        "initial_prompt": None,
+        "initial_prompt": "",
     }
-    """What ``transcribe`` runs with (pywhispercpp keeps a call's parameters for the next)."""
+    """What ``transcribe`` runs with (pywhispercpp keeps a call's parameters for the next; an
+    empty prompt is no prompt, and its binding refuses None)."""
 
     def transcribe_words(self, audio: np.ndarray, prompt: str | None = None) -> list[Word]:
         """The buffer through ``whisper_full`` with one segment per word (``max_len`` 1,
@@ -271,12 +272,14 @@ class WhisperCpp(WhisperImplementation):
         samples = np.ascontiguousarray(audio, dtype=np.float32)
         try:
             segments = self.model.transcribe(
-                samples, **self.WORD_PARAMS, initial_prompt=prompt or None
+                samples, **self.WORD_PARAMS, initial_prompt=prompt or ""
             )
         finally:
             self.model._set_params(self.PLAIN_PARAMS)
         return [
-            Word(seg.t0 / 100, seg.t1 / 100, seg.text.strip()) for seg in segments if seg.text.strip()
+            Word(seg.t0 / 100, seg.t1 / 100, seg.text.strip())
+            for seg in segments
+            if seg.text.strip()
         ]
 
     def first_text(self, audio: np.ndarray) -> FirstText:
