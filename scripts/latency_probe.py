@@ -41,7 +41,9 @@ def main() -> int:
     parser.add_argument("--import-bundled", action="store_true")
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--engines", default="transformers,faster-whisper,openai-whisper,whisper.cpp")
+    parser.add_argument(
+        "--engines", default="transformers,faster-whisper,openai-whisper,whisper.cpp"
+    )
     parser.add_argument("--chunk-s", type=float, default=1.0)
     parser.add_argument("--buffer-s", type=float, default=15.0)
     parser.add_argument("--threads", type=int, default=1)
@@ -89,7 +91,7 @@ def main() -> int:
             row = {
                 "engine": name,
                 "clip": clip.name,
-                "audio_s": round(clip.duration, 2) if hasattr(clip, "duration") else None,
+                "audio_s": round(clip.duration_s, 2),
                 **fw.figures(),
                 "first_words_at_end": fw.at_end,
                 **out.figures(),

@@ -42,6 +42,19 @@ def _reference_text(reference: str) -> str:
     return text.lower() if text.isupper() else text
 
 
+def _words_covered(words: list[str], timed: list[ReferenceWord]) -> int:
+    """How many of ``words`` the aligned words ``timed`` cover, by their characters (the
+    alignment may split a word, as at a hyphen, or join punctuation to it)."""
+    chars = sum(len(w.text.replace(" ", "")) for w in timed)
+    covered = total = 0
+    for word in words:
+        if total + len(word) > chars:
+            break
+        total += len(word)
+        covered += 1
+    return covered
+
+
 class ReferenceAligner:
     """Aligns reference transcripts to their audio with one openai-whisper model."""
 
@@ -71,7 +84,7 @@ class ReferenceAligner:
                 kept = timed[:1]  # always progress
             start_s = offset / SAMPLE_RATE
             found += [ReferenceWord(w.text, w.start + start_s, w.end + start_s) for w in kept]
-            words = words[len(kept) :]
+            words = words[_words_covered(words, kept) :]
             if last:
                 break
             offset += max(int(kept[-1].end * SAMPLE_RATE), 1) if kept else len(window)
