@@ -46,10 +46,16 @@ def main() -> int:
     )
     parser.add_argument("--chunk-s", type=float, default=1.0)
     parser.add_argument("--buffer-s", type=float, default=15.0)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch's CPU threads (0: torch's default, as the suite)",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.import_bundled:
         from whisperbench.weights import import_bundled
 

@@ -132,19 +132,25 @@ class OpenAIWhisper(WhisperImplementation):
 
     def transcribe_words(self, audio: np.ndarray, prompt: str | None = None) -> list[Word]:
         """The buffer through ``whisper.transcribe`` with ``word_timestamps`` (its cross-
-        attention alignment) after ``initial_prompt``."""
+        attention alignment) after ``initial_prompt``. Its time warping on the CPU is a
+        parallel numba function whose OpenMP start sets the process's thread count, torch's
+        included: torch's is put back, so that engines timed after it run as set up."""
         info = self.require_loaded()
         import whisper
 
-        output = whisper.transcribe(
-            self.model,
-            audio,
-            fp16=self.dtype == torch.float16,
-            **transcribe_kwargs(info, self.options),
-            word_timestamps=True,
-            initial_prompt=prompt or None,
-        )
-        synchronize(self.device)
+        threads = torch.get_num_threads()  # its word timing's numba OpenMP start changes it
+        try:
+            output = whisper.transcribe(
+                self.model,
+                audio,
+                fp16=self.dtype == torch.float16,
+                **transcribe_kwargs(info, self.options),
+                word_timestamps=True,
+                initial_prompt=prompt or None,
+            )
+            synchronize(self.device)
+        finally:
+            torch.set_num_threads(threads)
         return [
             Word(float(word["start"]), float(word["end"]), str(word["word"]).strip())
             for segment in output.get("segments") or []

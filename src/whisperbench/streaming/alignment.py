@@ -70,7 +70,19 @@ class ReferenceAligner:
         )
 
     def align(self, samples: np.ndarray, reference: str) -> list[ReferenceWord]:
-        """Each word of ``reference`` with its start and end in ``samples``."""
+        """Each word of ``reference`` with its start and end in ``samples``. openai-whisper's
+        time warping on the CPU is a parallel numba function, whose OpenMP start sets the
+        process's thread count (torch's too, which shares the OpenMP runtime): torch's is put
+        back afterwards, so that the engines timed next run as they were set up."""
+        import torch
+
+        threads = torch.get_num_threads()
+        try:
+            return self._align(samples, reference)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _align(self, samples: np.ndarray, reference: str) -> list[ReferenceWord]:
         words = _reference_text(reference).split()
         found: list[ReferenceWord] = []
         offset = 0
