@@ -1,6 +1,7 @@
 """The latency track by hand, until the suite runs it as a case kind (issue 23): for each
 engine, first-words latency (batch 1, warm) and a simulated live stream of each clip, printed
-as a table and written as JSON.
+as a table and written as JSON Lines
+(``--json``: the command, commit and machine first, then one line per engine and clip).
 
     python scripts/latency_probe.py --cache ~/.cache/huggingface/hub \
         --engines transformers,faster-whisper,openai-whisper,whisper.cpp \
@@ -16,7 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import platform
+import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -26,12 +31,30 @@ from whisperbench.implementations import ImplementationOptions, create
 from whisperbench.streaming import (
     PolicySettings,
     ReferenceAligner,
+    ReferenceWord,
     StreamingUnsupportedError,
     first_words,
     reference_words_of,
     run_stream_case,
 )
 from whisperbench.suite import load_model
+
+
+def run_info(args: argparse.Namespace) -> dict[str, object]:
+    """The first line of the JSON Lines output: the command, the commit and the machine."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    device = (
+        torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor()
+    )
+    return {
+        "command": "python " + " ".join(sys.argv),
+        "commit": commit or None,
+        "machine": f"{platform.platform()}, {os.cpu_count()} cores, {device}",
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+    }
 
 
 def main() -> int:
@@ -53,6 +76,12 @@ def main() -> int:
         help="torch's CPU threads (0: torch's default, as the suite)",
     )
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--reference-words",
+        type=Path,
+        help="a JSON file of the clips' aligned reference words: read when it exists (no "
+        "openai-whisper needed, as on a GPU machine without it), else written",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -69,15 +98,25 @@ def main() -> int:
         return engine
 
     clips = [load_clip(path) for path in args.clips]
-    aligner_engine = loaded("openai-whisper")
-    aligner = ReferenceAligner(aligner_engine.model)  # type: ignore[attr-defined]
-    references = {
-        clip.name: reference_words_of(aligner, clip.samples, clip.reference or "") for clip in clips
-    }
+    aligner_engine = None
+    if args.reference_words and args.reference_words.exists():
+        saved = json.loads(args.reference_words.read_text())
+        references = {name: [ReferenceWord(**w) for w in words] for name, words in saved.items()}
+    else:
+        aligner_engine = loaded("openai-whisper")
+        aligner = ReferenceAligner(aligner_engine.model)  # type: ignore[attr-defined]
+        references = {
+            clip.name: reference_words_of(aligner, clip.samples, clip.reference or "")
+            for clip in clips
+        }
+        if args.reference_words:
+            args.reference_words.write_text(
+                json.dumps({k: [asdict(w) for w in v] for k, v in references.items()}) + "\n"
+            )
     rows: list[dict[str, object]] = []
     settings = PolicySettings(buffer_s=args.buffer_s)
     for name in args.engines.split(","):
-        engine = aligner_engine if name == "openai-whisper" else loaded(name)
+        engine = aligner_engine if name == "openai-whisper" and aligner_engine else loaded(name)
         for clip in clips:
             assert clip.reference is not None, f"{clip.name} has no reference"
             fw = first_words(engine, clip.samples)  # type: ignore[arg-type]
@@ -119,9 +158,9 @@ def main() -> int:
     if args.json:
         clean = [
             {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-            for row in rows
+            for row in [run_info(args), *rows]
         ]
-        args.json.write_text(json.dumps(clean, indent=1) + "\n")
+        args.json.write_text("".join(json.dumps(row) + "\n" for row in clean))
     return 0
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 from engine_helpers import loaded, needs
 
 from whisperbench.audio import AudioClip, load_clip
@@ -93,7 +94,9 @@ def test_a_clip_longer_than_a_window_is_aligned_window_by_window(
 ) -> None:
     long = load_clip(REALSPEECH / f"{LONG_CLIP}.flac")
     assert long.reference is not None and long.duration_s > 60
+    threads = torch.get_num_threads()
     words = aligner.align(long.samples, long.reference)
+    assert torch.get_num_threads() == threads  # numba's OpenMP start does not leak out
     check_alignment(words, long.reference, long.duration_s)
     ends = [w.end for w in words]
     for window in range(int(long.duration_s // 30) + 1):  # words end in every window
