@@ -91,6 +91,20 @@ def test_a_reworded_committed_word_still_counts_as_committed() -> None:
     assert [w.text for w in agreement.new_part(words("the cot on his chest"))] == ["his", "chest"]
 
 
+def test_a_head_that_repeats_the_committed_tail_is_dropped() -> None:
+    """After a trim the committed words are out of the buffer; Whisper writes the prompt's
+    last words again at the start: they are not new."""
+    agreement = LocalAgreement()
+    agreement.update(words("a b c d"))
+    agreement.update(words("a b c d e"))  # commits a b c d
+    agreement.drop_before(10.0)  # the buffer was trimmed past them
+    echo = words("c d e f", start=10.0)
+    assert [w.text for w in agreement.without_repeated_tail(echo)] == ["e", "f"]
+    assert [w.text for w in agreement.update(echo)] == ["e"]  # "e" was pending
+    # One word said twice is speech, not an echo.
+    assert [w.text for w in agreement.without_repeated_tail(words("e e", start=11.0))] == ["e", "e"]
+
+
 def test_with_no_text_match_the_times_decide() -> None:
     agreement = LocalAgreement()
     agreement.update(words("alpha beta"))

@@ -6,7 +6,9 @@ Learnt from ufal/whisper_streaming (Macháček, Dabre and Bojar, 2023: ``Hypothe
 
 - **LocalAgreement-2.** Each update re-transcribes the whole buffer. Of its words, those that
   re-transcribe words already committed are dropped (``LocalAgreement.new_part``); of the rest,
-  the longest prefix that the previous update's rest also began with is committed. Words are
+  a head that repeats the last committed words exactly (two to five; Whisper may write its
+  prompt again) is dropped too; then the longest prefix that the previous update's rest also
+  began with is committed. Words are
   compared by ``word_key`` (lower case, without punctuation); the newer update's word is kept.
 - **Buffer trimming.** When the buffer holds more than ``buffer_s`` of audio and at least two
   words are committed in it, the audio up to the end of the last-but-one committed word is
@@ -42,6 +44,10 @@ Transcriber = Callable[[np.ndarray, "str | None"], list[Word]]
 MATCH_SLACK = 3
 """How many hypothesis words beyond the committed ones in the buffer may be searched for them
 (the engine may add a word or two at the start of the buffer)."""
+MAX_REPEAT = 5
+"""The longest run of committed words looked for again at the head of the new words."""
+MIN_REPEAT = 2
+"""The shortest: one word said twice ("had had", "alpha alpha") is ordinary speech."""
 TIME_TOLERANCE_S = 0.1
 """whisper_streaming's tolerance: a word starting this much before the last committed end is
 still new."""
@@ -96,9 +102,20 @@ class LocalAgreement:
         edge = self.in_buffer[-1].end - TIME_TOLERANCE_S
         return [w for w in hypothesis if w.start > edge]
 
+    def without_repeated_tail(self, new: Sequence[Word]) -> list[Word]:
+        """``new`` less a head that repeats the last committed words exactly (``MIN_REPEAT``
+        to ``MAX_REPEAT`` of them, the longest first): Whisper sometimes writes its prompt again
+        at the start of a buffer (whisper_streaming drops such n-grams the same way)."""
+        keys = [word_key(w.text) for w in self.committed[-MAX_REPEAT:]]
+        head = [word_key(w.text) for w in new[:MAX_REPEAT]]
+        for size in range(min(len(keys), len(head)), MIN_REPEAT - 1, -1):
+            if keys[-size:] == head[:size]:
+                return list(new[size:])
+        return list(new)
+
     def update(self, hypothesis: Sequence[Word]) -> list[Word]:
         """Insert one update's hypothesis (stream times); return the words it commits."""
-        new = self.new_part(hypothesis)
+        new = self.without_repeated_tail(self.new_part(hypothesis))
         agreed = agreed_prefix(new, self.pending)
         commit, self.pending = new[:agreed], new[agreed:]
         self.committed += commit
