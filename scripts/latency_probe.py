@@ -97,6 +97,7 @@ def main() -> int:
         load_model(engine, args.model, cache_dir=args.cache)
         return engine
 
+    info = run_info(args)
     clips = [load_clip(path) for path in args.clips]
     aligner_engine = None
     if args.reference_words and args.reference_words.exists():
@@ -158,7 +159,7 @@ def main() -> int:
     if args.json:
         clean = [
             {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-            for row in [run_info(args), *rows]
+            for row in [{**info, "torch_threads_at_end": torch.get_num_threads()}, *rows]
         ]
         args.json.write_text("".join(json.dumps(row) + "\n" for row in clean))
     return 0
