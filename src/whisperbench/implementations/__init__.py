@@ -12,6 +12,7 @@ from importlib.metadata import entry_points
 from whisperbench.devices import device_among
 from whisperbench.errors import ImplementationUnavailableError, UnknownImplementationError
 from whisperbench.implementations.base import (
+    FirstText,
     ImplementationOptions,
     ModelInfo,
     Progress,
@@ -19,7 +20,9 @@ from whisperbench.implementations.base import (
     TranscriptionResult,
     WeightsNeed,
     WhisperImplementation,
+    Word,
     transcribe_one_by_one,
+    words_of_segments,
 )
 
 ENTRY_POINT_GROUP = "whisperbench.implementations"
@@ -41,6 +44,7 @@ fake``), never with ``all`` or ``available``, and ``check-models`` does not list
 __all__ = [
     "ENTRY_POINT_GROUP",
     "TEST_DOUBLES",
+    "FirstText",
     "ImplementationOptions",
     "ModelInfo",
     "Progress",
@@ -48,6 +52,7 @@ __all__ = [
     "TranscriptionResult",
     "WeightsNeed",
     "WhisperImplementation",
+    "Word",
     "availability",
     "available_names",
     "builtin_names",
@@ -58,6 +63,7 @@ __all__ = [
     "parse_implementation_list",
     "registered_names",
     "transcribe_one_by_one",
+    "words_of_segments",
 ]
 
 

@@ -7,6 +7,7 @@ itself. The suite and the CLI ask the ``weights`` package for the folder."""
 from __future__ import annotations
 
 import importlib.util
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from whisperbench.audio import SAMPLE_RATE
 from whisperbench.devices import DeviceName, resolve_device
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.models import get_model
@@ -103,6 +105,55 @@ class TranscriptionResult:
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per phase (for example features, generate, merge) where an implementation
     can tell; their sum is at most the wall time of the call."""
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word of a transcript, with its place in the audio in seconds. ``timed``: the times
+    are the engine's own word timestamps; False: spread over its segment by the engine-neutral
+    default (``words_of_segments``), good to a few seconds only."""
+
+    start: float
+    end: float
+    text: str
+    timed: bool = True
+
+
+@dataclass(frozen=True)
+class FirstText:
+    """When an engine's first text appeared in one call, and its whole transcript.
+    ``first_s``: seconds from the call to the first text the engine handed out (equal to
+    ``total_s`` for an engine that returns only at the end); ``how``: how it was measured."""
+
+    first_s: float
+    total_s: float
+    how: str
+    result: TranscriptionResult
+    at_end: bool
+    """True where the engine hands out nothing before the whole transcript."""
+
+
+AT_END = "the whole transcript: the engine hands out its text only when the call returns"
+
+
+def words_of_segments(segments: Sequence[Segment], duration: float) -> list[Word]:
+    """The words of ``segments``, each segment's time (the whole ``duration`` where a segment
+    has none) shared among its words in proportion to their lengths: ``timed`` False."""
+    words: list[Word] = []
+    for segment in segments:
+        parts = segment.text.split()
+        if not parts:
+            continue
+        start = 0.0 if segment.start is None else float(segment.start)
+        end = duration if segment.end is None else float(segment.end)
+        end = max(end, start)
+        total = sum(len(part) + 1 for part in parts)
+        at = start
+        for part in parts:
+            step = (end - start) * (len(part) + 1) / total
+            words.append(Word(at, at + step, part, timed=False))
+            at += step
+    return words
 
 
 Progress = Callable[[int, int, str], None]
@@ -242,6 +293,34 @@ class WhisperImplementation(ABC):
         ``batches_utterances``); the default transcribes them one by one."""
         return transcribe_one_by_one(self, audios)
 
+    takes_prompt: ClassVar[bool] = False
+    """Whether ``transcribe_words`` honours its ``prompt`` (text the decoder continues from)."""
+
+    def streaming_unsupported_reason(self) -> str | None:
+        """Why this engine cannot be streamed (re-transcribing a growing buffer of real speech),
+        or None where it can: synthetic (random-weight) runs produce no words to commit."""
+        if self.options.synthetic_tokens:
+            return "synthetic weights decode no real words: there is nothing to stream"
+        return None
+
+    def transcribe_words(self, audio: np.ndarray, prompt: str | None = None) -> list[Word]:
+        """The words of ``audio`` (at most one 30 s window: the streaming buffer) with their
+        times in it, decoded after ``prompt`` where the engine ``takes_prompt``. The default
+        is ``transcribe``'s segments spread over their words (``words_of_segments``); engines
+        with word timestamps override it."""
+        result = self.transcribe(audio)
+        return words_of_segments(
+            result.segments or [Segment(None, None, result.text)], _seconds(audio)
+        )
+
+    def first_text(self, audio: np.ndarray) -> FirstText:
+        """Time one call to the first text the engine hands out and to the whole transcript.
+        The default: the engine returns everything at the end, so both are the call's time."""
+        start = time.perf_counter()
+        result = self.transcribe(audio)
+        total = time.perf_counter() - start
+        return FirstText(total, total, AT_END, result, at_end=True)
+
     def report_progress(self, done: int, total: int, unit: str) -> None:
         """Tell the caller how far a long call has come (nothing when nobody listens)."""
         if self.progress is not None:
@@ -262,6 +341,10 @@ class WhisperImplementation(ABC):
         if self.model_info is None:
             raise RuntimeError(f"{self.name}: call load(path, info) before transcribing")
         return self.model_info
+
+
+def _seconds(audio: np.ndarray) -> float:
+    return len(audio) / SAMPLE_RATE
 
 
 def transcribe_one_by_one(

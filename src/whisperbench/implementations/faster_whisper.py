@@ -16,6 +16,7 @@ imports, and the registry reports why it cannot run, where the package is missin
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,11 +27,13 @@ from whisperbench.audio import SAMPLE_RATE
 from whisperbench.devices import DevicePresence, device_among, engine_cpu_threads
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.implementations.base import (
+    FirstText,
     ImplementationOptions,
     ModelInfo,
     Segment,
     TranscriptionResult,
     WhisperImplementation,
+    Word,
     transcribe_one_by_one,
 )
 from whisperbench.implementations.reported import decoded_language
@@ -188,7 +191,9 @@ class FasterWhisper(WhisperImplementation):
     def is_long_form(self, audio: np.ndarray) -> bool:
         return len(audio) / SAMPLE_RATE > self.chunk_length_s
 
-    def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
+    def _segments(self, audio: np.ndarray) -> tuple[Iterable[Any], Any]:
+        """faster-whisper's segment generator for ``audio`` (it decodes as it is consumed)
+        and its run information."""
         info = self.require_loaded()
         kwargs = self._decode_kwargs(info)
         if self.is_long_form(audio):
@@ -197,15 +202,54 @@ class FasterWhisper(WhisperImplementation):
                     {"start": w.start / SAMPLE_RATE, "end": w.end / SAMPLE_RATE}
                     for w in quiet_windows(audio, self.chunk_length_s)
                 ]
-            segments, run_info = self.pipeline.transcribe(
+            return self.pipeline.transcribe(  # type: ignore[no-any-return]
                 audio, batch_size=self.batch_size, **kwargs
             )
-        else:
-            segments, run_info = self.model.transcribe(audio, **kwargs)
+        return self.model.transcribe(audio, **kwargs)  # type: ignore[no-any-return]
+
+    def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
+        segments, run_info = self._segments(audio)
         # The generator does the decoding: consume it inside the timed call.
         result = _result(segments, run_info.language)
         self.detected_language = decoded_language([result])
         return result
+
+    takes_prompt = True
+
+    def transcribe_words(self, audio: np.ndarray, prompt: str | None = None) -> list[Word]:
+        """The buffer through ``WhisperModel.transcribe`` with its word timestamps (cross-
+        attention alignment, which needs timestamp decoding) after ``initial_prompt``."""
+        info = self.require_loaded()
+        kwargs = {
+            **self._decode_kwargs(info),
+            "without_timestamps": False,
+            "word_timestamps": True,
+            "initial_prompt": prompt or None,
+        }
+        segments, _ = self.model.transcribe(audio, **kwargs)
+        return [
+            Word(float(word.start), float(word.end), word.word.strip())
+            for segment in segments
+            for word in segment.words or ()
+            if word.word.strip()
+        ]
+
+    def first_text(self, audio: np.ndarray) -> FirstText:
+        """Its segment generator consumed as a caller would: the first segment with text is
+        the first text handed out (one window's segments come together, after that window's
+        decoding)."""
+        start = time.perf_counter()
+        segments, run_info = self._segments(audio)
+        first: float | None = None
+        taken = []
+        for segment in segments:
+            if first is None and segment.text.strip():
+                first = time.perf_counter() - start
+            taken.append(segment)
+        total = time.perf_counter() - start
+        result = _result(taken, run_info.language)
+        how = "the first segment with text that faster-whisper's generator yields"
+        return FirstText(total if first is None else first, total, how, result, at_end=False)
 
     def transcribe_batch(self, audios: Sequence[np.ndarray]) -> list[TranscriptionResult]:
         """Many utterances through ``BatchedInferencePipeline``: a group of utterances is laid

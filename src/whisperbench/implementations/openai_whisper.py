@@ -30,6 +30,7 @@ from whisperbench.implementations.base import (
     ModelInfo,
     TranscriptionResult,
     WhisperImplementation,
+    Word,
 )
 from whisperbench.implementations.openai_style import (
     CHUNK_LENGTH_S,
@@ -128,6 +129,36 @@ class OpenAIWhisper(WhisperImplementation):
         result = result_of(output)
         self.detected_language = decoded_language([result])
         return result
+
+    takes_prompt = True
+
+    def transcribe_words(self, audio: np.ndarray, prompt: str | None = None) -> list[Word]:
+        """The buffer through ``whisper.transcribe`` with ``word_timestamps`` (its cross-
+        attention alignment) after ``initial_prompt``. Its time warping on the CPU is a
+        parallel numba function whose OpenMP start sets the process's thread count, torch's
+        included: torch's is put back, so that engines timed after it run as set up."""
+        info = self.require_loaded()
+        import whisper
+
+        threads = torch.get_num_threads()  # its word timing's numba OpenMP start changes it
+        try:
+            output = whisper.transcribe(
+                self.model,
+                audio,
+                fp16=self.dtype == torch.float16,
+                **transcribe_kwargs(info, self.options),
+                word_timestamps=True,
+                initial_prompt=prompt or None,
+            )
+            synchronize(self.device)
+        finally:
+            torch.set_num_threads(threads)
+        return [
+            Word(float(word["start"]), float(word["end"]), str(word["word"]).strip())
+            for segment in output.get("segments") or []
+            for word in segment.get("words") or []
+            if str(word["word"]).strip()
+        ]
 
     def get_params(self) -> dict[str, Any]:
         info = self.require_loaded()

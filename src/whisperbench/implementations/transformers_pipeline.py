@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +27,15 @@ from whisperbench.devices import (
 )
 from whisperbench.errors import DeviceOutOfMemoryError
 from whisperbench.implementations.base import (
+    FirstText,
     ImplementationOptions,
     ModelInfo,
     Segment,
     TranscriptionResult,
     WeightsNeed,
     WhisperImplementation,
+    Word,
+    words_of_segments,
 )
 from whisperbench.implementations.greedy import (
     DecodeRules,
@@ -706,6 +710,91 @@ class TransformersPipeline(TransformersReference):
         clock.lap("merge")
         self.detected_language = decoded_language(results)
         return results, clock.laps
+
+    takes_prompt = True
+    MAX_PROMPT_TOKENS = 223
+    """Whisper's limit on previous-text tokens: half the decoder's 448 positions, less one."""
+
+    def _window_decoder(self, info: ModelInfo, prompt: list[int], max_new: int) -> Any:
+        """A batch-1 static greedy decoder for one window after ``prompt`` (no CUDA graph:
+        the prompt changes from call to call)."""
+        config = self.pipe.model.generation_config
+        return StaticGreedyDecoder(
+            self.pipe.model,
+            batch=1,
+            prompt=prompt,
+            max_new_tokens=max_new,
+            rules=DecodeRules.from_generation_config(config),
+            use_cuda_graph=False,
+        )
+
+    def _window_prompt(self, info: ModelInfo, audio: np.ndarray, text: str | None) -> list[int]:
+        """``<|startofprev|>`` and the last ``MAX_PROMPT_TOKENS`` tokens of ``text`` (when
+        given), then the decoder prompt for text-only output in the window's language."""
+        plan = quiet_windows(audio, self.chunk_length_s)[:1]
+        language = self._languages(info, [audio], [plan])[0]
+        config = self.pipe.model.generation_config
+        ids = prompt_ids(
+            config,
+            None if self.english_prompt(info) else language,
+            None if self.english_prompt(info) else "transcribe",
+        )
+        if not text:
+            return ids
+        tokenizer = self.pipe.tokenizer
+        previous = tokenizer.encode(" " + text.strip(), add_special_tokens=False)
+        start = int(tokenizer.convert_tokens_to_ids("<|startofprev|>"))
+        return [start, *previous[-self.MAX_PROMPT_TOKENS :], *ids]
+
+    def _encode_window(self, audio: np.ndarray) -> torch.Tensor:
+        """The encoder states of ``audio`` as one window (at most 30 s)."""
+        if len(audio) > self.chunk_length_s * SAMPLE_RATE:
+            raise ValueError(
+                f"a streaming buffer is one window of at most {self.chunk_length_s} s; "
+                f"got {len(audio) / SAMPLE_RATE:.1f} s"
+            )
+        features = self._features([audio], [Piece(0, Window(0, len(audio)))])
+        encoded: torch.Tensor = self.pipe.model.model.encoder(features).last_hidden_state
+        return encoded
+
+    @torch.inference_mode()
+    def transcribe_words(self, audio: np.ndarray, prompt: str | None = None) -> list[Word]:
+        """The buffer as one window, decoded by the static greedy decoder after ``prompt``
+        (``<|startofprev|>``, as openai-whisper's ``initial_prompt``). Text tokens only: the
+        words are spread over the window (``timed`` False), good to a few seconds."""
+        info = self.require_loaded()
+        if not len(audio):
+            return []
+        ids = self._window_prompt(info, audio, prompt)
+        seconds = len(audio) / SAMPLE_RATE
+        decoder = self._window_decoder(info, ids, max_new_tokens_for(seconds))
+        tokens = decoder.decode(self._encode_window(audio)).tolist()
+        text = self.pipe.tokenizer.batch_decode(tokens, skip_special_tokens=True)[0]
+        synchronize(self.device)
+        return words_of_segments([Segment(0.0, seconds, text.strip())], seconds)
+
+    @torch.inference_mode()
+    def first_text(self, audio: np.ndarray) -> FirstText:
+        """The whole transcript as ``transcribe`` makes it; the first token timed in a call of
+        its own: the first window's features, encoder and one step of a batch-1 decoder (our
+        decoder hands out no text before a batch ends, but this is when its first token
+        exists)."""
+        info = self.require_loaded()
+        start = time.perf_counter()
+        result = self.transcribe(audio)
+        total = time.perf_counter() - start
+        first_window = audio[: quiet_windows(audio, self.chunk_length_s)[0].end]
+        start = time.perf_counter()
+        ids = self._window_prompt(info, first_window, None)
+        decoder = self._window_decoder(info, ids, 1)
+        decoder.decode(self._encode_window(first_window))
+        synchronize(self.device)
+        first = time.perf_counter() - start
+        how = (
+            "first token: the first window's features, encoder and one decoding step, "
+            "timed in a call of its own (batch 1)"
+        )
+        return FirstText(first, total, how, result, at_end=False)
 
     def cleanup(self) -> None:
         self.decoders.clear()  # static buffers and CUDA graphs hold device memory

@@ -22,19 +22,22 @@ from __future__ import annotations
 
 import re
 import tempfile
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from whisperbench.devices import device_among, engine_cpu_threads, resolve_device
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.implementations.base import (
+    FirstText,
     ImplementationOptions,
     ModelInfo,
     Segment,
     TranscriptionResult,
     WhisperImplementation,
+    Word,
     missing_package,
 )
 from whisperbench.implementations.reported import ignored_options, weights_params
@@ -246,6 +249,64 @@ class WhisperCpp(WhisperImplementation):
             language=self._language(info),
             segments=parts,
         )
+
+    takes_prompt = True
+    WORD_PARAMS: ClassVar[dict[str, Any]] = {
+        "token_timestamps": True,
+        "max_len": 1,
+        "split_on_word": True,
+    }
+    """whisper.cpp's word timestamps: token times from its alignment, one segment per word."""
+    PLAIN_PARAMS: ClassVar[dict[str, Any]] = {
+        "token_timestamps": False,
+        "max_len": 0,
+        "split_on_word": False,
+        "initial_prompt": "",
+    }
+    """What ``transcribe`` runs with (pywhispercpp keeps a call's parameters for the next; an
+    empty prompt is no prompt, and its binding refuses None)."""
+
+    def transcribe_words(self, audio: np.ndarray, prompt: str | None = None) -> list[Word]:
+        """The buffer through ``whisper_full`` with one segment per word (``max_len`` 1,
+        ``split_on_word``, token timestamps) after ``initial_prompt``; the parameters are put
+        back afterwards."""
+        self.require_loaded()
+        samples = np.ascontiguousarray(audio, dtype=np.float32)
+        try:
+            segments = self.model.transcribe(
+                samples, **self.WORD_PARAMS, initial_prompt=prompt or ""
+            )
+        finally:
+            self.model._set_params(self.PLAIN_PARAMS)
+        return [
+            Word(seg.t0 / 100, seg.t1 / 100, seg.text.strip())
+            for seg in segments
+            if seg.text.strip()
+        ]
+
+    def first_text(self, audio: np.ndarray) -> FirstText:
+        """whisper.cpp's new-segment callback: called as each segment is decoded, the first
+        one with text is the first text handed out."""
+        info = self.require_loaded()
+        firsts: list[float] = []
+
+        def on_segment(segment: Any) -> None:
+            if not firsts and segment.text.strip():
+                firsts.append(time.perf_counter() - start)
+
+        start = time.perf_counter()
+        segments = self.model.transcribe(
+            np.ascontiguousarray(audio, dtype=np.float32), new_segment_callback=on_segment
+        )
+        total = time.perf_counter() - start
+        parts = [Segment(seg.t0 / 100, seg.t1 / 100, seg.text.strip()) for seg in segments]
+        result = TranscriptionResult(
+            text=" ".join(part.text for part in parts if part.text),
+            language=self._language(info),
+            segments=parts,
+        )
+        how = "whisper.cpp's new-segment callback, first segment with text"
+        return FirstText(firsts[0] if firsts else total, total, how, result, at_end=False)
 
     def _language(self, info: ModelInfo) -> str | None:
         """The language whisper.cpp decoded in (detected when it was ``auto``)."""

@@ -1,0 +1,53 @@
+"""The latency track: time to first words, and live streaming simulated on a compute-aware
+clock with emission delay and final accuracy (issue 23). See ``README.md`` beside this file.
+
+One module per concern: ``policy`` (LocalAgreement-2, buffer, prompt), ``clock`` (the
+simulated live clock), ``alignment`` (reference word times), ``delay`` (emission delays),
+``metrics`` (the figures' declarations), ``case`` (what the suite calls).
+"""
+
+from __future__ import annotations
+
+from whisperbench.streaming.alignment import ReferenceAligner, ReferenceWord
+from whisperbench.streaming.case import (
+    FirstWords,
+    StreamingUnsupportedError,
+    StreamOutcome,
+    first_words,
+    reference_words_of,
+    run_stream_case,
+)
+from whisperbench.streaming.clock import Emission, StreamRun, Update, simulate
+from whisperbench.streaming.delay import DelayStats, emission_delays
+from whisperbench.streaming.metrics import FIRST_WORDS, LATENCY_METRICS, STREAM, LatencyMetric
+from whisperbench.streaming.policy import (
+    LocalAgreement,
+    PolicySettings,
+    StreamProcessor,
+    word_key,
+)
+
+__all__ = [
+    "FIRST_WORDS",
+    "LATENCY_METRICS",
+    "STREAM",
+    "DelayStats",
+    "Emission",
+    "FirstWords",
+    "LatencyMetric",
+    "LocalAgreement",
+    "PolicySettings",
+    "ReferenceAligner",
+    "ReferenceWord",
+    "StreamOutcome",
+    "StreamProcessor",
+    "StreamRun",
+    "StreamingUnsupportedError",
+    "Update",
+    "emission_delays",
+    "first_words",
+    "reference_words_of",
+    "run_stream_case",
+    "simulate",
+    "word_key",
+]
