@@ -13,11 +13,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers.hub_server import DatasetRepo, LocalHub, local_hub
 
 from whisperbench.fleet import hub as fleet_hub
+from whisperbench.fleet.published import published_copy
 from whisperbench.history import load_history
 
 pytestmark = pytest.mark.slow
@@ -96,6 +98,11 @@ def _one_error_line(done: subprocess.CompletedProcess[str], command: str) -> str
     return lines[0]
 
 
+def _without_host(run: dict[str, Any]) -> dict[str, Any]:
+    """A run's JSON without ``machine_info.node``."""
+    return {**run, "machine_info": {k: v for k, v in run["machine_info"].items() if k != "node"}}
+
+
 def _runs(storage: Path) -> list[Path]:
     return [run.path for run in load_history(storage).runs]
 
@@ -117,15 +124,16 @@ def test_two_machines_published_and_read_back_into_one_report(
         for (_, _, files), (_, _, earlier) in zip(repo.commits[1:], repo.commits, strict=False)
     ]
     assert all(len(paths) == 1 for paths in added)
-    # each file in the repo is the saved run, byte for byte, in its machine's folder
-    by_content = {path.read_bytes(): path for path in [*cpu_runs, *gpu_runs]}
+    # each file in the repo is the saved run, its hostname left out, in its machine's folder
+    by_stem = {path.stem: path for path in [*cpu_runs, *gpu_runs]}
     published = {path: data for path, data in repo.files.items() if path.startswith("runs/")}
     assert len(published) == 7
     for path_in_repo, data in published.items():
-        local = by_content[data]
+        local = by_stem[path_in_repo.split("/")[2].split(".")[0]]
         folder = path_in_repo.split("/")[1]
         assert folder == (LABEL if local in gpu_runs else "amd-epyc-x2-24-gb-linux")
         assert path_in_repo.endswith(f"{local.stem}.{fleet_hub.digest(data)}.json")
+        assert _without_host(json.loads(data)) == _without_host(json.loads(local.read_bytes()))
     assert "1 run(s) published" in cpu.stdout and "6 run(s) published" in gpu.stdout
 
     # publishing again uploads nothing and makes no commit, whatever the label
@@ -175,16 +183,16 @@ def test_two_machines_published_and_read_back_into_one_report(
 
 
 def test_the_same_file_name_on_two_machines_takes_two_paths(tmp_path: Path) -> None:
-    """Two machines' runs 0001 of one commit saved in the same second still differ in content,
-    so in the digest their paths carry: no collision, whatever the names."""
+    """Two machines' runs 0001 of one commit saved in the same second still differ in content
+    (what they measured), so in the digest their paths carry: no collision, whatever the names."""
     source = _runs(CPU_STORAGE)[0]
     other = json.loads(source.read_text(encoding="utf-8"))
-    other["machine_info"]["node"] = "another-host"
+    other["benchmarks"][0]["stats"]["median"] *= 1.01
     twin = tmp_path / "twin" / source.parent.name / source.name
     twin.parent.mkdir(parents=True)
     twin.write_text(json.dumps(other), encoding="utf-8")
     runs = [load_history(CPU_STORAGE).runs[0], load_history(tmp_path / "twin").runs[0]]
-    paths = [fleet_hub.repo_path(run, run.path.read_bytes()) for run in runs]
+    paths = [fleet_hub.repo_path(run, published_copy(run, run.path.read_bytes())) for run in runs]
     assert paths[0] != paths[1]
     assert paths[0].rsplit("/", 1)[0] == paths[1].rsplit("/", 1)[0]  # same kind of machine
     assert all(fleet_hub.digest_in(path) for path in paths)
@@ -205,8 +213,9 @@ def test_unreadable_runs_are_named_and_not_published(
     assert "1 run(s) published" in done.stdout
     warned = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
     assert len(warned) == len(broken) and all("(not published)" in line for line in warned)
+    run = load_history(storage).runs[0]
     assert [path for path in hub.datasets[REPO].files if path.startswith("runs/")] == [
-        fleet_hub.repo_path(load_history(storage).runs[0], Path(good).read_bytes())
+        fleet_hub.repo_path(run, published_copy(run, Path(good).read_bytes()))
     ]
 
 
@@ -318,3 +327,64 @@ def test_only_whole_runs_are_uploaded() -> None:
     assert not fleet_hub._whole_run(data[: len(data) // 2])
     assert not fleet_hub._whole_run(b"")
     assert not fleet_hub._whole_run(b'{"machine_info": {}}')
+
+
+HOSTNAME = "build-box-7.corp.example"
+
+
+def test_the_hostname_never_leaves_the_machine(hub: LocalHub, tmp_path: Path) -> None:
+    """pytest-benchmark records the hostname as ``machine_info.node``: the local run keeps it,
+    the published copy names what the machine is instead; one run has one copy (and one
+    digest) whatever its label, and a run published byte for byte before is not uploaded
+    again."""
+    source = _runs(CPU_STORAGE)[0]
+    storage = tmp_path / "storage"
+    local = storage / source.parent.name / source.name
+    local.parent.mkdir(parents=True)
+    saved = json.loads(source.read_text(encoding="utf-8"))
+    saved["machine_info"]["node"] = HOSTNAME
+    local.write_text(json.dumps(saved, indent=4), encoding="utf-8")
+    before = local.read_bytes()
+    home = tmp_path / "hf-home"
+
+    first = _publish(hub, home, storage, "--machine-label", "ci-a")
+    assert first.returncode == 0, first.stderr
+    assert local.read_bytes() == before  # the local storage is as pytest-benchmark wrote it
+    (path_in_repo,) = [path for path in hub.datasets[REPO].files if path.startswith("runs/")]
+    data = hub.datasets[REPO].files[path_in_repo]
+    assert HOSTNAME.encode() not in data and b"build-box" not in data
+    copy = json.loads(data)
+    assert copy["machine_info"]["node"] == "amd-epyc-x2-24-gb-linux"
+    assert _without_host(copy) == _without_host(saved)
+    assert path_in_repo == f"runs/ci-a/{local.stem}.{fleet_hub.digest(data)}.json"
+
+    # another label: the same copy, there already
+    again = _publish(hub, home, storage, "--machine-label", "ci-b")
+    assert again.returncode == 0, again.stderr
+    assert "0 run(s) published" in again.stdout and "1 there already" in again.stdout
+
+    # read back, the report names the machine by what it is, never by its host
+    output = tmp_path / "report"
+    report = _report(hub, home, output)
+    assert report.returncode == 0, report.stderr
+    summary = (output / "summary.md").read_text(encoding="utf-8")
+    assert HOSTNAME not in summary and "## ci-a: AMD EPYC" in summary
+
+
+def test_a_run_published_byte_for_byte_earlier_is_not_uploaded_again(
+    hub: LocalHub, tmp_path: Path
+) -> None:
+    """Before copies left the hostname out, runs were published as saved: their digest is the
+    saved file's, and publishing them again finds them."""
+    source = _runs(CPU_STORAGE)[0]
+    run = load_history(CPU_STORAGE).runs[0]
+    raw = source.read_bytes()
+    repo = DatasetRepo()
+    repo.commit("a run published as saved", {fleet_hub.repo_path(run, raw): raw})
+    hub.datasets[REPO] = repo
+    done = _publish(hub, tmp_path / "hf-home", CPU_STORAGE)
+    assert done.returncode == 0, done.stderr
+    assert "0 run(s) published" in done.stdout and "1 there already" in done.stdout
+    assert [path for path in repo.files if path.startswith("runs/")] == [
+        fleet_hub.repo_path(run, raw)
+    ]

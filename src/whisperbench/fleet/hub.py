@@ -1,8 +1,9 @@
 """A Hugging Face dataset repository as the store of many machines' runs, through
 ``huggingface_hub`` (the Hub, or any server that speaks its API: ``HF_ENDPOINT``).
 
-**Layout.** ``runs/<machine>/<run file stem>.<sha256[:12]>.json``: the saved run, byte for
-byte as the suite wrote it, in the folder of its machine (its ``--machine-label``, else what it
+**Layout.** ``runs/<machine>/<run file stem>.<sha256[:12]>.json``: the saved run as the suite
+wrote it, but for its hostname (``published``: ``machine_info.node`` names what the machine
+is), in the folder of its machine (its ``--machine-label``, else what it
 is: ``machines.default_folder``), its name keeping pytest-benchmark's (``0003_<commit>_<date>``,
 so the run's number still reads) plus the first 12 hex digits of the SHA-256 of its content.
 Two machines never write the same path (the content differs, so the name does), and a run
@@ -32,6 +33,7 @@ from pathlib import Path
 
 from whisperbench.errors import WhisperBenchError
 from whisperbench.fleet.machines import default_folder, label_problem
+from whisperbench.fleet.published import published_copy
 from whisperbench.history import Run, load_history
 
 SCHEME = "hf://"
@@ -219,16 +221,18 @@ def publish(
         if not _whole_run(data):  # changed since it was read: never upload half a file
             warn(f"{run.path}: no longer a whole run (not published)")
             continue
-        there = present.get(digest(data))
+        copy = published_copy(run, data)
+        # a run published byte for byte, before copies left the hostname out, is there too
+        there = present.get(digest(copy)) or present.get(digest(data))
         if there is not None:
             done.append(Published(run, there, uploaded=False))
             progress(f"run {run.run_id} ({run.path.name}) is there already: {there}")
             continue
-        path_in_repo = repo_path(run, data, label)
+        path_in_repo = repo_path(run, copy, label)
         try:
             info = api.create_commit(
                 repo_id,
-                [CommitOperationAdd(path_in_repo=path_in_repo, path_or_fileobj=data)],
+                [CommitOperationAdd(path_in_repo=path_in_repo, path_or_fileobj=copy)],
                 commit_message=f"whisperbench run {run.run_id} of {path_in_repo.split('/')[1]}",
                 commit_description=(
                     f"{run.label}, commit {run.commit}; {run.hardware}; from {run.path.name}"
@@ -237,7 +241,7 @@ def publish(
             )
         except _client_errors() as exc:
             raise _hub_error(exc, repo_id, "publish to", token=True) from exc
-        present[digest(data)] = path_in_repo
+        present[digest(copy)] = path_in_repo
         done.append(Published(run, path_in_repo, uploaded=True, commit=str(info.oid)))
         progress(f"run {run.run_id} ({run.path.name}) -> {path_in_repo} (commit {info.oid[:8]})")
     return done
