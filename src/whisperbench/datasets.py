@@ -251,6 +251,16 @@ def _folder_format(path: Path) -> Format:
     )
 
 
+def item_count(spec: DatasetSpec) -> int | None:
+    """How many utterances a local corpus lists (its first ``spec.limit``), counted without
+    reading its audio (an item found unreadable later is skipped then); None for a Hugging Face
+    dataset, whose rows are known once read."""
+    if spec.format not in ("librispeech", "manifest", "folder"):
+        return None
+    _, total = _items(spec)
+    return total if spec.limit is None else min(total, spec.limit)
+
+
 # --- reading ------------------------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ from whisperbench.results.records import (
     TranscribeResult,
     config_changes,
 )
+from whisperbench.results.shards import joined
 from whisperbench.run_record import RUN_KEY, RunRecord
 
 DEFAULT_STORAGE = "reports/benchmarks"
@@ -353,6 +354,7 @@ def load_run(path: Path, root: Path | None = None) -> Run:
         except (HistoryError, KeyError, TypeError, ValueError, AttributeError) as exc:
             name = bench.get("name", f"#{index}") if isinstance(bench, dict) else f"#{index}"
             problems.append(f"{name}: {exc}")
+    cases += _joined_cases(cases)
     record = RunRecord.from_json(data.get(RUN_KEY))
     if not cases and record is None:
         detail = f" ({problems[0]})" if problems else ""
@@ -389,6 +391,21 @@ def _case(bench: Any) -> CaseResult:
         data=tuple(float(x) for x in data) if isinstance(data, list) and data else None,
         result=result,
     )
+
+
+def _joined_cases(cases: Sequence[CaseResult]) -> list[CaseResult]:
+    """The corpus cases that a run holds in shards (``--shards``), each joined into one
+    (``results.shards``) under the name of the corpus run whole; the shards stay."""
+    return [
+        CaseResult(
+            name=whole.name,
+            key=CaseKey.of(whole.result),
+            timing=whole.timing,
+            data=None,
+            result=whole.result,
+        )
+        for whole in joined((case.name, case.result, case.timing) for case in cases)
+    ]
 
 
 def _run_number(path: Path) -> int | None:

@@ -167,14 +167,24 @@ def _group_key(result: Result) -> tuple[str, str]:
     return (str(result.params.device or "-"), result.model)
 
 
+def _judged(result: Result) -> bool:
+    """Whether a case counts in verdicts: a transcribe or corpus case with real weights, and
+    not one shard of a corpus (``--shards``), for which the case joined from its shards
+    stands."""
+    if isinstance(result, CorpusResult) and result.shard is not None:
+        return False
+    return isinstance(result, TranscribeResult | CorpusResult) and not result.synthetic
+
+
 def verdicts(cases: Iterable[Observed]) -> list[Verdict]:
-    """A verdict per (device, model) among ``cases`` (transcribe and corpus cases with real
-    weights; the first case of an engine on a clip or corpus counts)."""
+    """A verdict per (device, model) among ``cases`` (those ``_judged``; the first case of an
+    engine on a clip or corpus counts)."""
     groups: dict[tuple[str, str], dict[str, dict[str, Observed]]] = defaultdict(dict)
     for case in cases:
         result = case.result
-        if not isinstance(result, TranscribeResult | CorpusResult) or result.synthetic:
+        if not _judged(result):
             continue
+        assert isinstance(result, TranscribeResult | CorpusResult)
         engines = groups[_group_key(result)]
         engines.setdefault(result.implementation, {}).setdefault(_subject(result), case)
     return [_verdict(device, model, engines) for (device, model), engines in groups.items()]
@@ -289,8 +299,9 @@ def interval_notes(cases: Iterable[Observed]) -> list[str]:
     reasons: dict[str, list[str]] = defaultdict(list)
     for case in cases:
         result = case.result
-        if not isinstance(result, TranscribeResult | CorpusResult) or result.synthetic:
+        if not _judged(result):
             continue
+        assert isinstance(result, TranscribeResult | CorpusResult)
         label = f"{result.implementation} {result.model} {_subject(result)}"
         for declared in (wer, rtfx):
             if declared.value(case.timing, result) is None:

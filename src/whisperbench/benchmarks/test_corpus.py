@@ -1,5 +1,6 @@
 """Corpus speed and accuracy: each timed round transcribes a whole corpus (``--dataset``, or
-``--clips corpus``); corpus WER (Σ errors / Σ reference words) and RTFx (Σ audio / Σ time)."""
+``--clips corpus``), or one shard of it (``--shards``); corpus WER (Σ errors / Σ reference
+words) and RTFx (Σ audio / Σ time)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def test_corpus(
     benchmark.group = f"corpus-{corpus_case.dataset}"
     try:
         loaded = model_pool.get(corpus_case.implementation, corpus_case.size)
-        corpus = corpus_library.get(corpus_case.dataset)
+        corpus = corpus_library.get(corpus_case.dataset, corpus_case.shard)
     except Skip as reason:
         pytest.skip(str(reason))
     except EmptyInput as problem:  # a corpus none of whose items could be read
@@ -41,6 +42,8 @@ def test_corpus(
         budget_s=suite_config.corpus_budget_s,
         notify=terminal.notify,
         progress=terminal.progress,
+        shard=corpus_case.shard,
+        placement=suite_config.placement,
     )
     record_result(measured)
     result = measured.result

@@ -311,11 +311,31 @@ class CorpusResult(CaseRecord):
     warmup_s: float | None = None
     timed_once: bool | None = None
     """True when the corpus was too long for ``--rounds`` (``suite.corpus_rounds``)."""
+    shard: int | None = None
+    """The shard of the corpus that this case ran (1 to ``shards``: ``corpus_shards``); None
+    for the whole corpus, run at once or joined from its shards (``results.shards``)."""
+    shards: int | None = None
+    """How many shards the corpus was split into, for a shard's case and for the case joined
+    from them; None for a corpus run whole."""
+    shard_worker: str | None = None
+    """The pytest-xdist worker that ran this shard (``gw1``); None where the shards ran in turn
+    in one process."""
+    shard_device: str | None = None
+    """What that worker was pinned to (``CUDA_VISIBLE_DEVICES=1``, ``CPU cores 0-7``)."""
 
     @property
     def subject(self) -> str:
-        """What the case runs on, as its ID ends: the dataset, ``-one-by-one`` when it ran so."""
-        return f"{self.dataset}-one-by-one" if self.batching == ONE_BY_ONE else self.dataset
+        """What the case runs on, as its ID ends: the dataset, ``-one-by-one`` when it ran so,
+        then the shard (``-shard2of4``) for one shard's case."""
+        whole = f"{self.dataset}-one-by-one" if self.batching == ONE_BY_ONE else self.dataset
+        if self.shard is None or self.shards is None:
+            return whole
+        return f"{whole}-{shard_label(self.shard, self.shards)}"
+
+
+def shard_label(index: int, count: int) -> str:
+    """``shard2of4``: shard ``index`` (from 1) of ``count``, as case IDs end."""
+    return f"shard{index}of{count}"
 
 
 Result = LoadResult | TranscribeResult | CorpusResult

@@ -5,10 +5,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from whisperbench.corpus_shards import Shard, shard_suffix, shards_of
 from whisperbench.datasets import (
     DatasetSpec,
 )
@@ -20,6 +21,7 @@ from whisperbench.implementations import (
 from whisperbench.implementations.synthetic import synthetic_label
 from whisperbench.names import id_part
 from whisperbench.results.records import ACROSS_UTTERANCES, ONE_BY_ONE
+from whisperbench.suite.workers import Placement
 
 CORPUS_BUDGET_S = 600.0
 """A corpus case runs ``--warmup-rounds`` and ``--rounds`` over the whole corpus only when
@@ -52,6 +54,10 @@ class SuiteConfig:
     """The corpora: a corpus case per (implementation, model, dataset, batching)."""
     corpus_batching: tuple[str, ...] = (ACROSS_UTTERANCES,)
     corpus_budget_s: float = CORPUS_BUDGET_S
+    shards: int = 1
+    """Each corpus case split into this many shards (``--shards``), a case each."""
+    placement: Placement = field(default_factory=Placement)
+    """Where this process runs its shards (a pytest-xdist worker and its device)."""
 
     def __post_init__(self) -> None:
         """Options out of range are refused with the allowed range (ValueError)."""
@@ -69,6 +75,11 @@ class SuiteConfig:
         ):
             if value is not None and value < least:
                 raise ValueError(f"{option} {value}: must be at least {least}")
+        if self.shards < 1:
+            raise ValueError(
+                f"--shards {self.shards}: give a whole number of at least 1 (the shards each "
+                "corpus is split into; 1: the corpus runs whole)"
+            )
         budget = self.corpus_budget_s
         if not 0 <= budget < float("inf"):  # NaN too
             raise ValueError(
@@ -115,11 +126,15 @@ class CorpusCase:
     label: str
     dataset: str
     batching: str = ACROSS_UTTERANCES
+    shard: Shard | None = None
+    """The part of the corpus this case runs (``--shards``); None: all of it."""
 
     @property
     def subject(self) -> str:
-        """The dataset, ``-one-by-one`` when the utterances run one after the other."""
-        return f"{self.dataset}-one-by-one" if self.batching == ONE_BY_ONE else self.dataset
+        """The dataset, ``-one-by-one`` when the utterances run one after the other, then the
+        shard (``-shard2of4``) for a part of it."""
+        whole = f"{self.dataset}-one-by-one" if self.batching == ONE_BY_ONE else self.dataset
+        return whole + shard_suffix(self.shard)
 
     @property
     def id(self) -> str:
@@ -142,12 +157,15 @@ def transcribe_cases(config: SuiteConfig) -> list[TranscribeCase]:
 
 
 def corpus_cases(config: SuiteConfig) -> list[CorpusCase]:
+    """A case per implementation, model, corpus, batching and shard (with ``--shards``)."""
+    shards: tuple[Shard | None, ...] = shards_of(config.shards) if config.shards > 1 else (None,)
     return [
-        CorpusCase(i, m, config.model_label(m), spec.name, batching)
+        CorpusCase(i, m, config.model_label(m), spec.name, batching, shard)
         for i in config.implementations
         for m in config.models
         for spec in config.datasets
         for batching in config.corpus_batching
+        for shard in shards
     ]
 
 

@@ -14,6 +14,7 @@ from whisperbench.audio import (
     reference_warning,
     screen_audio_files,
 )
+from whisperbench.corpus_shards import Shard, shard_corpus
 from whisperbench.datasets import (
     FIXTURE_CORPUS_DIR,
     FIXTURE_REALSPEECH_DIR,
@@ -118,7 +119,9 @@ class CorpusLibrary:
     corpora: dict[str, Corpus] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
 
-    def get(self, name: str) -> Corpus:
+    def get(self, name: str, shard: Shard | None = None) -> Corpus:
+        """The corpus, read once, or the part of it that ``shard`` holds (``EmptyInput`` for a
+        shard that holds no utterance: more shards than readable utterances)."""
         if name in self.failures:
             raise EmptyInput(self.failures[name])
         if name not in self.corpora:
@@ -127,7 +130,17 @@ class CorpusLibrary:
             except (DatasetError, EmptyInput) as exc:
                 self.failures[name] = str(exc)
                 raise EmptyInput(str(exc)) from exc
-        return self.corpora[name]
+        corpus = self.corpora[name]
+        if shard is None:
+            return corpus
+        part = shard_corpus(corpus, shard)
+        if not part.utterances:
+            raise EmptyInput(
+                f"corpus {name}: {shard.label} holds no utterance: it has "
+                f"{len(corpus.utterances)} readable utterance(s) for {shard.count} shards; give "
+                f"--shards {len(corpus.utterances)} or fewer"
+            )
+        return part
 
     def _list(self, name: str, items: tuple[Skipped, ...], what: str) -> None:
         """A line per item (the first ``SKIPPED_SHOWN``), then how many more."""

@@ -15,6 +15,7 @@ from whisperbench import devices
 from whisperbench.audio import (
     AudioClip,
 )
+from whisperbench.corpus_shards import Shard, shard_suffix
 from whisperbench.datasets import (
     Corpus,
 )
@@ -42,6 +43,7 @@ from whisperbench.scoring import words as scoring
 from whisperbench.suite.cases import CORPUS_BUDGET_S, LoadCase, Notifier, ProgressDisplay, watched
 from whisperbench.suite.inputs import SKIPPED_SHOWN
 from whisperbench.suite.pool import LoadedModel, MiB, ModelPool
+from whisperbench.suite.workers import Placement
 
 WARMUP_UTTERANCES = 8
 """A corpus case's first, untimed call runs on its first utterances: at least this many, and
@@ -285,11 +287,14 @@ def measure_corpus(
     budget_s: float = CORPUS_BUDGET_S,
     notify: Notifier | None = None,
     progress: ProgressDisplay | None = None,
+    shard: Shard | None = None,
+    placement: Placement | None = None,
 ) -> Measured:
     """A corpus case: an untimed first call on the first utterances, then the whole corpus per
     timed round (``corpus_rounds`` decides how many), through the engine's ``transcribe_batch``
     (``ACROSS_UTTERANCES``) or one utterance at a time (``ONE_BY_ONE``); corpus WER, RTFx and
-    the rest into a ``CorpusResult`` in ``extra_info``."""
+    the rest into a ``CorpusResult`` in ``extra_info``. ``corpus`` is ``shard``'s part of it
+    for a sharded case, which ran where ``placement`` says."""
     impl = loaded.implementation
     audios = [utterance.samples for utterance in corpus.utterances]
     across = batching == ACROSS_UTTERANCES
@@ -297,7 +302,7 @@ def measure_corpus(
     def run(part: list[np.ndarray]) -> list[TranscriptionResult]:
         return impl.transcribe_batch(part) if across else transcribe_one_by_one(impl, part)
 
-    subject = corpus.name if across else f"{corpus.name}-one-by-one"
+    subject = (corpus.name if across else f"{corpus.name}-one-by-one") + shard_suffix(shard)
     case = f"{impl.name}-{loaded.label}-{subject}"
     what = f"{impl.name} {loaded.label} on corpus {corpus.name}"
     warm = warmup_count(len(audios), impl.batch_size)
@@ -359,6 +364,8 @@ def measure_corpus(
         warmup_s,
         memory,
         available,
+        shard,
+        placement or Placement(),
     )
 
 
@@ -375,6 +382,8 @@ def _corpus_result(
     warmup_s: float,
     memory: devices.DeviceMemory | None,
     available_bytes: int,
+    shard: Shard | None,
+    placement: Placement,
 ) -> Measured:
     impl = loaded.implementation
     synthetic = bool(impl.options.synthetic_tokens)
@@ -429,6 +438,10 @@ def _corpus_result(
         warmup_utterances=warm,
         warmup_s=warmup_s,
         timed_once=plan.timed_once,
+        shard=None if shard is None else shard.index,
+        shards=None if shard is None else shard.count,
+        shard_worker=None if shard is None else placement.worker,
+        shard_device=None if shard is None else placement.device,
     )
     result = with_values(result, corpus_values(seen))  # corpus WER, RTFx, ... (``results.metrics``)
     benchmark.extra_info.update(to_extra_info(result))

@@ -37,6 +37,7 @@ from whisperbench.suite.inputs import (
     audio_inputs,
     fixture_inputs,
 )
+from whisperbench.suite.shard_checks import shard_problem
 
 CORPUS_BATCHINGS = {"across": ACROSS_UTTERANCES, "one-by-one": ONE_BY_ONE}
 """``--corpus-batching`` values and what they run."""
@@ -108,6 +109,16 @@ def add_options(parser: pytest.Parser) -> None:
         help="a corpus case runs its warm-up and timed rounds over the whole corpus only when "
         "they are estimated to take at most this long; otherwise it is timed once "
         f"(default {CORPUS_BUDGET_S:.0f})",
+    )
+    group.addoption(
+        "--shards",
+        type=int,
+        default=1,
+        metavar="N",
+        help="split each corpus case into N shards, shard k holding every N-th utterance by "
+        "id from the k-th (IDs end in -shardKofN); with pytest-xdist's -n N each worker runs "
+        "one shard on a device of its own, else they run in turn; the report joins them into "
+        "one corpus result (default 1: whole)",
     )
     group.addoption(
         "--progress",
@@ -214,7 +225,10 @@ def suite_config(config: pytest.Config) -> SuiteConfig:
     warnings += repeats + more
     limit = get("dataset_limit")
     datasets = [parse_dataset(text, limit) for text in get("dataset")]
-    names, repeats = once_each("--clips", _clip_names(get("clips"), bool(datasets)))
+    shards = get("shards")
+    names, repeats = once_each(
+        "--clips", _clip_names(get("clips"), bool(datasets), sharded=shards > 1)
+    )
     warnings += repeats
     sets = [name for name in names if name in CLIP_SETS]
     names = [name for name in names if name not in CLIP_SETS]
@@ -231,6 +245,9 @@ def suite_config(config: pytest.Config) -> SuiteConfig:
             f"one of {', '.join((*CLIPS, *CLIP_SETS))}, or pass --audio",
         )
     inputs = audio_inputs(get("audio")) if get("audio") else fixture_inputs(names)
+    problem = shard_problem(shards, datasets, inputs.clips, audio=bool(get("audio")))
+    if problem is not None:
+        raise ValueError(problem)
     warnings += unused_options(args, _moot_options(bool(get("audio")), bool(datasets), get))
     warnings += ignored_benchmark_options(args)
     batchings, repeats = _batchings(get("corpus_batching"))
@@ -268,6 +285,7 @@ def suite_config(config: pytest.Config) -> SuiteConfig:
         datasets=tuple(datasets),
         corpus_batching=batchings,
         corpus_budget_s=get("corpus_budget"),
+        shards=shards,
     )
 
 
@@ -284,10 +302,13 @@ def _moot_options(audio: bool, corpora: bool, get: Any) -> dict[str, str]:
     return moot
 
 
-def _clip_names(given: str | None, have_datasets: bool) -> list[str]:
-    """The clips named by ``--clips``; by default the default clips, or none beside a corpus."""
+def _clip_names(given: str | None, have_datasets: bool, *, sharded: bool = False) -> list[str]:
+    """The clips named by ``--clips``; by default the default clips (only its corpus sets in a
+    sharded session, which runs corpus cases alone), or none beside a corpus."""
     if given is None:
-        return [] if have_datasets else list(DEFAULT_CLIPS)
+        if have_datasets:
+            return []
+        return [name for name in DEFAULT_CLIPS if name in CLIP_SETS or not sharded]
     return [name for name in given.split(",") if name]
 
 

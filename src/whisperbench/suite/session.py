@@ -5,6 +5,7 @@ end. ``plugin.py``'s hooks hand off here; nothing in this module is a hook."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from typing import Any
@@ -16,7 +17,7 @@ from whisperbench.errors import WhisperBenchError
 from whisperbench.implementations import WhisperImplementation, engine_packages
 from whisperbench.models import get_model
 from whisperbench.results.records import Measured
-from whisperbench.suite import compare_guard, session_guard
+from whisperbench.suite import compare_guard, session_guard, xdist_shards
 from whisperbench.suite.cases import (
     CorpusCase,
     LoadCase,
@@ -64,8 +65,10 @@ class BenchSession:
         """The session of ``config``, its options read (a ``UsageError`` for ones that cannot
         run), and its guards registered: the run record and safe saving (``session_guard``),
         no ``--benchmark-compare`` judgement across configurations (``compare_guard``)."""
+        placement = xdist_shards.pin_worker(config)  # a worker: before anything sees a device
         try:
-            suite = suite_config(config)
+            suite = dataclasses.replace(suite_config(config), placement=placement)
+            xdist_shards.install(config, suite, devices.resolve_device(suite.options.device))
         except (WhisperBenchError, ValueError, FileNotFoundError) as exc:  # device, cache, audio
             raise pytest.UsageError(str(exc)) from exc
         session = config.stash[SESSION_KEY] = cls(config, suite)
@@ -189,7 +192,7 @@ class BenchSession:
     def summary(self, terminalreporter: Any) -> None:
         """The results table, the notes and the verdict, after pytest-benchmark's own tables:
         the verdict lines are the session's last words."""
-        results = self.results
+        results = self.results + joined_results(self.results)
         if not results:
             return
         from rich.console import Console
@@ -219,6 +222,14 @@ class BenchSession:
             terminalreporter.write_line(f"whisperbench: {line}")
         for verdict in verdicts(measured):
             terminalreporter.write_line(f"whisperbench verdict: {verdict.line()}", bold=True)
+
+
+def joined_results(results: list[tuple[str, Measured]]) -> list[tuple[str, Measured]]:
+    """The corpus cases measured in shards (``--shards``), each joined into one."""
+    from whisperbench.results.shards import joined
+
+    cases = ((name, measured.result, measured.timing) for name, measured in results)
+    return [(whole.name, Measured(whole.result, whole.timing)) for whole in joined(cases)]
 
 
 def _case_of(item: pytest.Item) -> object:

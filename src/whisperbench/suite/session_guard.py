@@ -288,8 +288,16 @@ class SessionGuard:
         """A session stopped before any case was timed: pytest-benchmark saves nothing then,
         so the run (its record, no benchmarks) is saved through the same hooks here."""
         benchmarks: Any = getattr(self.config, "_benchmarksession", None)
+        if benchmarks is not None and not benchmarks.benchmarks:
+            self.save_benchmarks([])
+
+    def save_benchmarks(self, saved: list[dict[str, Any]]) -> None:
+        """Save a run of ``saved`` (benchmarks in pytest-benchmark's saved form, timed in other
+        processes: a sharded session's workers) through pytest-benchmark's hooks, as it saves
+        its own: machine and commit, the run record, the storage's lock, the safe write."""
+        benchmarks: Any = getattr(self.config, "_benchmarksession", None)
         name = benchmarks is not None and (benchmarks.save or benchmarks.autosave)
-        if not name or benchmarks.benchmarks or self.storage is None:
+        if not name or self.storage is None:
             return
         hook = self.config.hook
         machine_info = benchmarks.get_machine_info()
@@ -302,6 +310,7 @@ class SessionGuard:
             machine_info=machine_info,
             commit_info=commit_info,
         )
+        output["benchmarks"] = list(saved)
         hook.pytest_benchmark_update_json(config=self.config, benchmarks=[], output_json=output)
         self.storage.save(output, name)
 
