@@ -5,7 +5,6 @@ progress; and real pytest sessions of ``benchmarks/`` with ``--dataset`` and ``-
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
+from helpers.corpus_engines import hearing, loaded
 
 from whisperbench.cli import main
 from whisperbench.datasets import FIXTURE_CORPUS_DIR, Corpus, parse_dataset, read_corpus
@@ -33,7 +33,6 @@ from whisperbench.results import (
 from whisperbench.suite.cases import CorpusCase, EmptyInput, SuiteConfig, corpus_cases
 from whisperbench.suite.inputs import CorpusLibrary
 from whisperbench.suite.measure import corpus_rounds, measure_corpus, warmup_count
-from whisperbench.suite.pool import LoadedModel
 from whisperbench.suite.tables import corpus_lines
 
 if TYPE_CHECKING:
@@ -45,21 +44,6 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def corpus() -> Corpus:
     return read_corpus(parse_dataset(str(FIXTURE_CORPUS_DIR), limit=24))
-
-
-def key(audio: np.ndarray) -> str:
-    return hashlib.blake2b(np.ascontiguousarray(audio, dtype=np.float32).tobytes()).hexdigest()
-
-
-def hearing(corpus: Corpus, said: dict[str, str]) -> Any:
-    """A handler that "hears" each utterance's reference, or what ``said`` gives for its id."""
-    texts = {key(u.samples): said.get(u.id, u.reference or "") for u in corpus.utterances}
-
-    def handler(audio: np.ndarray) -> TranscriptionResult:
-        return TranscriptionResult(texts[key(audio)], "en")
-
-    handler.__name__ = "hearing"
-    return handler
 
 
 class BatchingFake(FakeWhisper):
@@ -79,11 +63,6 @@ class BatchingFake(FakeWhisper):
             results += [self.handler(a) for a in audios[start : start + (self.batch_size or 1)]]
             self.report_progress(len(results), len(audios), "utterances")
         return results
-
-
-def loaded(engine: FakeWhisper) -> LoadedModel:
-    engine.load(None, engine.get_model_info("tiny.en"))
-    return LoadedModel(engine, "tiny.en", "tiny.en", load_s=0.001, peak_rss_after_load_mb=1.0)
 
 
 class Shown:

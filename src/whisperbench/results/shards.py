@@ -9,8 +9,10 @@ result, as if the corpus had run whole; each shard's own result is kept beside i
   different number of rounds (one timed once by its budget) are joined by their medians.
 - **Accuracy**: the errors are pooled, never averaged: corpus WER is Σ errors / Σ reference
   words over every shard, and the utterances' errors per unit (the evidence of the WER
-  interval) are those of every shard together, so that a sharded corpus gets the WER and the
-  interval of the same corpus run whole.
+  interval) are those of every shard together, in id order, so that a sharded corpus gets the
+  WER and the interval of the same corpus run whole (read in id order, as a folder or a
+  LibriSpeech tree is; a manifest listed in another order gets the same WER, and an interval
+  that differs only as the bootstrap resamples the units in another order).
 - Counts (repeated n-grams, utterances) are summed; memory figures take the largest shard's.
 
 Only a complete set is joined: shards 1 to N of one engine, model, corpus, batching and
@@ -108,7 +110,7 @@ def join_shards(parts: Sequence[Part]) -> Part:
         else WordErrorCounts(
             errors.substitutions, errors.deletions, errors.insertions, errors.reference_words
         ),
-        unit_errors={k: v for r in results for k, v in r.unit_errors.items()},
+        unit_errors=_units_by_id(results),
         wer_quantiles={} if errors is None else errors.quantiles(),
         worst_utterances=() if errors is None else tuple(i for i, _ in errors.worst()),
         worst_wer={} if errors is None else dict(errors.worst()),
@@ -155,7 +157,7 @@ def _pooled_errors(results: Sequence[CorpusResult]) -> CorpusErrors | None:
     counts = [r.word_errors for r in results if r.word_errors is not None]
     if not counts:
         return None
-    units = {k: v for r in results for k, v in r.unit_errors.items()}
+    units = _units_by_id(results)
     return CorpusErrors(
         substitutions=sum(c.substitutions for c in counts),
         deletions=sum(c.deletions for c in counts),
@@ -164,6 +166,14 @@ def _pooled_errors(results: Sequence[CorpusResult]) -> CorpusErrors | None:
         utterance_wer={k: _wer(v) for k, v in units.items() if _words(v)},
         utterance_units=dict(units),
     )
+
+
+def _units_by_id(results: Sequence[CorpusResult]) -> dict[str, tuple[UnitErrors, ...]]:
+    """Every shard's utterances' errors per unit, in the shards' order (by utterance id): the
+    order of a corpus read in id order (a folder, a LibriSpeech tree), run whole, so that the
+    bootstrap behind the WER interval resamples the same units alike."""
+    units = {k: v for r in results for k, v in r.unit_errors.items()}
+    return {k: units[k] for k in sorted(units)}
 
 
 def _words(units: Sequence[UnitErrors]) -> int:
