@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pytest
 from helpers.corpus_engines import hearing, loaded
+from helpers.suite_sessions import copy_benchmarks, run_suite
 
 from whisperbench.cli import main
 from whisperbench.datasets import FIXTURE_CORPUS_DIR, Corpus, parse_dataset, read_corpus
@@ -37,8 +38,6 @@ from whisperbench.suite.tables import corpus_lines
 
 if TYPE_CHECKING:
     from conftest import StandInBenchmark
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -272,11 +271,6 @@ def test_cases_per_implementation_model_dataset_and_batching() -> None:
 # -- real pytest sessions of benchmarks/ ---------------------------------------------------------
 
 
-def copy_benchmarks(pytester: pytest.Pytester) -> None:
-    for name in ("test_load.py", "test_transcribe.py", "test_corpus.py"):
-        pytester.makepyfile(**{name[:-3]: (REPO / "benchmarks" / name).read_text()})
-
-
 SLOW_HANDLER = """
 import time
 from whisperbench.implementations.fake import FakeWhisper, words_from_audio
@@ -404,3 +398,79 @@ def test_a_bad_corpus_option_is_a_usage_error(
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert problem in result.stderr.str()
+
+
+HEARING = """
+import pytest
+from helpers.corpus_engines import hearing
+from whisperbench.datasets import FIXTURE_CORPUS_DIR, parse_dataset, read_corpus
+from whisperbench.implementations.fake import FakeWhisper
+
+SAID = {"1001-10-0001": "the kettle", "1001-20-0002": "completely different words here"}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _hearing():
+    corpus = read_corpus(parse_dataset(str(FIXTURE_CORPUS_DIR), limit=24))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FakeWhisper, "default_handler", staticmethod(hearing(corpus, SAID)))
+        yield
+"""
+
+
+def test_shards_run_in_turn_join_into_the_unsharded_result(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """``--shards 3`` without pytest-xdist: the shards run one after the other in one session,
+    saved as one run of three shard cases; read back (and in the session's own summary), they
+    join into the unsharded case: its name and key, its WER, and the time of all three."""
+    copy_benchmarks(pytester)
+    pytester.makeconftest(HEARING)
+    common = (
+        "--implementations=fake",
+        "--clips=corpus",
+        "--dataset-limit=24",
+        "--rounds=2",
+        "--device=cpu",
+        "--benchmark-autosave",
+    )
+    runs = {}
+    for shards in (1, 3):
+        storage = tmp_path / f"shards-{shards}"
+        result = run_suite(
+            pytester, *common, f"--shards={shards}", f"--benchmark-storage=file://{storage}"
+        )
+        result.assert_outcomes(passed=1 + shards)
+        (runs[shards],) = load_history(storage).runs
+        if shards == 3:
+            out = result.stdout.str()
+    whole_case = next(c for c in runs[1].cases if c.key.kind == "corpus")
+    sharded = runs[3]
+    names = [case.name for case in sharded.cases if case.key.kind == "corpus"]
+    assert names == [
+        "test_corpus[fake-tiny.en-corpus-first24-shard1of3]",
+        "test_corpus[fake-tiny.en-corpus-first24-shard2of3]",
+        "test_corpus[fake-tiny.en-corpus-first24-shard3of3]",
+        whole_case.name,  # joined when read
+    ]
+    assert sharded.record is not None and sharded.record.complete
+    assert len(sharded.record.expected) == 4  # the load and the three shards
+    joint = sharded.case(whole_case.key)
+    assert joint is not None and joint.name == "test_corpus[fake-tiny.en-corpus-first24]"
+    result, whole = joint.result, whole_case.result
+    assert isinstance(result, CorpusResult) and isinstance(whole, CorpusResult)
+    assert 0 < (whole.wer or 0) < 1 and result.wer == whole.wer
+    assert result.unit_errors == whole.unit_errors and result.shards == 3
+    shards = [c.result for c in sharded.cases if isinstance(c.result, CorpusResult)][:3]
+    assert [(s.shard, s.shard_worker, s.shard_device) for s in shards] == [
+        (k, None, None) for k in (1, 2, 3)
+    ]
+    # in turn: each round of the corpus took all three shards' time
+    rounds = [sum(s.round_s[i] for s in shards) for i in range(2)]
+    assert result.round_s == pytest.approx(rounds)
+    assert result.rtfx == pytest.approx((result.audio_s or 0) / joint.timing.median_s)
+    # the session's own summary joins them too, and judges the joined case
+    line = f"whisperbench: corpus fake-tiny.en-corpus-first24: 24 utterances, {whole.audio_s:.1f} s"
+    assert line in out
+    (verdict,) = [v for v in out.splitlines() if v.startswith("whisperbench verdict:")]
+    assert f"RTFx {result.rtfx:.1f}," in verdict
