@@ -14,6 +14,8 @@ result, as if the corpus had run whole; each shard's own result is kept beside i
   LibriSpeech tree is; a manifest listed in another order gets the same WER, and an interval
   that differs only as the bootstrap resamples the units in another order).
 - Counts (repeated n-grams, utterances) are summed; memory figures take the largest shard's.
+  A metric that a plugin computes from a corpus's transcripts is left out of the joined case
+  (a run does not keep the transcripts to compute it again); each shard keeps its own.
 
 Only a complete set is joined: shards 1 to N of one engine, model, corpus, batching and
 configuration, each once.
@@ -26,7 +28,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from whisperbench.results.metrics import METRICS
 from whisperbench.results.records import (
     CorpusResult,
     Timing,
@@ -124,14 +125,13 @@ def join_shards(parts: Sequence[Part]) -> Part:
         peak_device_mb=_largest(r.peak_device_mb for r in results),
         device_live_mb=_largest(r.device_live_mb for r in results),
         device_baseline_mb=_largest(r.device_baseline_mb for r in results),
+        extra={},
     )
     values: dict[str, Any] = {
         "rtfx": rtfx(audio_s, timing.median_s),
         "wer": None if errors is None else errors.wer,
+        "repeated_ngrams": _sum(r.repeated_ngrams for r in results),
     }
-    for metric in METRICS:  # the counts of every corpus metric declared, summed
-        if "corpus" in metric.kinds and metric.compute is not None and metric.change == "count":
-            values[metric.field] = _sum(r.value(metric.field) for r in results)
     return with_values(joined_result, values), timing
 
 

@@ -68,10 +68,14 @@ class BenchSession:
         placement = xdist_shards.pin_worker(config)  # a worker: before anything sees a device
         try:
             suite = dataclasses.replace(suite_config(config), placement=placement)
-            xdist_shards.install(config, suite, devices.resolve_device(suite.options.device))
+            device = devices.resolve_device(suite.options.device)
         except (WhisperBenchError, ValueError, FileNotFoundError) as exc:  # device, cache, audio
             raise pytest.UsageError(str(exc)) from exc
         session = config.stash[SESSION_KEY] = cls(config, suite)
+        try:
+            xdist_shards.install(config, suite, device, record=session.record)
+        except ValueError as exc:  # workers that cannot each have a device
+            raise pytest.UsageError(str(exc)) from exc
         if config.getoption("offline"):
             go_offline()
         session_guard.install(config, suite)

@@ -291,13 +291,17 @@ class SessionGuard:
         if benchmarks is not None and not benchmarks.benchmarks:
             self.save_benchmarks([])
 
-    def save_benchmarks(self, saved: list[dict[str, Any]]) -> None:
+    def save_benchmarks(self, saved: list[dict[str, Any]], *, with_json: bool = False) -> None:
         """Save a run of ``saved`` (benchmarks in pytest-benchmark's saved form, timed in other
         processes: a sharded session's workers) through pytest-benchmark's hooks, as it saves
-        its own: machine and commit, the run record, the storage's lock, the safe write."""
+        its own: machine and commit, the run record, the storage's lock, the safe write; with
+        ``with_json``, ``--benchmark-json``'s file too."""
         benchmarks: Any = getattr(self.config, "_benchmarksession", None)
-        name = benchmarks is not None and (benchmarks.save or benchmarks.autosave)
-        if not name or self.storage is None:
+        if benchmarks is None:
+            return
+        name = (benchmarks.save or benchmarks.autosave) if self.storage is not None else None
+        to_json = with_json and bool(benchmarks.json)
+        if not (name or to_json):
             return
         hook = self.config.hook
         machine_info = benchmarks.get_machine_info()
@@ -312,7 +316,10 @@ class SessionGuard:
         )
         output["benchmarks"] = list(saved)
         hook.pytest_benchmark_update_json(config=self.config, benchmarks=[], output_json=output)
-        self.storage.save(output, name)
+        if name and self.storage is not None:
+            self.storage.save(output, name)
+        if to_json:
+            benchmarks.save_json(output)
 
     # --- the summary --------------------------------------------------------------------
 

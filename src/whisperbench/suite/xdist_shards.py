@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -48,6 +49,8 @@ from whisperbench.suite.workers import (
 
 __all__ = ["install", "pin_worker", "shard_scope"]
 
+Recorder = Callable[[str, Measured], None]
+"""Keeps a case measured by a worker (its test name, its record) for the results table."""
 GATHERED_KEY = "whisperbench_benchmarks"
 """The key of xdist's ``workeroutput`` that carries a worker's benchmarks (JSON text)."""
 FIRST_SCOPE = "shard1"
@@ -64,9 +67,10 @@ def pin_worker(config: pytest.Config) -> Placement:
     return Placement(worker=str(workerinput["workerid"]), device=pinning.describe())
 
 
-def install(config: pytest.Config, suite: SuiteConfig, device: str) -> None:
+def install(config: pytest.Config, suite: SuiteConfig, device: str, record: Recorder) -> None:
     """Register the controller's or the worker's side of a sharded xdist session (nothing for
-    any other session); ``PinningError`` where the workers cannot each have a device."""
+    any other session); ``PinningError`` where the workers cannot each have a device.
+    ``record`` keeps each case the workers measured for the session's results table."""
     if suite.shards <= 1:
         return
     if suite.placement.worker is not None:
@@ -74,7 +78,8 @@ def install(config: pytest.Config, suite: SuiteConfig, device: str) -> None:
     elif config.getoption("dist", "no") != "no" and not hasattr(config, "workerinput"):
         workers = len(config.getoption("tx") or ())
         chosen = pinnings(device, workers, _gpus(device), process_cpus())
-        config.pluginmanager.register(ControllerSide(config, chosen), ControllerSide.NAME)
+        side = ControllerSide(config, chosen, record)
+        config.pluginmanager.register(side, ControllerSide.NAME)
 
 
 def _gpus(device: str) -> list[str]:
@@ -136,9 +141,10 @@ class ControllerSide:
 
     NAME = "whisperbench-shard-controller"
 
-    def __init__(self, config: pytest.Config, chosen: list[Pinning]) -> None:
+    def __init__(self, config: pytest.Config, chosen: list[Pinning], record: Recorder) -> None:
         self.config = config
         self.pinnings = chosen
+        self.record = record
         self.gathered: dict[str, list[dict[str, Any]]] = {}
 
     @pytest.hookimpl(optionalhook=True)
@@ -176,17 +182,14 @@ class ControllerSide:
         return sorted(every, key=lambda bench: str(bench.get("name")))
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        from whisperbench.suite.session import BenchSession
-
         benchmarks = self.benchmarks()
-        bench_session = BenchSession.of(self.config)
         for bench in benchmarks:
             measured = _measured(bench)
-            if bench_session is not None and measured is not None:
-                bench_session.record(str(bench["name"]), measured)
+            if measured is not None:
+                self.record(str(bench["name"]), measured)
         guard = self.config.pluginmanager.get_plugin(GUARD_NAME)
         if guard is not None and benchmarks:
-            guard.save_benchmarks(benchmarks)
+            guard.save_benchmarks(benchmarks, with_json=True)
 
 
 def _measured(bench: dict[str, Any]) -> Measured | None:
