@@ -116,7 +116,10 @@ class WorkerSide:
         benchmarks = _benchmark_session(self.config)
         if benchmarks is None:
             return
-        benchmarks.disabled = False  # pytest-benchmark's xdist guard: this worker owns a device
+        # pytest-benchmark's guard against xdist: this worker owns its device (the user's
+        # --benchmark-disable still counts)
+        get = self.config.getoption
+        benchmarks.disabled = bool(get("benchmark_disable") and not get("benchmark_enable"))
         benchmarks.xdist_warning = False
         benchmarks.save = benchmarks.autosave = benchmarks.json = None  # the controller saves
 
