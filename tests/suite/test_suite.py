@@ -341,6 +341,7 @@ def test_help_lists_the_suite_options(tmp_path: Path) -> None:
         "--dataset-limit",
         "--corpus-batching",
         "--corpus-budget",
+        "--shards",
         "--progress",
     ):
         assert re.search(rf"^ +{option}(=| |$)", section[1], re.MULTILINE), option

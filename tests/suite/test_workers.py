@@ -91,6 +91,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow  # a process of its own, which imports torch
 def test_a_cpu_worker_is_pinned_to_its_block() -> None:
     """A real process pinned as the last of two CPU workers: its CPUs, its torch threads and
     the thread count the engines read."""

@@ -28,6 +28,7 @@ def test_each_shard_is_a_unit_of_work() -> None:
     assert shard_scope(corpus.format("shard1of3")) == "shard1"
 
 
+@pytest.mark.slow  # a pytest session of its own, with xdist's controller
 def test_more_workers_than_cpus_is_one_usage_error() -> None:
     """Refused by the controlling process, before any worker starts."""
     workers = len(process_cpus()) + 1
