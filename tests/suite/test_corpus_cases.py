@@ -19,6 +19,7 @@ from helpers.corpus_engines import hearing, loaded
 from helpers.suite_sessions import copy_benchmarks, run_suite
 
 from whisperbench.cli import main
+from whisperbench.corpus_shards import Shard
 from whisperbench.datasets import FIXTURE_CORPUS_DIR, Corpus, parse_dataset, read_corpus
 from whisperbench.errors import DatasetError
 from whisperbench.history import load_history
@@ -474,3 +475,22 @@ def test_shards_run_in_turn_join_into_the_unsharded_result(
     assert line in out
     (verdict,) = [v for v in out.splitlines() if v.startswith("whisperbench verdict:")]
     assert f"RTFx {result.rtfx:.1f}," in verdict
+
+
+def test_a_shard_left_without_an_utterance_fails_with_the_fix(tmp_path: Path) -> None:
+    """A corpus whose items looked usable before anything ran (so ``--shards`` passed the check
+    against their count) but some of which do not decode: a shard may be left empty; its case
+    fails saying how many shards the corpus can take."""
+    folder = tmp_path / "mine"
+    shutil.copytree(FIXTURE_CORPUS_DIR / "1001" / "10", folder / "1001" / "10")
+    for name in ("1001-10-0001", "1001-10-0003", "1001-10-0005"):
+        (folder / "1001" / "10" / f"{name}.flac").write_text("not audio at all\n")
+    library = CorpusLibrary({"mine": parse_dataset(str(folder))}, notify=lambda line: None)
+    shards = [[u.id for u in library.get("mine", Shard(k, 4)).utterances] for k in (1, 2, 3)]
+    assert shards == [["1001-10-0000"], ["1001-10-0002"], ["1001-10-0004"]]
+    with pytest.raises(EmptyInput) as empty:
+        library.get("mine", Shard(4, 4))
+    assert str(empty.value) == (
+        "corpus mine: shard4of4 holds no utterance: it has 3 readable utterance(s) for 4 "
+        "shards; give --shards 3 or fewer"
+    )
