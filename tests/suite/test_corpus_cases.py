@@ -475,6 +475,14 @@ def test_shards_run_in_turn_join_into_the_unsharded_result(
     assert line in out
     (verdict,) = [v for v in out.splitlines() if v.startswith("whisperbench verdict:")]
     assert f"RTFx {result.rtfx:.1f}," in verdict
+    # the report keeps each shard's row beside the joined one
+    report = tmp_path / "report"
+    storage = str(tmp_path / "shards-3")
+    assert main(["report", "--storage", storage, "--output", str(report), "--format", "md"]) == 0
+    summary = (report / "summary.md").read_text(encoding="utf-8")
+    assert "| fake | tiny.en | corpus-first24 (3 shards joined) | 24 |" in summary
+    for k in (1, 2, 3):
+        assert f"| fake | tiny.en | corpus-first24-shard{k}of3 (in turn) | 8 |" in summary
 
 
 def test_a_shard_left_without_an_utterance_fails_with_the_fix(tmp_path: Path) -> None:

@@ -140,7 +140,7 @@ def corpus_rows(latest: Latest) -> list[list[str]]:
             [
                 case.key.implementation,
                 case.key.model,
-                case.key.clip or result.dataset,
+                _corpus_cell(case.key.clip or result.dataset, result),
                 formatting.param(result.utterances),
                 formatting.number(result.audio_s, ".1f"),
                 *(cell(m, case) for m in corpus_metrics()),
@@ -153,6 +153,17 @@ def corpus_rows(latest: Latest) -> list[list[str]]:
             ]
         )
     return rows
+
+
+def _corpus_cell(subject: str, result: CorpusResult) -> str:
+    """The corpus as the table names it, with how its shards ran (``--shards``): a shard's
+    worker and device, or how many shards a joined case was joined from."""
+    if result.shard is not None:
+        where = ", ".join(str(part) for part in (result.shard_worker, result.shard_device) if part)
+        return f"{subject} ({where or 'in turn'})"
+    if result.shards is not None:
+        return f"{subject} ({result.shards} shards joined)"
+    return subject
 
 
 def summary_rows(latest: Latest) -> list[list[str]]:
