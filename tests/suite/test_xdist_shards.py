@@ -28,10 +28,26 @@ def test_each_shard_is_a_unit_of_work() -> None:
     assert shard_scope(corpus.format("shard1of3")) == "shard1"
 
 
-@pytest.mark.slow  # a pytest session of its own, with xdist's controller
-def test_more_workers_than_cpus_is_one_usage_error() -> None:
+CPUS = len(process_cpus())
+
+
+@pytest.mark.slow  # pytest sessions of their own, with xdist's controller
+@pytest.mark.parametrize(
+    ("workers", "shards", "problem"),
+    [
+        (
+            CPUS + 1,
+            CPUS + 1,
+            f"-n {CPUS + 1} with --shards on the CPU: {CPUS} CPU(s) for this process, one or "
+            f"more per worker; give -n {CPUS} or fewer, or leave out -n to run the shards in turn",
+        ),
+        (3, 2, "-n 3 with --shards 2: 1 worker(s) would have no shard; give -n 2, or --shards 3"),
+    ],
+)
+def test_workers_without_a_device_or_a_shard_are_one_usage_error(
+    workers: int, shards: int, problem: str
+) -> None:
     """Refused by the controlling process, before any worker starts."""
-    workers = len(process_cpus()) + 1
     done = subprocess.run(
         [
             sys.executable,
@@ -41,7 +57,7 @@ def test_more_workers_than_cpus_is_one_usage_error() -> None:
             "-p",
             "no:cacheprovider",
             f"-n={workers}",
-            f"--shards={workers}",
+            f"--shards={shards}",
             "--implementations=fake",
             "--clips=corpus",
             "--device=cpu",
@@ -54,11 +70,7 @@ def test_more_workers_than_cpus_is_one_usage_error() -> None:
     )
     assert done.returncode == pytest.ExitCode.USAGE_ERROR, done.stdout + done.stderr
     (line,) = [line for line in done.stderr.splitlines() if line.strip()]
-    assert line == (
-        f"ERROR: -n {workers} with --shards on the CPU: {workers - 1} CPU(s) for this process, "
-        f"one or more per worker; give -n {workers - 1} or fewer, or leave out -n to run the "
-        "shards in turn"
-    )
+    assert line == f"ERROR: {problem}"
 
 
 def corpus_cases(path: Path) -> list[CaseResult]:

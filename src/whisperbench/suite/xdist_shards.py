@@ -39,6 +39,7 @@ from whisperbench.suite.session_guard import GUARD_NAME
 from whisperbench.suite.workers import (
     PINNING_KEY,
     Pinning,
+    PinningError,
     Placement,
     apply,
     pinnings,
@@ -77,6 +78,11 @@ def install(config: pytest.Config, suite: SuiteConfig, device: str, record: Reco
         config.pluginmanager.register(WorkerSide(config), WorkerSide.NAME)
     elif config.getoption("dist", "no") != "no" and not hasattr(config, "workerinput"):
         workers = len(config.getoption("tx") or ())
+        if workers > suite.shards:
+            raise PinningError(
+                f"-n {workers} with --shards {suite.shards}: {workers - suite.shards} "
+                f"worker(s) would have no shard; give -n {suite.shards}, or --shards {workers}"
+            )
         chosen = pinnings(device, workers, _gpus(device), process_cpus())
         side = ControllerSide(config, chosen, record)
         config.pluginmanager.register(side, ControllerSide.NAME)
@@ -94,7 +100,8 @@ def _gpus(device: str) -> list[str]:
 
 def shard_scope(nodeid: str) -> str:
     """The work unit of a test: its shard's (``shard2``); shard 1's for any other test (the
-    load cases, which each worker's first case of a model would otherwise repeat)."""
+    load cases: shard 1's worker times each load, and the other workers load their models
+    untimed for their first case)."""
     shard = shard_in_id(nodeid)
     return FIRST_SCOPE if shard is None else f"shard{shard.index}"
 
