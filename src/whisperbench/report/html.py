@@ -20,6 +20,8 @@ from whisperbench.report.select import (
     as_selection,
     corpus_header,
     corpus_rows,
+    latency_header,
+    latency_rows,
     machine_title,
     missing_intervals,
     now,
@@ -147,6 +149,14 @@ def machine_section(chosen: MachineSelection) -> list[str]:
             table(corpus_header(), corpora),
             "<h3>WER against RTFx per corpus</h3>",
             image(plots.corpus_plot(latest), "WER against RTFx per corpus"),
+        ]
+    latency = latency_rows(latest)
+    if latency:
+        parts += [
+            "<h3>Latency (first words and simulated live streaming)</h3>",
+            table(latency_header(), latency),
+            "<h3>Emission delay against WER per engine</h3>",
+            image(plots.delay_wer_plot(latest), "Emission delay against WER per engine"),
         ]
     parts.append("<h3>History per benchmark</h3>")
     histories = chosen.histories

@@ -71,6 +71,32 @@ def load_model(impl: WhisperImplementation, size: str, *, cache_dir: Path | None
     impl.load(path, model_info(impl, size, path))
 
 
+def load_apart(
+    implementation: str,
+    size: str,
+    options: ImplementationOptions,
+    *,
+    cache_dir: Path | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> WhisperImplementation:
+    """``implementation`` with ``size`` loaded outside the pool (untimed, not one of the cases'
+    models: the stream cases' reference aligner), from the cache or the bundled weights;
+    ``Skip`` with the reason where it cannot load here."""
+    cls = implementation_class(implementation)
+    why = cls.unavailable_reason()
+    if why is not None:
+        raise Skip(f"{implementation} is not available here: {why}")
+    try:
+        path = weights_for(
+            cls, size, options, cache_dir=cache_dir, allow_bundled=True, notify=notify
+        )
+        impl = create(implementation, options)
+        impl.load(path, model_info(impl, size, path))
+    except (weights.WeightsNotReady, ImplementationUnavailableError) as exc:
+        raise Skip(f"{implementation} {size} cannot load: {exc}") from exc
+    return impl
+
+
 @dataclass
 class LoadedModel:
     implementation: WhisperImplementation
