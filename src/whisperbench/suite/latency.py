@@ -27,6 +27,7 @@ from whisperbench.streaming.case import (
 )
 from whisperbench.streaming.policy import PolicySettings
 from whisperbench.suite.cases import ProgressDisplay, Skip, watched
+from whisperbench.suite.loaded import LoadedModel, MiB
 from whisperbench.suite.measure import (
     TRANSCRIPT_PREVIEW_CHARS,
     BenchmarkFixture,
@@ -34,7 +35,6 @@ from whisperbench.suite.measure import (
     shared_fields,
     timing_of,
 )
-from whisperbench.suite.pool import LoadedModel, MiB
 
 
 def finite(value: float) -> float | None:

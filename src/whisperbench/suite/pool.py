@@ -23,8 +23,8 @@ from whisperbench.implementations import get_implementation as implementation_cl
 from whisperbench.models import native_repo
 from whisperbench.scoring import words as scoring
 from whisperbench.suite.cases import Notifier, Skip, SuiteConfig, UnavailableAfterLoad
-
-MiB = 2**20
+from whisperbench.suite.loaded import LoadedModel as LoadedModel
+from whisperbench.suite.loaded import MiB as MiB
 
 
 def weights_for(
@@ -95,19 +95,6 @@ def load_apart(
     except (weights.WeightsNotReady, ImplementationUnavailableError) as exc:
         raise Skip(f"{implementation} {size} cannot load: {exc}") from exc
     return impl
-
-
-@dataclass
-class LoadedModel:
-    implementation: WhisperImplementation
-    size: str
-    label: str
-    load_s: float
-    peak_rss_after_load_mb: float
-    device_memory: devices.DeviceMemory | None = None
-    """The device memory of the load (``devices.DEVICE_MEMORY_MEASURES`` says what it is)."""
-    available_before_load_mb: float | None = None
-    """System memory available when the load started (``devices.available_memory_bytes``)."""
 
 
 @dataclass
