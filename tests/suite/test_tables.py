@@ -10,6 +10,7 @@ from rich.console import Console
 
 from whisperbench.history import load_history
 from whisperbench.results import SESSION, Measured, TranscribeResult, shown_in
+from whisperbench.results.metrics import latency_metrics
 from whisperbench.suite.tables import repetition_warnings, results_table
 
 
