@@ -22,7 +22,7 @@ from whisperbench.errors import HistoryError
 from whisperbench.history import History
 from whisperbench.names import Name
 from whisperbench.regressions import CheckReport, check_newest, cut_short, describe_rule
-from whisperbench.results.metrics import judged, latency_metrics
+from whisperbench.results.metrics import judged
 from whisperbench.scoring.evidence import Difference
 
 
@@ -77,10 +77,8 @@ def pick_machine(history: History, wanted: str | None) -> str:
 
 def report_table(report: CheckReport) -> Table:
     """A row per checked case: time and each judged metric, now and in the history."""
-    metrics = [  # the latency track's only where it ran
-        m
-        for m in judged()
-        if m not in latency_metrics() or any(c.current.value(m) is not None for c in report.cases)
+    metrics = [  # those of the kinds checked (the latency track's only where it ran)
+        m for m in judged() if any(c.current.result.kind in m.kinds for c in report.cases)
     ]
     table = Table(title=f"run {report.newest.label} against the history")
     columns = ["Case", "Median s", "History median s", "Δ time"]

@@ -327,7 +327,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".2f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "corpus", "load"),
+        kinds=("transcribe", "corpus", "load", *LATENCY_KINDS),
         shown=frozenset({SESSION, REPORT}),
     ),
     Metric(
@@ -339,7 +339,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".0f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "corpus", "load"),
+        kinds=("transcribe", "corpus", "load", *LATENCY_KINDS),
         shown=frozenset({SESSION, REPORT}),
     ),
     Metric(
@@ -351,7 +351,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".0f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "corpus", "load"),
+        kinds=("transcribe", "corpus", "load", *LATENCY_KINDS),
         shown=frozenset({REPORT}),
     ),
     Metric(
@@ -363,7 +363,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".0f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "corpus", "load"),
+        kinds=("transcribe", "corpus", "load", *LATENCY_KINDS),
         shown=frozenset({REPORT}),
     ),
     Metric(

@@ -11,7 +11,7 @@ from rich.table import Table
 from whisperbench import formatting
 from whisperbench.implementations.base import ImplementationOptions
 from whisperbench.names import Name
-from whisperbench.results.metrics import SESSION, Metric, latency_metrics, metric, shown_in
+from whisperbench.results.metrics import SESSION, Metric, metric, shown_in
 from whisperbench.results.records import CorpusResult, Measured, TranscribeResult
 
 PARAM_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -29,7 +29,7 @@ def case_label(name: str) -> str:
 def results_table(rows: Sequence[tuple[str, Measured]], title: str = "whisperbench") -> Table:
     """One row per case: what ran, then speed (median, RTFx, cold), accuracy (WER, repeats),
     load time and memory."""
-    metrics = [m for m in shown_in(SESSION) if m not in latency_metrics() or ran(m, rows)]
+    metrics = [m for m in shown_in(SESSION) if carried(m, rows)]
     table = Table(title=title)
     table.add_column("Case", justify="left")  # a long name is cut (Name), never a number
     for _, header in PARAM_COLUMNS:
@@ -49,10 +49,10 @@ def results_table(rows: Sequence[tuple[str, Measured]], title: str = "whisperben
     return table
 
 
-def ran(metric: Metric, rows: Sequence[tuple[str, Measured]]) -> bool:
-    """Whether some case of ``rows`` has ``metric`` (the latency track's columns are shown only
-    where the track ran)."""
-    return any(measured.value(metric) is not None for _, measured in rows)
+def carried(metric: Metric, rows: Sequence[tuple[str, Measured]]) -> bool:
+    """Whether some case of ``rows`` is of a kind that carries ``metric``: the latency track's
+    columns only where it ran, the throughput columns only beside throughput cases."""
+    return any(measured.result.kind in metric.kinds for _, measured in rows)
 
 
 def repetition_warnings(rows: Sequence[tuple[str, Measured]]) -> list[str]:
