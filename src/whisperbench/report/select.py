@@ -74,7 +74,7 @@ def cell(metric: Metric, case: CaseResult) -> str:
 def summary_metrics() -> tuple[Metric, ...]:
     """The summary's columns: the metrics of transcriptions, loads and corpora (the latency
     track's have a table of their own, ``latency_rows``)."""
-    return tuple(m for m in shown_in(REPORT) if not set(m.kinds) <= set(LATENCY_KINDS))
+    return tuple(m for m in shown_in(REPORT) if m not in latency_metrics())
 
 
 def summary_header() -> list[str]:

@@ -509,9 +509,10 @@ METRICS: tuple[Metric, ...] = (
 
 
 def latency_metrics(declared: Iterable[Metric] | None = None) -> tuple[Metric, ...]:
-    """The metrics of the latency track's cases (``LATENCY_KINDS``), in order."""
+    """The latency track's own metrics (carried by its kinds alone, ``LATENCY_KINDS``; not the
+    load time and memory every case has), in order."""
     return tuple(
-        m for m in (METRICS if declared is None else declared) if set(m.kinds) & set(LATENCY_KINDS)
+        m for m in (METRICS if declared is None else declared) if set(m.kinds) <= set(LATENCY_KINDS)
     )
 
 
