@@ -1,5 +1,6 @@
 """The latency track: time to first words, and live streaming simulated on a compute-aware
-clock with emission delay and final accuracy (issue 23). See ``README.md`` beside this file.
+clock with emission delay and final accuracy (issue 23). The main README's "The latency
+track" says what each figure means; ``suite.latency`` runs the cases in the suite.
 
 One module per concern: ``policy`` (LocalAgreement-2, buffer, prompt), ``clock`` (the
 simulated live clock), ``alignment`` (reference word times), ``delay`` (emission delays),
