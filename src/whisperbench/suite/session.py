@@ -225,14 +225,16 @@ class BenchSession:
             corpus_lines,
             option_warnings,
             repetition_warnings,
-            results_table,
+            results_tables,
         )
         from whisperbench.verdict import interval_notes, verdicts
 
         buffer = io.StringIO()
-        Console(
+        console = Console(
             file=buffer, width=max(150, terminalreporter._tw.fullwidth), force_terminal=False
-        ).print(results_table(results))
+        )
+        for table in results_tables(results):
+            console.print(table)
         terminalreporter.write_sep("-", "whisperbench results")
         terminalreporter.write(buffer.getvalue())
         for line in corpus_lines(results):

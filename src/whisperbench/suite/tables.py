@@ -12,7 +12,13 @@ from whisperbench import formatting
 from whisperbench.implementations.base import ImplementationOptions
 from whisperbench.names import Name
 from whisperbench.results.metrics import SESSION, Metric, metric, shown_in
-from whisperbench.results.records import CorpusResult, Measured, TranscribeResult
+from whisperbench.results.records import (
+    FIRST_WORDS,
+    STREAM,
+    CorpusResult,
+    Measured,
+    TranscribeResult,
+)
 
 PARAM_COLUMNS: tuple[tuple[str, str], ...] = (
     ("device", "Device"),
@@ -24,6 +30,25 @@ PARAM_COLUMNS: tuple[tuple[str, str], ...] = (
 def case_label(name: str) -> str:
     """``test_transcribe[transformers-tiny.en-short]`` -> ``transformers-tiny.en-short``."""
     return name.split("[", 1)[-1].rstrip("]")
+
+
+TABLES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("load", "transcribe", "corpus"), "whisperbench"),
+    ((FIRST_WORDS,), "whisperbench latency: first words"),
+    ((STREAM,), "whisperbench latency: live stream"),
+)
+"""The session's results tables: the kinds each shows, and its title (the latency track's
+cases in tables of their own, each with the columns its kind carries)."""
+
+
+def results_tables(rows: Sequence[tuple[str, Measured]]) -> list[Table]:
+    """A results table per group of kinds that ran (``TABLES``)."""
+    tables = []
+    for kinds, title in TABLES:
+        mine = [(name, measured) for name, measured in rows if measured.result.kind in kinds]
+        if mine:
+            tables.append(results_table(mine, title))
+    return tables
 
 
 def results_table(rows: Sequence[tuple[str, Measured]], title: str = "whisperbench") -> Table:
