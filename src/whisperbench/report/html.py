@@ -135,7 +135,7 @@ def machine_section(chosen: MachineSelection) -> list[str]:
     parts = [
         f"<h2>{html.escape(machine_title(runs))}</h2>",
         "<h3>Newest result of each case</h3>",
-        table(summary_header(), summary_rows(latest)),
+        table(summary_header(), summary_rows(latest)) if summary_rows(latest) else "",
         *(f"<p class='note'>{html.escape(note)}.</p>" for note in missing_intervals(latest)),
         "<h3>RTFx by model and implementation</h3>",
         image(plots.rtfx_plot(latest), "RTFx by model and implementation"),

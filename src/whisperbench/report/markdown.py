@@ -88,9 +88,10 @@ def markdown_summary(given: History | Selection, limits: Limits | None = None) -
             + (" (uncommitted changes)" if newest.dirty else "")
             + f". {versions_line(newest)}"
         )
-        lines += ["", _row(header), _row(["---"] * len(header))]
-        lines += [_row(row) for row in summary_rows(chosen.latest)]
+        rows = summary_rows(chosen.latest)
         lines.append("")
+        if rows:  # none where only the latency track ran (its table follows)
+            lines += [_row(header), _row(["---"] * len(header)), *(_row(row) for row in rows), ""]
         lines += [f"*{note}.*" for note in missing_intervals(chosen.latest)]
         lines.append("")
         cut = incomplete_runs(runs)
