@@ -62,9 +62,12 @@ SUITE_OPTIONS = (
     "--warmup-rounds=1",
     "--benchmark-timer=time.process_time",
     "-q",
+    "-m",
+    "not stream",
 )
 """The runs' defaults: tiny.en through ``transformers`` on the short clip, one round timed in
-CPU time. Options given after them win (pytest keeps the last value of an option)."""
+CPU time, without the latency track (``-m stream`` after them runs it alone). Options given
+after them win (pytest keeps the last value of an option)."""
 
 
 def suite_env(**inject: str) -> dict[str, str]:

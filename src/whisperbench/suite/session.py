@@ -13,25 +13,34 @@ import pytest
 
 from whisperbench import devices
 from whisperbench.errors import WhisperBenchError
-from whisperbench.implementations import WhisperImplementation, engine_packages
+from whisperbench.implementations import (
+    ImplementationOptions,
+    WhisperImplementation,
+    engine_packages,
+)
 from whisperbench.models import get_model
 from whisperbench.results.records import Measured
 from whisperbench.suite import compare_guard, session_guard
 from whisperbench.suite.cases import (
     CorpusCase,
+    FirstWordsCase,
     LoadCase,
     Model,
+    StreamCase,
     SuiteConfig,
     TranscribeCase,
     corpus_cases,
+    first_words_cases,
     last_cases,
     load_cases,
     order_by_model,
+    stream_cases,
     transcribe_cases,
 )
 from whisperbench.suite.inputs import ClipLibrary, CorpusLibrary
 from whisperbench.suite.options import suite_config
-from whisperbench.suite.pool import ModelPool
+from whisperbench.suite.pool import ModelPool, load_apart
+from whisperbench.suite.references import ALIGNER, ALIGNER_SIZE, ReferenceTimes
 from whisperbench.suite.terminal import Terminal
 from whisperbench.weights import go_offline
 
@@ -40,6 +49,8 @@ CASE_TYPES: dict[str, type] = {
     "load_case": LoadCase,
     "transcribe_case": TranscribeCase,
     "corpus_case": CorpusCase,
+    "first_words_case": FirstWordsCase,
+    "stream_case": StreamCase,
 }
 """The parametrised arguments of the benchmark tests, and the case each one takes."""
 COMMIT_VARIABLE = "WHISPERBENCH_COMMIT"
@@ -98,6 +109,8 @@ class BenchSession:
         for name, cases in (
             ("transcribe_case", transcribe_cases(self.suite)),
             ("corpus_case", corpus_cases(self.suite)),
+            ("first_words_case", first_words_cases(self.suite)),
+            ("stream_case", stream_cases(self.suite)),
         ):
             if name in metafunc.fixturenames:
                 metafunc.parametrize(name, [pytest.param(case, id=case.id) for case in cases])
@@ -158,6 +171,20 @@ class BenchSession:
     def clip_library(self) -> ClipLibrary:
         return ClipLibrary({path.stem: path for path in self.suite.clips})
 
+    def reference_times(self, clips: ClipLibrary) -> ReferenceTimes:
+        """The stream cases' reference word times, aligned once per session."""
+        options = ImplementationOptions(device=devices.resolve_device(self.suite.options.device))
+        return ReferenceTimes(
+            clips,
+            lambda: load_apart(
+                ALIGNER,
+                ALIGNER_SIZE,
+                options,
+                cache_dir=self.suite.cache_dir,
+                notify=self.terminal.notify,
+            ),
+        )
+
     def corpus_library(self) -> CorpusLibrary:
         return CorpusLibrary(
             {spec.name: spec for spec in self.suite.datasets},
@@ -198,14 +225,16 @@ class BenchSession:
             corpus_lines,
             option_warnings,
             repetition_warnings,
-            results_table,
+            results_tables,
         )
         from whisperbench.verdict import interval_notes, verdicts
 
         buffer = io.StringIO()
-        Console(
+        console = Console(
             file=buffer, width=max(150, terminalreporter._tw.fullwidth), force_terminal=False
-        ).print(results_table(results))
+        )
+        for table in results_tables(results):
+            console.print(table)
         terminalreporter.write_sep("-", "whisperbench results")
         terminalreporter.write(buffer.getvalue())
         for line in corpus_lines(results):
