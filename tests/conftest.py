@@ -45,7 +45,9 @@ RECORDED_FILES = tuple(sorted(REPORTS.rglob("*.json")))
 MACHINE = "Linux-CPython-3.11-64bit"
 
 
-REAL_WEIGHTS_FIXTURES = frozenset({"offline_hub_cache", "offline_models", "offline_hub_env"})
+REAL_WEIGHTS_FIXTURES = frozenset(
+    {"offline_hub_cache", "offline_models", "offline_hub_env", "latency_storage"}
+)
 """Fixtures that import real Whisper weights (``fixtures/model_cache.py``): a test that uses
 one, directly or through another fixture, loads a real model and belongs to the slow tier."""
 
@@ -247,10 +249,10 @@ def stand_in_benchmark() -> type[StandInBenchmark]:
 
 @pytest.fixture(scope="session")
 def latency_storage(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fast tier's one small real run (the only real weights it loads, on purpose: the
-    latency track's plumbing from a real engine to the report and the judge stays in the
-    fast tier): ``helpers.latency_runs.latency_run``, faster-whisper on tiny.en and a 4.3 s
-    real clip, into a storage of its own; returns the storage (one run, ``0001_*.json``)."""
+    """A small real run of the latency track (slow, as every test with real weights: the fast
+    tier covers the plumbing on the fake engine): ``helpers.latency_runs.latency_run``,
+    faster-whisper on tiny.en and a 4.3 s real clip, into a storage of its own; returns the
+    storage (one run, ``0001_*.json``)."""
     from helpers.latency_runs import latency_run
 
     storage = tmp_path_factory.mktemp("latency-runs")

@@ -24,7 +24,12 @@ from whisperbench.results.codec import from_extra_info
 from whisperbench.results.metrics import metric, metrics_of
 from whisperbench.results.records import FirstWordsResult, Measured, StreamResult
 from whisperbench.streaming import ReferenceWord
-from whisperbench.suite.cases import Skip, SuiteConfig, check_stream_settings
+from whisperbench.suite.cases import (
+    Skip,
+    SuiteConfig,
+    check_stream_settings,
+    latency_track_asked,
+)
 from whisperbench.suite.latency import measure_first_words, measure_stream
 from whisperbench.suite.loaded import LoadedModel
 from whisperbench.suite.tables import results_tables
@@ -105,11 +110,21 @@ def test_the_track_runs_by_its_marker_or_its_name(pytester: pytest.Pytester) -> 
     assert collected(pytester, "-m", "stream") == TRACK
     assert collected(pytester, "-m", "latency") == TRACK
     assert collected(pytester, "-k", "stream") == TRACK
-    left = collected(pytester, "-m", "not stream")
-    assert left == [
+    assert collected(pytester, "test_latency.py") == TRACK  # the file named
+    throughput = [
         "test_transcribe.py::test_transcribe[fake-tiny.en-short]",
         "test_transcribe.py::test_transcribe[fake-tiny.en-seams]",
     ]
+    assert collected(pytester, "-m", "not stream") == throughput
+    assert collected(pytester) == throughput  # a plain run leaves the track out, unasked
+
+
+def test_the_track_is_asked_for_by_marker_keyword_or_path() -> None:
+    assert latency_track_asked("stream", "", [])
+    assert latency_track_asked("", "first_words and faster", [])
+    assert latency_track_asked("", "", ["benchmarks/test_latency.py::test_stream"])
+    assert not latency_track_asked("", "", ["benchmarks/"])
+    assert not latency_track_asked("not slow", "transformers", ["benchmarks/test_transcribe.py"])
 
 
 # -- measured on the fake engine -------------------------------------------------------------------
@@ -156,13 +171,26 @@ def test_a_first_words_case_is_saved_with_its_rounds(stand_in_benchmark: type) -
     }
 
 
+def whole_seconds(sleep_s: float):  # type: ignore[no-untyped-def]
+    """A fake that takes ``sleep_s`` per update and says a word for each whole second heard
+    only: a partial second's word is a hash of whatever part arrived, and two updates whose
+    parts differ could still agree on it by chance (one in ``len(WORDS)``), committing a word
+    the finished audio does not say; when updates end depends on the machine's load."""
+
+    def handler(audio: np.ndarray) -> TranscriptionResult:
+        time.sleep(sleep_s)
+        return words_from_audio(audio[: len(audio) // SAMPLE_RATE * SAMPLE_RATE])
+
+    return handler
+
+
 def test_a_fake_that_sleeps_falls_behind_and_is_saved_so(stand_in_benchmark: type) -> None:
     clip, words = fake_clip(3)
     fast, slow = (
         measure_stream(
             stand_in_benchmark(), fake_loaded(handler), clip, words, chunk_s=0.25, buffer_s=15.0
         )
-        for handler in (None, sleeping(0.4))
+        for handler in (whole_seconds(0.0), whole_seconds(0.4))
     )
     for measured in (fast, slow):
         assert isinstance(measured.result, StreamResult)

@@ -216,6 +216,18 @@ Model = tuple[str, str]
 """An (implementation, size) the pool loads."""
 
 
+TRACK_WORDS = ("stream", "latency", "first_words")
+"""Words that, in ``-m``, ``-k`` or a path given to pytest, ask for the latency track."""
+
+
+def latency_track_asked(markexpr: str, keyword: str, args: Sequence[str]) -> bool:
+    """The latency track runs only when asked for (``-m stream``, ``-m latency``, ``-k stream``
+    or ``benchmarks/test_latency.py`` named): a plain ``pytest benchmarks/`` stays the
+    throughput benchmark it was, without the track's extra minutes and its aligner."""
+    asked = (markexpr.lower(), keyword.lower(), *(arg.lower() for arg in args))
+    return any(word in text for text in asked for word in TRACK_WORDS)
+
+
 def case_model(case: object) -> Model | None:
     """The model a case runs; None for anything that is not a case."""
     if isinstance(case, Case):

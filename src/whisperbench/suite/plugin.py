@@ -30,8 +30,8 @@ from whisperbench.suite.terminal import Terminal, safe_streams
 __all__ = ["CorpusCase", "FirstWordsCase", "LoadCase", "StreamCase", "TranscribeCase"]
 
 MARKERS = (
-    "stream: the latency track (first words, simulated live streaming): "
-    "pytest benchmarks/ -m stream runs it alone, -m 'not stream' leaves it out",
+    "stream: the latency track (first words, simulated live streaming), run only when asked: "
+    "pytest benchmarks/ -m stream (or -k stream) runs it alone",
     "latency: the latency track, as the stream marker",
 )
 """The markers of the suite's benchmark tests (``benchmarks/test_latency.py``)."""
@@ -66,7 +66,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     _session(metafunc.config).parametrize(metafunc)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    BenchSession.leave_out_unasked_track(config, items)
     BenchSession.order(items)
 
 

@@ -32,6 +32,7 @@ from whisperbench.suite.cases import (
     corpus_cases,
     first_words_cases,
     last_cases,
+    latency_track_asked,
     load_cases,
     order_by_model,
     stream_cases,
@@ -114,6 +115,19 @@ class BenchSession:
         ):
             if name in metafunc.fixturenames:
                 metafunc.parametrize(name, [pytest.param(case, id=case.id) for case in cases])
+
+    @staticmethod
+    def leave_out_unasked_track(config: pytest.Config, items: list[pytest.Item]) -> None:
+        """The latency track's cases are deselected unless it was asked for
+        (``cases.latency_track_asked``)."""
+        option = config.option
+        markexpr, keyword = getattr(option, "markexpr", ""), getattr(option, "keyword", "")
+        if latency_track_asked(markexpr or "", keyword or "", config.args):
+            return
+        unasked = [item for item in items if item.get_closest_marker("stream") is not None]
+        if unasked:
+            config.hook.pytest_deselected(items=unasked)
+            items[:] = [item for item in items if item.get_closest_marker("stream") is None]
 
     @staticmethod
     def order(items: list[pytest.Item]) -> None:
