@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Record the CUDA runs kept under reports/gpu/ (run on a GPU machine from the repo root).
 #
-# Needs: tiny.en in the HF cache at $HF_HUB_CACHE (whisperbench import-model), the python
-# packages of the project (importable, e.g. PYTHONPATH=src), and $OUT, a folder that receives
+# Needs: tiny.en in the HF cache at $HF_HUB_CACHE (whisperbench import-model), the project
+# installed (its pytest plugin and engines register through entry points: on a machine without
+# internet, `pip install --no-deps --no-build-isolation -e .`), and $OUT, a folder that receives
 # gpu-results.tgz (the pytest-benchmark JSON, the logs and commands.txt), packed again after
 # each run, so that a machine taken back mid-way still returns the runs that ended. Which runs: $RUNS, a space-separated list
 # of the names below (default: all of them).
@@ -16,6 +17,10 @@ CLIPS=/tmp/whisperbench-clips
 CORPUS=/tmp/whisperbench-corpus528
 REAL_LONG=/tmp/whisperbench-real-long
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+python3 -c "import importlib.metadata as m; m.distribution('whisperbench')" 2>/dev/null || {
+  echo "gpu_record.sh: whisperbench is not installed, so pytest has not its plugin: pip install --no-deps --no-build-isolation -e ." >&2
+  exit 2
+}
 python3 scripts/repeat_clip.py long 2 "$CLIPS" || exit 1
 mkdir -p "$REAL_LONG"  # the real long-form readings of fixtures/realspeech (over 60 s), with their transcripts
 python3 -c "

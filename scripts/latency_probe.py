@@ -1,4 +1,5 @@
-"""The latency track by hand, until the suite runs it as a case kind (issue 23): for each
+"""The latency track by hand, outside pytest (the suite runs it as case kinds: ``pytest
+benchmarks/ -m stream``; issue 23): for each
 engine, first-words latency (batch 1, warm) and a simulated live stream of each clip, printed
 as a table and written as JSON Lines
 (``--json``: the command, commit and machine first, then one line per engine and clip).

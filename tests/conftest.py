@@ -11,6 +11,8 @@
   ``recorded_storages``, ``gpu_storage`` (the H100 storage at 4e2b31c, whose run 0003 ran ours
   at batch 24 after batch 64 in run 0002), ``cpu_storage``, ``storage_of`` (copies runs into a
   temporary storage of pytest-benchmark's layout);
+- ``latency_storage``: the fast tier's one small real run, of the latency track
+  (``helpers.latency_runs``);
 - ``variants``: a temporary storage of runs made from a recorded one with a known change
   (slower, WER up, repeated n-grams, other parameters), for the regression rule;
 - ``StandInBenchmark``: the part of pytest-benchmark's ``benchmark`` fixture that the suite
@@ -43,7 +45,9 @@ RECORDED_FILES = tuple(sorted(REPORTS.rglob("*.json")))
 MACHINE = "Linux-CPython-3.11-64bit"
 
 
-REAL_WEIGHTS_FIXTURES = frozenset({"offline_hub_cache", "offline_models", "offline_hub_env"})
+REAL_WEIGHTS_FIXTURES = frozenset(
+    {"offline_hub_cache", "offline_models", "offline_hub_env", "latency_storage"}
+)
 """Fixtures that import real Whisper weights (``fixtures/model_cache.py``): a test that uses
 one, directly or through another fixture, loads a real model and belongs to the slow tier."""
 
@@ -241,6 +245,19 @@ class StandInBenchmark:
 def stand_in_benchmark() -> type[StandInBenchmark]:
     """``stand_in_benchmark()`` (or ``(disabled=True)``): a fresh ``StandInBenchmark``."""
     return StandInBenchmark
+
+
+@pytest.fixture(scope="session")
+def latency_storage(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small real run of the latency track (slow, as every test with real weights: the fast
+    tier covers the plumbing on the fake engine): ``helpers.latency_runs.latency_run``,
+    faster-whisper on tiny.en and a 4.3 s real clip, into a storage of its own; returns the
+    storage (one run, ``0001_*.json``)."""
+    from helpers.latency_runs import latency_run
+
+    storage = tmp_path_factory.mktemp("latency-runs")
+    latency_run(storage, tmp_path_factory.mktemp("latency-hub"))
+    return storage
 
 
 @pytest.fixture(scope="session")

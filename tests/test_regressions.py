@@ -197,7 +197,8 @@ def test_load_cases_are_judged_only_when_asked(variants: VariantStorage) -> None
 def test_the_rule_text_names_every_limit() -> None:
     assert describe_rule(Limits()) == (
         "against the median of up to 5 earlier run(s) of the same configuration; "
-        "limits: median:10%, WER +1 points, repeated 8-grams +0"
+        "limits: median:10%, WER +1 points, repeated 8-grams +0, time to first words 25%, "
+        "median emission delay 25%, streamed WER +1 points"
     )
     assert describe_rule(Limits(window=7, checks=()), ["0003", "0004"]) == (
         "against the median of up to 7 earlier run(s) (0003, 0004) of the same "

@@ -26,8 +26,10 @@ from whisperbench.results.codec import from_extra_info
 from whisperbench.results.metrics import Metric
 from whisperbench.results.records import (
     CorpusResult,
+    FirstWordsResult,
     Params,
     Result,
+    StreamResult,
     Timing,
     TranscribeResult,
     config_changes,
@@ -84,7 +86,7 @@ class CaseKey:
 
 def _subject(result: Result) -> str | None:
     """What a case ran on: its clip, or its corpus (``-one-by-one`` when it ran so)."""
-    if isinstance(result, TranscribeResult):
+    if isinstance(result, TranscribeResult | FirstWordsResult | StreamResult):
         return result.clip
     if isinstance(result, CorpusResult):
         return result.subject

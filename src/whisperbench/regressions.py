@@ -33,11 +33,17 @@ from pytest_benchmark.utils import parse_compare_fail
 from whisperbench.formatting import change_text, evidence_text, value_with_unit
 from whisperbench.history import CaseKey, CaseResult, Run, median
 from whisperbench.results.metrics import Metric, judged
+from whisperbench.results.records import LATENCY_KINDS, STREAM
 from whisperbench.results.uncertainty import OverRounds, rounds_of
 from whisperbench.scoring import evidence
 from whisperbench.scoring.evidence import Difference
 
 DEFAULT_WINDOW = 5
+JUDGED_KINDS = ("transcribe", "corpus", *LATENCY_KINDS)
+"""The kinds of case ``check-regressions`` judges by default (model loads are noisy)."""
+UNTIMED_KINDS = (STREAM,)
+"""Kinds whose pytest-benchmark time is not judged: a stream case runs once, and its speed is
+judged through its own figures (emission delay, kept up)."""
 DEFAULT_TIME_CHECK = "median:10%"
 TIME_FIELDS = ("min", "max", "mean", "median", "stddev", "iqr")
 
@@ -137,6 +143,8 @@ class TimeLimit:
         return describe_check(self.check)
 
     def judge(self, current: CaseResult, history: Sequence[CaseResult]) -> Finding | None:
+        if current.key.kind in UNTIMED_KINDS:
+            return None
         base = time_baseline(history)
         now = time_fields(current)
         value = float(self.check.compute(now, base))
@@ -226,7 +234,7 @@ class Limits:
             (TimeLimit(parse_time_check(DEFAULT_TIME_CHECK)), *default_metric_limits())
         )
     )
-    kinds: tuple[str, ...] = ("transcribe", "corpus")
+    kinds: tuple[str, ...] = JUDGED_KINDS
     """The kinds of case that are judged (model loads are noisy)."""
 
 

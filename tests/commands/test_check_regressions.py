@@ -314,3 +314,53 @@ def test_a_slowdown_and_a_wer_rise_beyond_the_evidence_fail_with_both_numbers(
     assert wer_line.endswith(
         "WER 9.5% vs 7.1% (median of 5 run(s)): +2.4 points [+1.5, +3.3], p<0.001 (MAPSSWE), over 1"
     )
+
+
+# -- the latency track (the fast tier's real run) -------------------------------------------------
+
+
+def latency_history(latency_storage: Path, tmp_path: Path) -> Path:
+    """A storage holding a copy of the real latency run, and the same results saved again."""
+    from helpers.latency_runs import scaled_copy
+
+    storage = tmp_path / "storage"
+    (run_file,) = latency_storage.glob("*/*.json")
+    folder = storage / run_file.parent.name
+    folder.mkdir(parents=True)
+    copy = folder / run_file.name
+    copy.write_bytes(run_file.read_bytes())
+    scaled_copy(copy, 2)
+    return storage
+
+
+def test_the_latency_cases_are_judged_and_pass_unchanged(
+    latency_storage: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "400")  # the table's headers on one line each
+    storage = latency_history(latency_storage, tmp_path)
+    assert main(check(storage)) == 0
+    out = capsys.readouterr().out
+    assert "OK: no regressions in run 0002 (2 case(s) checked)" in out
+    for column in ("First words", "Delay p50", "Stream WER", "Kept up"):  # a group each
+        assert column in out, column
+    assert "Repeats" not in out  # no throughput case was checked: no column of its metrics
+
+
+def test_an_injected_delay_regression_fails(
+    latency_storage: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from helpers.latency_runs import scaled_copy
+
+    storage = latency_history(latency_storage, tmp_path)
+    (newest,) = storage.glob("*/0002_*.json")
+    scaled_copy(newest, 3, delay_factor=3.0)
+    assert main(check(storage)) == 1
+    out = capsys.readouterr().out
+    failed = [line for line in out.splitlines() if line.startswith("  stream faster-whisper")]
+    assert len(failed) == 1, out
+    assert "median emission delay" in failed[0] and "+200.0%" in failed[0]
+    assert "bootstrap over words" in failed[0] or "[" in failed[0]
+    assert main(check(storage, "--delay", "none")) == 0  # the limit turned off

@@ -64,7 +64,8 @@ SUITE_OPTIONS = (
     "-q",
 )
 """The runs' defaults: tiny.en through ``transformers`` on the short clip, one round timed in
-CPU time. Options given after them win (pytest keeps the last value of an option)."""
+CPU time (the latency track runs only when asked: ``-m stream`` after them). Options given
+after them win (pytest keeps the last value of an option)."""
 
 
 def suite_env(**inject: str) -> dict[str, str]:

@@ -14,7 +14,9 @@ import torch
 from whisperbench.audio import SAMPLE_RATE, fixture_clip_path, load_clip
 from whisperbench.implementations.windows import (
     CHUNK_LENGTH_S,
+    Piece,
     Window,
+    gather,
     log_mel,
     quiet_windows,
     window_batch,
@@ -97,3 +99,26 @@ def test_log_mel_is_the_feature_extractors(offline_hub_cache: Path) -> None:
     theirs = extractor(chunks, sampling_rate=SAMPLE_RATE, return_tensors="np").input_features
     assert ours.shape == theirs.shape
     np.testing.assert_allclose(ours.numpy(), theirs, atol=2e-4)
+
+
+def test_gather_sends_each_piece_once_in_order_with_touching_windows_as_one_span() -> None:
+    """Windows of one utterance that touch, windows with a gap, a second utterance, and audio
+    that is not float32: the samples arrive back to back, each piece at its own offset."""
+    rng = np.random.default_rng(1)
+    first = rng.normal(0, 0.1, 50_000).astype(np.float32)
+    second = rng.normal(0, 0.1, 30_000)  # float64, as numpy gives by default
+    pieces = [
+        Piece(0, Window(0, 20_000)),
+        Piece(0, Window(20_000, 10_000)),  # touches the one before
+        Piece(0, Window(35_000, 15_000)),  # after a gap
+        Piece(1, Window(0, 30_000)),
+        Piece(0, Window(0, 5_000)),  # back to the first utterance
+    ]
+    wave, windows = gather([first, second], pieces, "cpu")
+    expected = np.concatenate(
+        [[first, second][p.utterance][p.window.start : p.window.end] for p in pieces]
+    ).astype(np.float32)
+    assert wave.dtype == torch.float32
+    np.testing.assert_array_equal(wave.numpy(), expected)
+    assert [w.length for w in windows] == [p.window.length for p in pieces]
+    assert [w.start for w in windows] == [0, 20_000, 30_000, 45_000, 75_000]

@@ -43,7 +43,14 @@ def test_each_direction_has_its_file_and_metrics(variants: VariantStorage) -> No
 
 
 def test_the_exported_metrics_are_the_declared_ones() -> None:
-    assert [m.field for m in exported()] == ["rtfx", "wer", "repeated_ngrams"]
+    assert [m.field for m in exported()] == [
+        "rtfx",
+        "wer",
+        "repeated_ngrams",
+        "first_text_s",
+        "delay_p50_s",
+        "stream_wer",
+    ]
 
 
 def test_nothing_to_export_is_an_empty_list(gpu_storage: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 from whisperbench.fleet import machines as fleet
 from whisperbench.history import History, load_history
 from whisperbench.report import machines, plots
-from whisperbench.report.html import html_report
+from whisperbench.report.html import across_plot, html_report
 from whisperbench.report.markdown import markdown_summary
 from whisperbench.results import metric
 from whisperbench.verdict import verdicts
@@ -139,9 +139,17 @@ def test_the_report_shows_it_for_two_machines_and_not_for_one(fleet_storage: Pat
     assert "## Leaderboard per machine" in summary
     assert "### NVIDIA H100 80GB HBM3" in summary and "#### tiny.en on cuda" in summary
     assert "## Same engine and model across machines" in summary
-    page = html_report(two)
-    assert "<h2>Leaderboard per machine</h2>" in page
-    assert 'alt="RTFx and WER of the same engine and model across machines"' in page
+    section = "\n".join(machines.html_section(two, across_plot))  # the page's leaderboard part
+    assert "<h2>Leaderboard per machine</h2>" in section
+    assert 'alt="RTFx and WER of the same engine and model across machines"' in section
     one = History(storage=two.storage, runs=two.for_machine("Linux-CPython-3.11-64bit"))
     assert "Leaderboard" not in markdown_summary(one)
-    assert "Leaderboard" not in html_report(one)
+    assert machines.html_section(one, across_plot) == []
+
+
+@pytest.mark.slow
+def test_the_whole_page_of_two_machines_holds_the_leaderboard(fleet_storage: Path) -> None:
+    """The page end to end (a plot per case of both machines: slow)."""
+    page = html_report(load_history(fleet_storage))
+    assert "<h2>Leaderboard per machine</h2>" in page
+    assert 'alt="RTFx and WER of the same engine and model across machines"' in page

@@ -16,6 +16,7 @@ from whisperbench.errors import ResultError
 from whisperbench.results import (
     METRICS,
     ONE_BY_ONE,
+    RESULT_KINDS,
     SPEED_PARAMS,
     CorpusResult,
     LoadResult,
@@ -133,7 +134,7 @@ def test_params_keep_a_plugins_extra_keys_and_values_of_another_type() -> None:
     ("info", "problem"),
     [
         (None, "no whisperbench extra_info"),
-        ({}, "no whisperbench extra_info (kind load/transcribe/corpus)"),
+        ({}, "no whisperbench extra_info (kind load/transcribe/corpus/first-words/stream)"),
         ({"kind": "corpus", "implementation": "x", "model": "y"}, "lacks dataset"),
         ({"kind": "benchmark"}, "no whisperbench extra_info"),
         ({"kind": "transcribe", "implementation": "x", "model": "y"}, "lacks clip"),
@@ -194,7 +195,7 @@ def test_timing_of_rounds_matches_pytest_benchmarks_stats() -> None:
 
 def test_every_declared_metric_names_a_field_that_exists() -> None:
     timing = {f.name for f in fields(Timing)}
-    records = {f.name for cls in (LoadResult, TranscribeResult, CorpusResult) for f in fields(cls)}
+    records = {f.name for cls in RESULT_KINDS.values() for f in fields(cls)}
     for declared in METRICS:
         where = timing if declared.source == "timing" else records
         assert declared.field in where, declared.field

@@ -18,8 +18,8 @@ from whisperbench.implementations.base import (
     words_of_segments,
 )
 from whisperbench.implementations.fake import FakeWhisper, words_from_audio
+from whisperbench.results.metrics import latency_metrics
 from whisperbench.streaming import (
-    LATENCY_METRICS,
     Emission,
     LocalAgreement,
     PolicySettings,
@@ -336,7 +336,7 @@ def test_the_fake_engine_streams_its_own_words_and_keeps_up() -> None:
     assert outcome.delays.inserted == 0 and len(outcome.delays.delays) == 4
     assert all(d > 0 for d in outcome.delays.delays)
     assert not outcome.timed_words
-    assert set(outcome.figures()) == {m.field for m in LATENCY_METRICS if "stream" in m.kinds}
+    assert set(outcome.figures()) == {m.field for m in latency_metrics() if "stream" in m.kinds}
 
 
 def test_a_fake_that_sleeps_falls_behind_real_time_and_is_reported_so() -> None:
@@ -355,7 +355,7 @@ def test_first_words_of_an_engine_that_answers_at_the_end() -> None:
     result = first_words(loaded_fake(sleeping(0.05)), np.zeros(SAMPLE_RATE, np.float32), rounds=2)
     assert result.at_end and result.first_text_s == result.full_text_s >= 0.05
     assert len(result.first_rounds) == 2
-    assert set(result.figures()) == {m.field for m in LATENCY_METRICS if "first-words" in m.kinds}
+    assert set(result.figures()) == {m.field for m in latency_metrics() if "first-words" in m.kinds}
 
 
 def test_an_engine_that_cannot_stream_is_skipped_with_the_reason() -> None:

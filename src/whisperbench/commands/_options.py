@@ -12,6 +12,7 @@ from whisperbench.history import DEFAULT_STORAGE, History, load_history
 from whisperbench.regressions import (
     DEFAULT_TIME_CHECK,
     DEFAULT_WINDOW,
+    JUDGED_KINDS,
     Limit,
     Limits,
     MetricLimit,
@@ -99,7 +100,7 @@ def limits(args: argparse.Namespace) -> Limits:
         value: float | None = getattr(args, _dest(metric))
         if value is not None:
             checks.append(MetricLimit(metric, value))
-    kinds = ("transcribe", "corpus", "load") if args.include_load else ("transcribe", "corpus")
+    kinds = (*JUDGED_KINDS, "load") if args.include_load else JUDGED_KINDS
     return Limits(window=args.window, checks=tuple(checks), kinds=kinds)
 
 

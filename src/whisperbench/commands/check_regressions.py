@@ -77,7 +77,9 @@ def pick_machine(history: History, wanted: str | None) -> str:
 
 def report_table(report: CheckReport) -> Table:
     """A row per checked case: time and each judged metric, now and in the history."""
-    metrics = judged()
+    metrics = [  # those of the kinds checked (the latency track's only where it ran)
+        m for m in judged() if any(c.current.result.kind in m.kinds for c in report.cases)
+    ]
     table = Table(title=f"run {report.newest.label} against the history")
     columns = ["Case", "Median s", "History median s", "Δ time"]
     for metric in metrics:

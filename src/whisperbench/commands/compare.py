@@ -53,7 +53,8 @@ def _mark(row: CaseComparison, metric: Metric) -> str:
 
 def comparison_table(a: Run, b: Run, rows: list[CaseComparison]) -> Table:
     """A, B and the change of each metric that compare shows (results.METRICS), per case."""
-    metrics = shown_in(COMPARE)
+    kinds = {row.key.kind for row in rows}
+    metrics = [m for m in shown_in(COMPARE) if kinds & set(m.kinds)]  # those the cases carry
     table = Table(title=f"{a.label} -> {b.label}")
     table.add_column("Case", justify="left")  # a long name is cut (Name), never a number
     for metric in metrics:

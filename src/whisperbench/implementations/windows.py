@@ -117,14 +117,31 @@ def gather(
     audios: Sequence[np.ndarray], pieces: Sequence[Piece], device: torch.device | str
 ) -> tuple[torch.Tensor, list[Window]]:
     """The pieces' samples back to back in one tensor on ``device``, and each piece's window in
-    it: only real audio crosses to the device; ``window_batch`` pads it there."""
-    joined = np.concatenate([audios[p.utterance][p.window.start : p.window.end] for p in pieces])
+    it: only real audio crosses to the device; ``window_batch`` pads it there.
+
+    The samples are copied once on the host, span by span (windows of one utterance that touch
+    are one span), into a buffer that is pinned when the device is CUDA, so that the copy to the
+    GPU runs at the bus's speed and does not wait on the host (torch's caching host allocator
+    keeps the pinned buffer for the next batch, and does not hand it out again before the copy
+    has ended)."""
+    spans: list[tuple[int, int, int]] = []  # utterance, first sample, end
     local, offset = [], 0
     for piece in pieces:
-        local.append(Window(offset, piece.window.length))
-        offset += piece.window.length
-    wave = torch.from_numpy(np.ascontiguousarray(joined, dtype=np.float32)).to(device)
-    return wave, local
+        window = piece.window
+        if spans and spans[-1][0] == piece.utterance and spans[-1][2] == window.start:
+            spans[-1] = (piece.utterance, spans[-1][1], window.end)
+        else:
+            spans.append((piece.utterance, window.start, window.end))
+        local.append(Window(offset, window.length))
+        offset += window.length
+    to_cuda = torch.device(device).type == "cuda"
+    host = torch.empty(offset, dtype=torch.float32, pin_memory=to_cuda)
+    filled = 0
+    for utterance, start, end in spans:
+        samples = np.ascontiguousarray(audios[utterance][start:end], dtype=np.float32)
+        host[filled : filled + len(samples)].copy_(torch.from_numpy(samples))
+        filled += len(samples)
+    return host.to(device, non_blocking=to_cuda), local
 
 
 def window_batch(audio: torch.Tensor, windows: list[Window], n_samples: int) -> torch.Tensor:

@@ -20,6 +20,8 @@ from whisperbench.report.select import (
     as_selection,
     corpus_header,
     corpus_rows,
+    latency_header,
+    latency_rows,
     machine_title,
     missing_intervals,
     now,
@@ -133,7 +135,7 @@ def machine_section(chosen: MachineSelection) -> list[str]:
     parts = [
         f"<h2>{html.escape(machine_title(runs))}</h2>",
         "<h3>Newest result of each case</h3>",
-        table(summary_header(), summary_rows(latest)),
+        table(summary_header(), summary_rows(latest)) if summary_rows(latest) else "",
         *(f"<p class='note'>{html.escape(note)}.</p>" for note in missing_intervals(latest)),
         "<h3>RTFx by model and implementation</h3>",
         image(plots.rtfx_plot(latest), "RTFx by model and implementation"),
@@ -147,6 +149,14 @@ def machine_section(chosen: MachineSelection) -> list[str]:
             table(corpus_header(), corpora),
             "<h3>WER against RTFx per corpus</h3>",
             image(plots.corpus_plot(latest), "WER against RTFx per corpus"),
+        ]
+    latency = latency_rows(latest)
+    if latency:
+        parts += [
+            "<h3>Latency (first words and simulated live streaming)</h3>",
+            table(latency_header(), latency),
+            "<h3>Emission delay against WER per engine</h3>",
+            image(plots.delay_wer_plot(latest), "Emission delay against WER per engine"),
         ]
     parts.append("<h3>History per benchmark</h3>")
     histories = chosen.histories

@@ -10,11 +10,14 @@ from whisperbench.regressions import Limits, describe_rule
 from whisperbench.report import machines as leaderboard
 from whisperbench.report.select import (
     VERDICT_RULE,
+    Latest,
     Selection,
     as_selection,
     corpus_header,
     corpus_rows,
     incomplete_runs,
+    latency_header,
+    latency_rows,
     machine_title,
     missing_intervals,
     now,
@@ -46,6 +49,23 @@ def verdict_section(selection: Selection) -> list[str]:
     return [*lines, ""]
 
 
+def latency_section(latest: Latest) -> list[str]:
+    """The latency track's table (first words, emission delays, stream RTF, kept up, streamed
+    and offline WER), where the machine has such cases."""
+    rows = latency_rows(latest)
+    if not rows:
+        return []
+    header = latency_header()
+    return [
+        "### Latency (first words and simulated live streaming)",
+        "",
+        _row(header),
+        _row(["---"] * len(header)),
+        *(_row(row) for row in rows),
+        "",
+    ]
+
+
 def markdown_summary(given: History | Selection, limits: Limits | None = None) -> str:
     """``summary.md`` of a report's selection (or of a history's, made here)."""
     selection = as_selection(given, limits)
@@ -68,9 +88,10 @@ def markdown_summary(given: History | Selection, limits: Limits | None = None) -
             + (" (uncommitted changes)" if newest.dirty else "")
             + f". {versions_line(newest)}"
         )
-        lines += ["", _row(header), _row(["---"] * len(header))]
-        lines += [_row(row) for row in summary_rows(chosen.latest)]
+        rows = summary_rows(chosen.latest)
         lines.append("")
+        if rows:  # none where only the latency track ran (its table follows)
+            lines += [_row(header), _row(["---"] * len(header)), *(_row(row) for row in rows), ""]
         lines += [f"*{note}.*" for note in missing_intervals(chosen.latest)]
         lines.append("")
         cut = incomplete_runs(runs)
@@ -89,6 +110,7 @@ def markdown_summary(given: History | Selection, limits: Limits | None = None) -
             ]
             lines += [_row(row) for row in corpora]
             lines.append("")
+        lines += latency_section(chosen.latest)
         flagged = chosen.newest_findings()
         if flagged:
             lines.append(f"Regressions in the newest run ({describe_rule(limits)}):")

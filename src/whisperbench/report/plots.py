@@ -20,7 +20,7 @@ from whisperbench import formatting
 from whisperbench.history import CaseKey, CaseResult
 from whisperbench.report.select import CaseHistory, Latest, model_order
 from whisperbench.results.metrics import judged, metric
-from whisperbench.results.records import ONE_BY_ONE, CorpusResult
+from whisperbench.results.records import ONE_BY_ONE, STREAM, CorpusResult
 
 if TYPE_CHECKING:
     from whisperbench.report.machines import Across
@@ -197,6 +197,67 @@ def _wer_rtfx_points(
     ax.legend(fontsize=8, loc="best")
 
 
+def delay_wer_plot(latest: Latest) -> str | None:
+    fig = delay_wer_figure(latest)
+    return None if fig is None else png(fig)
+
+
+def delay_wer_figure(latest: Latest) -> Figure | None:
+    """The latency track's trade-off: the streamed WER (%) against the median emission delay,
+    a marker per engine, a line from each point to its 90th-percentile delay, and a hollow
+    marker at the same engine's offline WER on the clip (what streaming cost in accuracy);
+    each point named model/clip."""
+    p50, p90, wer, offline = (
+        metric(name) for name in ("delay_p50_s", "delay_p90_s", "stream_wer", "offline_wer")
+    )
+    cases = _transcriptions(latest, "delay_p50_s", "stream_wer", kind=STREAM)
+    if not cases:
+        return None
+    configs = {(c.key.device, c.key.dtype, c.key.quantization) for c in cases}
+    fig = Figure(figsize=(7.5, 4.6), layout="constrained")
+    ax = fig.subplots()
+    markers = "osD^v<>pXh"
+    for index, name in enumerate(sorted({series_label(c.key, configs) for c in cases})):
+        mine = [c for c in cases if series_label(c.key, configs) == name]
+        colour, marker = f"C{index % 10}", markers[index % len(markers)]
+        xs = [c.value(p50) or 0.0 for c in mine]
+        ys = [wer.scaled(c.value(wer)) or 0.0 for c in mine]
+        tails = [max(0.0, (c.value(p90) or x) - x) for c, x in zip(mine, xs, strict=True)]
+        ax.errorbar(
+            xs,
+            ys,
+            xerr=[[0.0] * len(xs), tails],
+            fmt=marker,
+            color=colour,
+            capsize=3,
+            label=f"{name} (streamed; line to p90)",
+        )
+        offline_ys = [offline.scaled(c.value(offline)) for c in mine]
+        shown = [(x, y) for x, y in zip(xs, offline_ys, strict=True) if y is not None]
+        if shown:
+            ax.scatter(
+                [x for x, _ in shown],
+                [y for _, y in shown],
+                marker=marker,
+                facecolors="none",
+                edgecolors=colour,
+                s=50,
+                label=f"{name} (offline WER)",
+            )
+        for c, x, y in zip(mine, xs, ys, strict=True):
+            label = f"{c.key.model}/{c.key.clip}"
+            ax.annotate(label, (x, y), fontsize=6, xytext=(4, 3), textcoords="offset points")
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.margins(0.15)
+    ax.set_xlabel("median emission delay, s (lower is sooner)")
+    ax.set_ylabel("WER % (lower is better)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    ax.set_title("Emission delay against WER per engine (newest stream case)", fontsize=10)
+    return fig
+
+
 def history_plot(item: CaseHistory) -> str:
     return png(history_figure(item))
 
@@ -207,10 +268,11 @@ def history_figure(item: CaseHistory) -> Figure:
     of configuration by a dashed line and what changed."""
     cases = [case for _, case in item.points]
     panels = [m for m in judged() if any(c.value(m) is not None for c in cases)]
-    fig = Figure(
-        figsize=(max(5.5, 0.6 * len(cases) + 3.0), 3.0 + 1.6 * len(panels)),
-        layout="constrained",
-    )
+    height = 3.0 + 1.6 * len(panels)
+    fig = Figure(figsize=(max(5.5, 0.6 * len(cases) + 3.0), height))
+    # Margins in inches, set once: a report draws one of these per case, and a layout engine
+    # that measures every label took half of the drawing time.
+    fig.subplots_adjust(left=0.14, right=0.98, top=1 - 0.45 / height, bottom=0.75 / height)
     axes = fig.subplots(1 + len(panels), 1, squeeze=False, sharex=True)[:, 0]
     xs = list(range(len(cases)))
     medians = [c.median_s for c in cases]

@@ -17,8 +17,8 @@ from whisperbench import formatting
 from whisperbench.history import CaseKey, CaseResult, History, Run
 from whisperbench.models import MODELS
 from whisperbench.regressions import Finding, Limits, Verdict, series_verdicts
-from whisperbench.results.metrics import REPORT, Metric, metric, shown_in
-from whisperbench.results.records import CorpusResult
+from whisperbench.results.metrics import REPORT, Metric, latency_metrics, metric, shown_in
+from whisperbench.results.records import LATENCY_KINDS, CorpusResult
 from whisperbench.verdict import interval_notes, verdicts
 
 PARAM_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -72,7 +72,9 @@ def cell(metric: Metric, case: CaseResult) -> str:
 
 
 def summary_metrics() -> tuple[Metric, ...]:
-    return shown_in(REPORT)
+    """The summary's columns: the metrics of transcriptions, loads and corpora (the latency
+    track's have a table of their own, ``latency_rows``)."""
+    return tuple(m for m in shown_in(REPORT) if m not in latency_metrics())
 
 
 def summary_header() -> list[str]:
@@ -88,7 +90,11 @@ def summary_header() -> list[str]:
 
 def numeric_columns() -> set[str]:
     """The headers whose cells are numbers (right-aligned in HTML)."""
-    return {m.label for m in summary_metrics()} | {"Batch", *CORPUS_NUMERIC}
+    return (
+        {m.label for m in summary_metrics()}
+        | {m.label for m in report_latency_metrics()}
+        | {"Batch", "Chunk s", *CORPUS_NUMERIC}
+    )
 
 
 CORPUS_PARAM_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -174,7 +180,7 @@ def summary_rows(latest: Latest) -> list[list[str]]:
     rows = []
     for run, case in latest:
         key = case.key
-        if key.kind == "corpus":
+        if key.kind == "corpus" or key.kind in LATENCY_KINDS:
             continue
         if key.kind == "load" and (key.implementation, key.model) in transcribed:
             continue
@@ -186,6 +192,70 @@ def summary_rows(latest: Latest) -> list[list[str]]:
                 *(cell(m, case) for m in summary_metrics()),
                 *(formatting.param(case.params.get(name)) for name, _ in PARAM_COLUMNS),
                 run_name(run),
+            ]
+        )
+    return rows
+
+
+def report_latency_metrics() -> tuple[Metric, ...]:
+    return tuple(m for m in latency_metrics() if REPORT in m.shown)
+
+
+LATENCY_PARAM_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("stream_chunk_s", "Chunk s"),
+    ("first_words_at_end", "First words at end"),
+    *PARAM_COLUMNS,
+)
+"""The parameters the latency table shows: the stream's chunk, whether the engine's first words
+come only with the whole transcript, then the summary's."""
+
+
+def latency_header() -> list[str]:
+    return [
+        "Implementation",
+        "Model",
+        "Clip",
+        *(m.label for m in report_latency_metrics()),
+        *(header for _, header in LATENCY_PARAM_COLUMNS),
+        "Run",
+    ]
+
+
+def latency_cases(latest: Latest) -> list[list[tuple[Run, CaseResult]]]:
+    """The latency track's newest results, grouped by engine, model, clip and configuration
+    (the first-words case beside the stream case of the same clip)."""
+    groups: dict[tuple[str, ...], list[tuple[Run, CaseResult]]] = {}
+    for run, case in latest:
+        key = case.key
+        if key.kind in LATENCY_KINDS:
+            group = (key.implementation, key.model, key.clip or "", key.device, key.dtype)
+            groups.setdefault((*group, key.quantization), []).append((run, case))
+    return list(groups.values())
+
+
+def latency_rows(latest: Latest) -> list[list[str]]:
+    """A row per engine, model and clip of the latency track: first words, emission delays,
+    stream RTF, kept up, streamed and offline WER (each from its own case)."""
+    rows = []
+    for group in latency_cases(latest):
+        key = group[0][1].key
+
+        def param(name: str, group: list[tuple[Run, CaseResult]] = group) -> str:
+            found = [c.params.get(name) for _, c in group if c.params.get(name) is not None]
+            return formatting.param(found[0] if found else None)
+
+        def cell_of(m: Metric, group: list[tuple[Run, CaseResult]] = group) -> str:
+            owner = next((c for _, c in group if c.key.kind in m.kinds), None)
+            return formatting.MISSING if owner is None else cell(m, owner)
+
+        rows.append(
+            [
+                key.implementation,
+                key.model,
+                key.clip or "",
+                *(cell_of(m) for m in report_latency_metrics()),
+                *(param(name) for name, _ in LATENCY_PARAM_COLUMNS),
+                ", ".join(sorted({run_name(run) for run, _ in group})),
             ]
         )
     return rows

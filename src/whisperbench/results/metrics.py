@@ -32,6 +32,13 @@ The suite then saves its value with every transcribe case (under ``field`` in ``
 and the tables, the report, compare, the judge (with a ``Judgement``: a command-line limit) and
 the export show it. A typed field on a record is optional: a value without one lives in the
 record's ``extra`` and is read from there.
+
+**The latency track** (``FIRST_WORDS`` and ``STREAM`` cases, issue 23) declares its figures
+here too: time to first words and to the whole transcript (evidence: the timed rounds of each),
+emission delay mean, p50 and p90 (evidence: the bootstrap over the stream's words), the stream's
+processing real-time factor, whether it kept up, and the streamed WER beside the same engine's
+offline WER (evidence: the units of speech). The case computes them (``streaming``); the
+declarations say how they are shown and judged.
 """
 
 from __future__ import annotations
@@ -41,8 +48,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from whisperbench.results._fields import is_number
-from whisperbench.results.records import CaseRecord, Timing
-from whisperbench.results.uncertainty import Evidence, OverRounds, OverUnits
+from whisperbench.results.records import FIRST_WORDS, LATENCY_KINDS, STREAM, CaseRecord, Timing
+from whisperbench.results.uncertainty import Evidence, OverRounds, OverUnits, OverWords
 from whisperbench.scoring import words as scoring
 from whisperbench.scoring.evidence import Difference, Interval
 
@@ -320,7 +327,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".2f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "corpus", "load"),
+        kinds=("transcribe", "corpus", "load", *LATENCY_KINDS),
         shown=frozenset({SESSION, REPORT}),
     ),
     Metric(
@@ -332,7 +339,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".0f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "corpus", "load"),
+        kinds=("transcribe", "corpus", "load", *LATENCY_KINDS),
         shown=frozenset({SESSION, REPORT}),
     ),
     Metric(
@@ -344,7 +351,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".0f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "corpus", "load"),
+        kinds=("transcribe", "corpus", "load", *LATENCY_KINDS),
         shown=frozenset({REPORT}),
     ),
     Metric(
@@ -356,11 +363,162 @@ METRICS: tuple[Metric, ...] = (
         spec=".0f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "corpus", "load"),
+        kinds=("transcribe", "corpus", "load", *LATENCY_KINDS),
         shown=frozenset({REPORT}),
+    ),
+    Metric(
+        field="first_text_s",
+        label="First words s",
+        name="time to first words",
+        short="First words",
+        unit="s",
+        spec=".3f",
+        better="smaller",
+        change="relative",
+        kinds=(FIRST_WORDS,),
+        evidence=OverRounds(rounds="first_round_s"),
+        judge=Judgement(
+            "--first-words",
+            "PERCENT",
+            25.0,
+            "time-to-first-words regression limit in percent (latency track); 'none' turns it off",
+        ),
+        export=True,
+    ),
+    Metric(
+        field="full_text_s",
+        label="Full text s",
+        name="time to the whole transcript",
+        short="Full text",
+        unit="s",
+        spec=".3f",
+        better="smaller",
+        change="relative",
+        kinds=(FIRST_WORDS,),
+        evidence=OverRounds(rounds="full_round_s"),
+    ),
+    Metric(
+        field="delay_mean_s",
+        label="Delay mean s",
+        name="mean emission delay",
+        short="Delay mean",
+        unit="s",
+        spec=".2f",
+        better="smaller",
+        change="relative",
+        kinds=(STREAM,),
+        evidence=OverWords("mean"),
+    ),
+    Metric(
+        field="delay_p50_s",
+        label="Delay p50 s",
+        name="median emission delay",
+        short="Delay p50",
+        unit="s",
+        spec=".2f",
+        better="smaller",
+        change="relative",
+        kinds=(STREAM,),
+        evidence=OverWords("p50"),
+        judge=Judgement(
+            "--delay",
+            "PERCENT",
+            25.0,
+            "median emission delay regression limit in percent (latency track); 'none' turns "
+            "it off",
+        ),
+        export=True,
+    ),
+    Metric(
+        field="delay_p90_s",
+        label="Delay p90 s",
+        name="90th-percentile emission delay",
+        short="Delay p90",
+        unit="s",
+        spec=".2f",
+        better="smaller",
+        change="relative",
+        kinds=(STREAM,),
+        evidence=OverWords("p90"),
+    ),
+    Metric(
+        field="stream_rtf",
+        label="Stream RTF",
+        name="streaming real-time factor",
+        short="Stream RTF",
+        unit="x",
+        spec=".2f",
+        better="smaller",
+        change="relative",
+        kinds=(STREAM,),
+    ),
+    Metric(
+        field="kept_up",
+        label="Kept up",
+        name="kept up with real time (1 yes, 0 no)",
+        short="Kept up",
+        unit="",
+        spec=".0f",
+        better="bigger",
+        change="count",
+        kinds=(STREAM,),
+        judge=Judgement(
+            "--kept-up",
+            "N",
+            None,
+            "fail when a stream case that kept up with real time no longer does (--kept-up 0); "
+            "off by default ('none'): on a shared machine it flips with the load beside it",
+        ),
+    ),
+    Metric(
+        field="stream_wer",
+        label="Stream WER %",
+        name="streamed WER",
+        short="Stream WER",
+        unit="%",
+        spec=".1f",
+        better="smaller",
+        change="points",
+        scale=100.0,
+        kinds=(STREAM,),
+        evidence=OverUnits(),
+        judge=Judgement(
+            "--stream-wer",
+            "POINTS",
+            1.0,
+            "streamed WER regression limit in percentage points (latency track); 'none' turns "
+            "it off",
+        ),
+        export=True,
+    ),
+    Metric(
+        field="offline_wer",
+        label="Offline WER %",
+        name="offline WER of the streamed engine",
+        short="Offline WER",
+        unit="%",
+        spec=".1f",
+        better="smaller",
+        change="points",
+        scale=100.0,
+        kinds=(STREAM,),
+        evidence=OverUnits(units="offline_unit_errors"),
     ),
 )
 """Every metric, in the order tables show them."""
+
+
+def latency_metrics(declared: Iterable[Metric] | None = None) -> tuple[Metric, ...]:
+    """The latency track's own metrics (carried by its kinds alone, ``LATENCY_KINDS``; not the
+    load time and memory every case has), in order."""
+    return tuple(
+        m for m in (METRICS if declared is None else declared) if set(m.kinds) <= set(LATENCY_KINDS)
+    )
+
+
+def metrics_of(kind: str, declared: Iterable[Metric] | None = None) -> tuple[Metric, ...]:
+    """The metrics a kind of case carries, in order."""
+    return tuple(m for m in (METRICS if declared is None else declared) if kind in m.kinds)
 
 
 def shown_in(place: str, declared: Iterable[Metric] | None = None) -> tuple[Metric, ...]:

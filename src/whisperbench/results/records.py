@@ -81,9 +81,12 @@ SPEED_PARAMS: tuple[str, ...] = (
     "beam_size",
     "chunk_length_s",
     "decoder",
+    "stream_chunk_s",
+    "stream_buffer_s",
 )
 """The parameters that change speed: two results of a case compare like with like only when
-all of these (and the engine, the model and the clip) are the same."""
+all of these (and the engine, the model and the clip) are the same (a stream's chunk and
+buffer limit change its delays)."""
 
 
 def config_changes(before: Params, after: Params) -> tuple[str, ...]:
@@ -338,7 +341,62 @@ def shard_label(index: int, count: int) -> str:
     return f"shard{index}of{count}"
 
 
-Result = LoadResult | TranscribeResult | CorpusResult
+FIRST_WORDS = "first-words"
+"""The latency track's first-words case (``FirstWordsResult``)."""
+STREAM = "stream"
+"""The latency track's simulated live stream (``StreamResult``)."""
+LATENCY_KINDS = (FIRST_WORDS, STREAM)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FirstWordsResult(CaseRecord):
+    """Time to first words and to the whole transcript of one clip, batch 1, warm (issue 23):
+    medians of the timed rounds, each round's seconds kept as their evidence."""
+
+    kind: ClassVar[str] = FIRST_WORDS
+    clip: str
+    audio_path: str | None = None
+    audio_s: float | None = None
+    first_text_s: float | None = None
+    """Seconds from the call to the first text the engine hands out (median of the rounds)."""
+    full_text_s: float | None = None
+    """Seconds from the call to the whole transcript (median of the rounds)."""
+    first_round_s: tuple[float, ...] = ()
+    full_round_s: tuple[float, ...] = ()
+    transcript: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamResult(CaseRecord):
+    """One clip streamed live on the compute-aware simulated clock (``streaming``): emission
+    delays, processing real-time factor, whether the engine kept up, and the final committed
+    transcript's WER next to the same engine's offline WER."""
+
+    kind: ClassVar[str] = STREAM
+    clip: str
+    audio_path: str | None = None
+    audio_s: float | None = None
+    delay_mean_s: float | None = None
+    delay_p50_s: float | None = None
+    delay_p90_s: float | None = None
+    delays_s: tuple[float, ...] = ()
+    """Each committed word's emission delay, in order (the evidence of the delays' intervals)."""
+    stream_rtf: float | None = None
+    kept_up: float | None = None
+    """1.0 when the engine kept up with real time, 0.0 when it fell behind."""
+    stream_wer: float | None = None
+    offline_wer: float | None = None
+    unit_errors: Mapping[str, tuple[UnitErrors, ...]] = field(default_factory=dict)
+    """The streamed transcript's word errors per unit, under the clip's name."""
+    offline_unit_errors: Mapping[str, tuple[UnitErrors, ...]] = field(default_factory=dict)
+    """The offline transcript's, on the same units."""
+    reference: str | None = None
+    transcript: str = ""
+    """The start of the final committed transcript."""
+    offline_transcript: str = ""
+
+
+Result = LoadResult | TranscribeResult | CorpusResult | FirstWordsResult | StreamResult
 """Any record a benchmark case saves."""
 
 
@@ -366,9 +424,11 @@ def with_values(result: RecordT, values: Mapping[str, Any]) -> RecordT:
     return replace(result, **typed, extra={**result.extra, **untyped})
 
 
-RESULT_KINDS: dict[str, type[LoadResult] | type[TranscribeResult] | type[CorpusResult]] = {
+RESULT_KINDS: dict[str, type[Result]] = {
     LoadResult.kind: LoadResult,
     TranscribeResult.kind: TranscribeResult,
     CorpusResult.kind: CorpusResult,
+    FirstWordsResult.kind: FirstWordsResult,
+    StreamResult.kind: StreamResult,
 }
 """Each record type by the ``kind`` saved with it."""

@@ -381,3 +381,58 @@ def _between_sessions(point: float, history: list[float], relative: bool) -> Dif
     if relative:
         low, high = math.expm1(low), math.expm1(high)
     return Difference(point, low, high, p, BETWEEN_SESSIONS)
+
+
+# --- per-word samples (emission delays) ----------------------------------------------------------
+
+MIN_WORDS = 10
+"""The fewest per-word values (emission delays of one stream) for an interval of their mean or
+a quantile, or for a change between two streams."""
+WORDS_BOOTSTRAP = "bootstrap over words"
+SAMPLE_STATISTICS: dict[str, Callable[..., Any]] = {
+    "mean": lambda sample, axis=-1: np.mean(sample, axis=axis),
+    "p50": lambda sample, axis=-1: np.quantile(sample, 0.5, axis=axis),
+    "p90": lambda sample, axis=-1: np.quantile(sample, 0.9, axis=axis),
+}
+"""The statistics of a per-word sample that ``sample_interval`` and ``sample_change`` take."""
+
+
+def sample_interval(values: Sequence[float], statistic: str) -> Interval | None:
+    """The 95 % percentile-bootstrap interval of ``statistic`` (``SAMPLE_STATISTICS``) of
+    per-word ``values``, the words resampled with replacement; None with fewer than
+    ``MIN_WORDS`` values."""
+    if len(values) < MIN_WORDS:
+        return None
+    reduce = SAMPLE_STATISTICS[statistic]
+    sample = np.asarray(values, dtype=float)
+    if np.all(sample == sample[0]):
+        return Interval(float(sample[0]), float(sample[0]))
+    found = _bootstrap((sample,), reduce, paired=False, method="percentile").confidence_interval
+    return Interval(float(found.low), float(found.high))
+
+
+def sample_change(
+    new: Sequence[float], baseline: Sequence[float], statistic: str
+) -> Difference | None:
+    """The relative change of ``statistic`` of per-word values from ``baseline`` to ``new``
+    (+0.10: 10 % more), two independent samples each resampled apart, with its 95 % interval
+    and a two-sided p from the bootstrap distribution; None when either has fewer than
+    ``MIN_WORDS`` values or the baseline's statistic is not positive."""
+    if len(new) < MIN_WORDS or len(baseline) < MIN_WORDS:
+        return None
+    reduce = SAMPLE_STATISTICS[statistic]
+    samples = (np.asarray(new, dtype=float), np.asarray(baseline, dtype=float))
+    if float(reduce(samples[1])) <= 0:
+        return None
+
+    def change(now: np.ndarray, base: np.ndarray, axis: int = -1) -> Any:
+        return reduce(now, axis=axis) / reduce(base, axis=axis) - 1.0
+
+    point = float(change(*samples))
+    if all(np.all(sample == sample[0]) for sample in samples):
+        return Difference(point, point, point, 1.0 if point == 0 else 0.0, WORDS_BOOTSTRAP)
+    result = _bootstrap(samples, change, paired=False, method="percentile")
+    found = result.confidence_interval
+    spread = np.asarray(result.bootstrap_distribution)
+    p = min(1.0, 2 * min(float(np.mean(spread <= 0)), float(np.mean(spread >= 0))))
+    return Difference(point, float(found.low), float(found.high), p, WORDS_BOOTSTRAP)

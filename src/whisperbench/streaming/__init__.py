@@ -1,9 +1,11 @@
 """The latency track: time to first words, and live streaming simulated on a compute-aware
-clock with emission delay and final accuracy (issue 23). See ``README.md`` beside this file.
+clock with emission delay and final accuracy (issue 23). The main README's "The latency
+track" says what each figure means; ``suite.latency`` runs the cases in the suite.
 
 One module per concern: ``policy`` (LocalAgreement-2, buffer, prompt), ``clock`` (the
 simulated live clock), ``alignment`` (reference word times), ``delay`` (emission delays),
-``metrics`` (the figures' declarations), ``case`` (what the suite calls).
+``case`` (what the suite calls). The figures are declared with every other metric, in
+``results.metrics`` (fields, directions, evidence).
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from whisperbench.streaming.case import (
     StreamingUnsupportedError,
     StreamOutcome,
     first_words,
+    first_words_of,
     reference_words_of,
     run_stream_case,
 )
 from whisperbench.streaming.clock import Emission, StreamRun, Update, simulate
 from whisperbench.streaming.delay import DelayStats, emission_delays
-from whisperbench.streaming.metrics import FIRST_WORDS, LATENCY_METRICS, STREAM, LatencyMetric
 from whisperbench.streaming.policy import (
     LocalAgreement,
     PolicySettings,
@@ -28,13 +30,9 @@ from whisperbench.streaming.policy import (
 )
 
 __all__ = [
-    "FIRST_WORDS",
-    "LATENCY_METRICS",
-    "STREAM",
     "DelayStats",
     "Emission",
     "FirstWords",
-    "LatencyMetric",
     "LocalAgreement",
     "PolicySettings",
     "ReferenceAligner",
@@ -46,6 +44,7 @@ __all__ = [
     "Update",
     "emission_delays",
     "first_words",
+    "first_words_of",
     "reference_words_of",
     "run_stream_case",
     "simulate",

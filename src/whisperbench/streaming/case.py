@@ -8,25 +8,29 @@
   engine's offline WER (``StreamOutcome``).
 
 Each returns a plain record whose ``figures()`` are the values to save under the fields that
-``metrics.LATENCY_METRICS`` declares, and whose ``params()`` say how they were measured.
+``results.metrics`` declares for the ``first-words`` and ``stream`` kinds, and whose
+``params()`` say how they were measured.
 """
 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from whisperbench.audio import SAMPLE_RATE
 from whisperbench.errors import ImplementationUnavailableError
-from whisperbench.implementations.base import WhisperImplementation
 from whisperbench.scoring.words import WordErrors, word_errors
 from whisperbench.streaming.alignment import ReferenceAligner, ReferenceWord
 from whisperbench.streaming.clock import StreamRun, simulate
 from whisperbench.streaming.delay import DelayStats, emission_delays
 from whisperbench.streaming.policy import PolicySettings, StreamProcessor
+
+if TYPE_CHECKING:  # types only: the streaming room stands below the engines'
+    from whisperbench.implementations.base import FirstText, WhisperImplementation
 
 WARMUP_S = 1.0
 """Seconds of the clip transcribed once before a stream starts (the first call is slower)."""
@@ -76,7 +80,16 @@ def first_words(
         raise ValueError(f"rounds must be at least 1, got {rounds}")
     for _ in range(warmup):
         engine.first_text(samples)
-    taken = [engine.first_text(samples) for _ in range(rounds)]
+    return first_words_of(engine, samples, [engine.first_text(samples) for _ in range(rounds)])
+
+
+def first_words_of(
+    engine: WhisperImplementation, samples: np.ndarray, taken: Sequence[FirstText]
+) -> FirstWords:
+    """The ``FirstWords`` of timed calls of ``engine.first_text`` on ``samples`` (the suite
+    times them through pytest-benchmark's rounds)."""
+    if not taken:
+        raise ValueError("no timed first-words call to report")
     return FirstWords(
         engine=engine.name,
         audio_s=len(samples) / SAMPLE_RATE,
@@ -125,6 +138,7 @@ class StreamOutcome:
         return {
             "stream_policy": self.settings.describe(),
             "stream_chunk_s": run.chunk_s,
+            "stream_buffer_s": self.settings.buffer_s,
             "stream_clock": "compute-aware (simulated; processing time measured)",
             "stream_prompt": self.takes_prompt,
             "stream_word_times": "engine" if self.timed_words else "spread over segments",

@@ -23,12 +23,15 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from whisperbench.audio import SAMPLE_RATE
-from whisperbench.implementations.base import Word
 from whisperbench.streaming.policy import StreamProcessor
+
+if TYPE_CHECKING:  # types only: the streaming room stands below the engines'
+    from whisperbench.implementations.base import Word
 
 KEPT_UP_OVERRUN_SHARE = 0.5
 """An engine kept up when at most this share of its updates took longer than a chunk."""

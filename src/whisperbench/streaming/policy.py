@@ -32,13 +32,16 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from whisperbench.audio import SAMPLE_RATE
-from whisperbench.implementations.base import Word
 
-Transcriber = Callable[[np.ndarray, "str | None"], list[Word]]
+if TYPE_CHECKING:  # types only: the streaming room stands below the engines'
+    from whisperbench.implementations.base import Word
+
+Transcriber = Callable[[np.ndarray, "str | None"], "list[Word]"]
 """``(buffer samples, prompt or None) -> words`` with times in the buffer."""
 
 MATCH_SLACK = 3

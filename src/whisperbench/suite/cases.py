@@ -1,5 +1,6 @@
 """The cases of a benchmark session and what decides them: the session's settings
-(``SuiteConfig``), the load, transcription and corpus cases with their IDs, their running order
+(``SuiteConfig``), the load, transcription and corpus cases and the latency track's
+first-words and stream cases with their IDs, their running order
 (one model after another), and the exceptions that skip or fail a case."""
 
 from __future__ import annotations
@@ -34,6 +35,30 @@ on CUDA (MPS adds the encoder's attention matrix), so 1024 windows need 22 GB fo
 358 GB for large-v3; and 1024 windows are 8.5 hours of audio in one batch."""
 
 
+STREAM_CHUNK_S = 1.0
+"""``--stream-chunk-s``: audio arrives in chunks of a second (whisper_streaming's default)."""
+STREAM_BUFFER_S = 15.0
+"""``--stream-buffer-s``: whisper_streaming's ``--buffer_trimming_sec`` default."""
+MAX_STREAM_BUFFER_S = 30.0
+"""The buffer never holds more than one Whisper window (``PolicySettings.max_window_s``)."""
+
+
+def check_stream_settings(chunk_s: float, buffer_s: float) -> None:
+    """The latency track's stream settings, or ValueError naming the problem and the fix."""
+    if not 0 < chunk_s <= MAX_STREAM_BUFFER_S:  # NaN too
+        raise ValueError(
+            f"--stream-chunk-s {chunk_s}: give the seconds of audio that arrive between "
+            f"updates, more than 0 and at most {MAX_STREAM_BUFFER_S:g} (default "
+            f"{STREAM_CHUNK_S:g})"
+        )
+    if not chunk_s <= buffer_s <= MAX_STREAM_BUFFER_S:
+        raise ValueError(
+            f"--stream-buffer-s {buffer_s}: give the seconds of audio the stream keeps before "
+            f"it is trimmed, from --stream-chunk-s ({chunk_s:g}) to one window "
+            f"({MAX_STREAM_BUFFER_S:g}) (default {STREAM_BUFFER_S:g})"
+        )
+
+
 @dataclass(frozen=True)
 class SuiteConfig:
     """Everything the command line decides about a benchmark session."""
@@ -58,6 +83,10 @@ class SuiteConfig:
     """Each corpus case split into this many shards (``--shards``), a case each."""
     placement: Placement = field(default_factory=Placement)
     """Where this process runs its shards (a pytest-xdist worker and its device)."""
+    stream_chunk_s: float = STREAM_CHUNK_S
+    """The latency track's stream: seconds of audio that arrive between updates."""
+    stream_buffer_s: float = STREAM_BUFFER_S
+    """The stream's buffer is trimmed at a committed word once it holds more than this."""
 
     def __post_init__(self) -> None:
         """Options out of range are refused with the allowed range (ValueError)."""
@@ -80,6 +109,7 @@ class SuiteConfig:
                 f"--shards {self.shards}: give a whole number of at least 1 (the shards each "
                 "corpus is split into; 1: the corpus runs whole)"
             )
+        check_stream_settings(self.stream_chunk_s, self.stream_buffer_s)
         budget = self.corpus_budget_s
         if not 0 <= budget < float("inf"):  # NaN too
             raise ValueError(
@@ -108,7 +138,9 @@ class LoadCase:
 
 
 @dataclass(frozen=True)
-class TranscribeCase:
+class ClipCase:
+    """A case of one engine and model on one clip; its ID is ``ENGINE-MODEL-CLIP``."""
+
     implementation: str
     size: str
     label: str
@@ -117,6 +149,11 @@ class TranscribeCase:
     @property
     def id(self) -> str:
         return f"{self.implementation}-{self.label}-{id_part(self.clip)}"
+
+
+@dataclass(frozen=True)
+class TranscribeCase(ClipCase):
+    """A clip transcribed: speed and accuracy."""
 
 
 @dataclass(frozen=True)
@@ -141,19 +178,34 @@ class CorpusCase:
         return f"{self.implementation}-{self.label}-{self.subject}"
 
 
+@dataclass(frozen=True)
+class FirstWordsCase(ClipCase):
+    """The latency track's first-words case: batch 1, warm, on one clip."""
+
+
+@dataclass(frozen=True)
+class StreamCase(ClipCase):
+    """The latency track's stream case: one clip streamed live through one engine."""
+
+
 def load_cases(config: SuiteConfig) -> list[LoadCase]:
     return [
         LoadCase(i, m, config.model_label(m)) for i in config.implementations for m in config.models
     ]
 
 
-def transcribe_cases(config: SuiteConfig) -> list[TranscribeCase]:
+def clip_cases(config: SuiteConfig) -> list[ClipCase]:
+    """Every (engine, model, clip) of the session, in order."""
     return [
-        TranscribeCase(i, m, config.model_label(m), clip.stem)
+        ClipCase(i, m, config.model_label(m), clip.stem)
         for i in config.implementations
         for m in config.models
         for clip in config.clips
     ]
+
+
+def transcribe_cases(config: SuiteConfig) -> list[TranscribeCase]:
+    return [TranscribeCase(c.implementation, c.size, c.label, c.clip) for c in clip_cases(config)]
 
 
 def corpus_cases(config: SuiteConfig) -> list[CorpusCase]:
@@ -169,9 +221,29 @@ def corpus_cases(config: SuiteConfig) -> list[CorpusCase]:
     ]
 
 
-Case = LoadCase | TranscribeCase | CorpusCase
+def first_words_cases(config: SuiteConfig) -> list[FirstWordsCase]:
+    return [FirstWordsCase(c.implementation, c.size, c.label, c.clip) for c in clip_cases(config)]
+
+
+def stream_cases(config: SuiteConfig) -> list[StreamCase]:
+    return [StreamCase(c.implementation, c.size, c.label, c.clip) for c in clip_cases(config)]
+
+
+Case = LoadCase | ClipCase | CorpusCase
 Model = tuple[str, str]
 """An (implementation, size) the pool loads."""
+
+
+TRACK_WORDS = ("stream", "latency", "first_words")
+"""Words that, in ``-m``, ``-k`` or a path given to pytest, ask for the latency track."""
+
+
+def latency_track_asked(markexpr: str, keyword: str, args: Sequence[str]) -> bool:
+    """The latency track runs only when asked for (``-m stream``, ``-m latency``, ``-k stream``
+    or ``benchmarks/test_latency.py`` named): a plain ``pytest benchmarks/`` stays the
+    throughput benchmark it was, without the track's extra minutes and its aligner."""
+    asked = (markexpr.lower(), keyword.lower(), *(arg.lower() for arg in args))
+    return any(word in text for text in asked for word in TRACK_WORDS)
 
 
 def case_model(case: object) -> Model | None:

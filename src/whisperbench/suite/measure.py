@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -42,8 +42,11 @@ from whisperbench.results.records import (
 from whisperbench.scoring import words as scoring
 from whisperbench.suite.cases import CORPUS_BUDGET_S, LoadCase, Notifier, ProgressDisplay, watched
 from whisperbench.suite.inputs import SKIPPED_SHOWN
-from whisperbench.suite.pool import LoadedModel, MiB, ModelPool
+from whisperbench.suite.loaded import LoadedModel, MiB
 from whisperbench.suite.workers import Placement
+
+if TYPE_CHECKING:
+    from whisperbench.suite.pool import ModelPool
 
 WARMUP_UTTERANCES = 8
 """A corpus case's first, untimed call runs on its first utterances: at least this many, and

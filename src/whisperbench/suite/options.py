@@ -22,7 +22,12 @@ from whisperbench.implementations.synthetic import DEFAULT_SYNTHETIC_TOKENS
 from whisperbench.models import DEFAULT_MODEL, parse_model_list
 from whisperbench.results.records import ACROSS_UTTERANCES, ONE_BY_ONE
 from whisperbench.suite import progress
-from whisperbench.suite.cases import CORPUS_BUDGET_S, SuiteConfig
+from whisperbench.suite.cases import (
+    CORPUS_BUDGET_S,
+    STREAM_BUFFER_S,
+    STREAM_CHUNK_S,
+    SuiteConfig,
+)
 from whisperbench.suite.input_checks import (
     ignored_benchmark_options,
     once_each,
@@ -119,6 +124,22 @@ def add_options(parser: pytest.Parser) -> None:
         "id from the k-th (IDs end in -shardKofN); with pytest-xdist's -n N each worker runs "
         "one shard on a device of its own, else they run in turn; the report joins them into "
         "one corpus result (default 1: whole)",
+    )
+    group.addoption(
+        "--stream-chunk-s",
+        type=float,
+        default=STREAM_CHUNK_S,
+        metavar="SECONDS",
+        help="latency track (-m stream): seconds of audio that arrive between the stream's "
+        f"updates (default {STREAM_CHUNK_S:g})",
+    )
+    group.addoption(
+        "--stream-buffer-s",
+        type=float,
+        default=STREAM_BUFFER_S,
+        metavar="SECONDS",
+        help="latency track: the stream's buffer is trimmed at a committed word once it holds "
+        f"more than this (default {STREAM_BUFFER_S:g}; at most one 30 s window)",
     )
     group.addoption(
         "--progress",
@@ -286,6 +307,8 @@ def suite_config(config: pytest.Config) -> SuiteConfig:
         corpus_batching=batchings,
         corpus_budget_s=get("corpus_budget"),
         shards=shards,
+        stream_chunk_s=get("stream_chunk_s"),
+        stream_buffer_s=get("stream_buffer_s"),
     )
 
 

@@ -12,14 +12,29 @@ import pytest
 
 from whisperbench.results.records import Measured
 from whisperbench.suite import hookspecs
-from whisperbench.suite.cases import CorpusCase, LoadCase, SuiteConfig, TranscribeCase
+from whisperbench.suite.cases import (
+    CorpusCase,
+    FirstWordsCase,
+    LoadCase,
+    StreamCase,
+    SuiteConfig,
+    TranscribeCase,
+)
 from whisperbench.suite.inputs import ClipLibrary, CorpusLibrary
 from whisperbench.suite.options import add_options
 from whisperbench.suite.pool import ModelPool
+from whisperbench.suite.references import ReferenceTimes
 from whisperbench.suite.session import BenchSession
 from whisperbench.suite.terminal import Terminal, safe_streams
 
-__all__ = ["CorpusCase", "LoadCase", "TranscribeCase"]
+__all__ = ["CorpusCase", "FirstWordsCase", "LoadCase", "StreamCase", "TranscribeCase"]
+
+MARKERS = (
+    "stream: the latency track (first words, simulated live streaming), run only when asked: "
+    "pytest benchmarks/ -m stream (or -k stream) runs it alone",
+    "latency: the latency track, as the stream marker",
+)
+"""The markers of the suite's benchmark tests (``benchmarks/test_latency.py``)."""
 
 
 def _session(config: pytest.Config) -> BenchSession:
@@ -37,6 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    for line in MARKERS:
+        config.addinivalue_line("markers", line)
     BenchSession.start(config)
 
 
@@ -49,7 +66,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     _session(metafunc.config).parametrize(metafunc)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    BenchSession.leave_out_unasked_track(config, items)
     BenchSession.order(items)
 
 
@@ -88,6 +106,11 @@ def clip_library(request: pytest.FixtureRequest) -> ClipLibrary:
 @pytest.fixture(scope="session")
 def corpus_library(request: pytest.FixtureRequest) -> CorpusLibrary:
     return _session(request.config).corpus_library()
+
+
+@pytest.fixture(scope="session")
+def reference_times(request: pytest.FixtureRequest, clip_library: ClipLibrary) -> ReferenceTimes:
+    return _session(request.config).reference_times(clip_library)
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from whisperbench.implementations import get_implementation as implementation_cl
 from whisperbench.models import native_repo
 from whisperbench.scoring import words as scoring
 from whisperbench.suite.cases import Notifier, Skip, SuiteConfig, UnavailableAfterLoad
-
-MiB = 2**20
+from whisperbench.suite.loaded import LoadedModel as LoadedModel
+from whisperbench.suite.loaded import MiB as MiB
 
 
 def weights_for(
@@ -71,17 +71,30 @@ def load_model(impl: WhisperImplementation, size: str, *, cache_dir: Path | None
     impl.load(path, model_info(impl, size, path))
 
 
-@dataclass
-class LoadedModel:
-    implementation: WhisperImplementation
-    size: str
-    label: str
-    load_s: float
-    peak_rss_after_load_mb: float
-    device_memory: devices.DeviceMemory | None = None
-    """The device memory of the load (``devices.DEVICE_MEMORY_MEASURES`` says what it is)."""
-    available_before_load_mb: float | None = None
-    """System memory available when the load started (``devices.available_memory_bytes``)."""
+def load_apart(
+    implementation: str,
+    size: str,
+    options: ImplementationOptions,
+    *,
+    cache_dir: Path | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> WhisperImplementation:
+    """``implementation`` with ``size`` loaded outside the pool (untimed, not one of the cases'
+    models: the stream cases' reference aligner), from the cache or the bundled weights;
+    ``Skip`` with the reason where it cannot load here."""
+    cls = implementation_class(implementation)
+    why = cls.unavailable_reason()
+    if why is not None:
+        raise Skip(f"{implementation} is not available here: {why}")
+    try:
+        path = weights_for(
+            cls, size, options, cache_dir=cache_dir, allow_bundled=True, notify=notify
+        )
+        impl = create(implementation, options)
+        impl.load(path, model_info(impl, size, path))
+    except (weights.WeightsNotReady, ImplementationUnavailableError) as exc:
+        raise Skip(f"{implementation} {size} cannot load: {exc}") from exc
+    return impl
 
 
 @dataclass

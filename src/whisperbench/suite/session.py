@@ -14,25 +14,35 @@ import pytest
 
 from whisperbench import devices
 from whisperbench.errors import WhisperBenchError
-from whisperbench.implementations import WhisperImplementation, engine_packages
+from whisperbench.implementations import (
+    ImplementationOptions,
+    WhisperImplementation,
+    engine_packages,
+)
 from whisperbench.models import get_model
 from whisperbench.results.records import Measured
 from whisperbench.suite import compare_guard, session_guard, xdist_shards
 from whisperbench.suite.cases import (
     CorpusCase,
+    FirstWordsCase,
     LoadCase,
     Model,
+    StreamCase,
     SuiteConfig,
     TranscribeCase,
     corpus_cases,
+    first_words_cases,
     last_cases,
+    latency_track_asked,
     load_cases,
     order_by_model,
+    stream_cases,
     transcribe_cases,
 )
 from whisperbench.suite.inputs import ClipLibrary, CorpusLibrary
 from whisperbench.suite.options import suite_config
-from whisperbench.suite.pool import ModelPool
+from whisperbench.suite.pool import ModelPool, load_apart
+from whisperbench.suite.references import ALIGNER, ALIGNER_SIZE, ReferenceTimes
 from whisperbench.suite.terminal import Terminal
 from whisperbench.weights import go_offline
 
@@ -41,6 +51,8 @@ CASE_TYPES: dict[str, type] = {
     "load_case": LoadCase,
     "transcribe_case": TranscribeCase,
     "corpus_case": CorpusCase,
+    "first_words_case": FirstWordsCase,
+    "stream_case": StreamCase,
 }
 """The parametrised arguments of the benchmark tests, and the case each one takes."""
 COMMIT_VARIABLE = "WHISPERBENCH_COMMIT"
@@ -105,9 +117,24 @@ class BenchSession:
         for name, cases in (
             ("transcribe_case", transcribe_cases(self.suite)),
             ("corpus_case", corpus_cases(self.suite)),
+            ("first_words_case", first_words_cases(self.suite)),
+            ("stream_case", stream_cases(self.suite)),
         ):
             if name in metafunc.fixturenames:
                 metafunc.parametrize(name, [pytest.param(case, id=case.id) for case in cases])
+
+    @staticmethod
+    def leave_out_unasked_track(config: pytest.Config, items: list[pytest.Item]) -> None:
+        """The latency track's cases are deselected unless it was asked for
+        (``cases.latency_track_asked``)."""
+        option = config.option
+        markexpr, keyword = getattr(option, "markexpr", ""), getattr(option, "keyword", "")
+        if latency_track_asked(markexpr or "", keyword or "", config.args):
+            return
+        unasked = [item for item in items if item.get_closest_marker("stream") is not None]
+        if unasked:
+            config.hook.pytest_deselected(items=unasked)
+            items[:] = [item for item in items if item.get_closest_marker("stream") is None]
 
     @staticmethod
     def order(items: list[pytest.Item]) -> None:
@@ -165,6 +192,20 @@ class BenchSession:
     def clip_library(self) -> ClipLibrary:
         return ClipLibrary({path.stem: path for path in self.suite.clips})
 
+    def reference_times(self, clips: ClipLibrary) -> ReferenceTimes:
+        """The stream cases' reference word times, aligned once per session."""
+        options = ImplementationOptions(device=devices.resolve_device(self.suite.options.device))
+        return ReferenceTimes(
+            clips,
+            lambda: load_apart(
+                ALIGNER,
+                ALIGNER_SIZE,
+                options,
+                cache_dir=self.suite.cache_dir,
+                notify=self.terminal.notify,
+            ),
+        )
+
     def corpus_library(self) -> CorpusLibrary:
         return CorpusLibrary(
             {spec.name: spec for spec in self.suite.datasets},
@@ -205,14 +246,16 @@ class BenchSession:
             corpus_lines,
             option_warnings,
             repetition_warnings,
-            results_table,
+            results_tables,
         )
         from whisperbench.verdict import interval_notes, verdicts
 
         buffer = io.StringIO()
-        Console(
+        console = Console(
             file=buffer, width=max(150, terminalreporter._tw.fullwidth), force_terminal=False
-        ).print(results_table(results))
+        )
+        for table in results_tables(results):
+            console.print(table)
         terminalreporter.write_sep("-", "whisperbench results")
         terminalreporter.write(buffer.getvalue())
         for line in corpus_lines(results):

@@ -11,8 +11,14 @@ from rich.table import Table
 from whisperbench import formatting
 from whisperbench.implementations.base import ImplementationOptions
 from whisperbench.names import Name
-from whisperbench.results.metrics import SESSION, metric, shown_in
-from whisperbench.results.records import CorpusResult, Measured, TranscribeResult
+from whisperbench.results.metrics import SESSION, Metric, metric, shown_in
+from whisperbench.results.records import (
+    FIRST_WORDS,
+    STREAM,
+    CorpusResult,
+    Measured,
+    TranscribeResult,
+)
 
 PARAM_COLUMNS: tuple[tuple[str, str], ...] = (
     ("device", "Device"),
@@ -26,10 +32,29 @@ def case_label(name: str) -> str:
     return name.split("[", 1)[-1].rstrip("]")
 
 
+TABLES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("load", "transcribe", "corpus"), "whisperbench"),
+    ((FIRST_WORDS,), "whisperbench latency: first words"),
+    ((STREAM,), "whisperbench latency: live stream"),
+)
+"""The session's results tables: the kinds each shows, and its title (the latency track's
+cases in tables of their own, each with the columns its kind carries)."""
+
+
+def results_tables(rows: Sequence[tuple[str, Measured]]) -> list[Table]:
+    """A results table per group of kinds that ran (``TABLES``)."""
+    tables = []
+    for kinds, title in TABLES:
+        mine = [(name, measured) for name, measured in rows if measured.result.kind in kinds]
+        if mine:
+            tables.append(results_table(mine, title))
+    return tables
+
+
 def results_table(rows: Sequence[tuple[str, Measured]], title: str = "whisperbench") -> Table:
     """One row per case: what ran, then speed (median, RTFx, cold), accuracy (WER, repeats),
     load time and memory."""
-    metrics = shown_in(SESSION)
+    metrics = [m for m in shown_in(SESSION) if carried(m, rows)]
     table = Table(title=title)
     table.add_column("Case", justify="left")  # a long name is cut (Name), never a number
     for _, header in PARAM_COLUMNS:
@@ -47,6 +72,12 @@ def results_table(rows: Sequence[tuple[str, Measured]], title: str = "whisperben
             ),
         )
     return table
+
+
+def carried(metric: Metric, rows: Sequence[tuple[str, Measured]]) -> bool:
+    """Whether some case of ``rows`` is of a kind that carries ``metric``: the latency track's
+    columns only where it ran, the throughput columns only beside throughput cases."""
+    return any(measured.result.kind in metric.kinds for _, measured in rows)
 
 
 def repetition_warnings(rows: Sequence[tuple[str, Measured]]) -> list[str]:
