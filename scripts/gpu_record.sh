@@ -32,6 +32,11 @@ for flac in sorted(Path('fixtures/realspeech').glob('*.flac')):
             shutil.copy(path, sys.argv[1])
 " "$REAL_LONG" || exit 1
 case " $RUNS " in *" corpus-"*) python3 scripts/grow_corpus.py "$CORPUS" || exit 1 ;; esac
+STREAM_CLIPS=/tmp/whisperbench-stream-clips  # two short real clips and one long reading, with references
+mkdir -p "$STREAM_CLIPS"
+for name in fleurs_en-000 lsdev_1272-141231-0002 ljspeech_LJ001-0008to0019; do
+  cp "fixtures/realspeech/$name.flac" "fixtures/realspeech/$name.txt" "$STREAM_CLIPS/" || exit 1
+done
 echo "commit ${WHISPERBENCH_COMMIT:-unknown}" | tee "$RESULTS/commands.txt"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$RESULTS/gpu.txt"
 bench() {  # name, then pytest arguments
@@ -79,4 +84,10 @@ bench corpus-tiny-b24 benchmarks/test_corpus.py --models tiny.en --dataset "$COR
   --implementations transformers --batch-size 24
 bench corpus-tiny-one-by-one benchmarks/test_corpus.py --models tiny.en --dataset "$CORPUS" \
   --implementations transformers --corpus-batching one-by-one
+# 7. the latency track (issue 23): first words and simulated live streaming (1 s chunks, a 15 s
+#    buffer, LocalAgreement-2, compute-aware clock) on real speech, ours against the plain recipe
+#    and faster-whisper; the reference word times come from openai-whisper tiny.en's alignment
+#    (installed; it is not timed)
+bench latency benchmarks/ -m stream --models tiny.en --audio "$STREAM_CLIPS" \
+  --implementations transformers,transformers-reference,faster-whisper
 pack

@@ -265,13 +265,18 @@ class StaticGreedyDecoder:
         self.generated.zero_()
 
     def _feed_prompt(self, step: Callable[[], None]) -> None:
-        """The prompt's keys and values, one token at a time by the step that decodes (the
-        CUDA graph or the compiled step: a large model's prompt fed as written took 3 steps of
-        hundreds of kernel launches each); what the step chose is then thrown away."""
+        """The prompt's keys and values, one token at a time. Where the step is a CUDA graph or
+        compiled, by that step, whose choice is then thrown away (a large model's prompt fed as
+        written took 3 steps of hundreds of kernel launches each); as written, by the forward
+        alone (a streaming update's prompt of earlier text is long, and choosing is wasted)."""
         for token in self.prompt[1:]:
-            step()
+            if step == self._step:
+                self._logits()
+                self.position += 1
+            else:
+                step()
+                self._clear_choices()
             self.tokens.fill_(token)
-            self._clear_choices()
 
     def _capture(self) -> torch.cuda.CUDAGraph:
         """Record one step as a CUDA graph (after warm-up steps on a side stream)."""
