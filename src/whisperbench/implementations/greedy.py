@@ -255,28 +255,15 @@ class StaticGreedyDecoder:
             shape = (self.batch, -1, self.heads, self.head_dim)
             self.cross_k[i].copy_(attn.k_proj(encoder_states).view(shape).transpose(1, 2))
             self.cross_v[i].copy_(attn.v_proj(encoder_states).view(shape).transpose(1, 2))
-        self._clear_choices()
-        self.position.zero_()
-        self.tokens.fill_(self.prompt[0])
-
-    def _clear_choices(self) -> None:
         self.history.fill_(-1)
         self.finished.zero_()
         self.generated.zero_()
-
-    def _feed_prompt(self, step: Callable[[], None]) -> None:
-        """The prompt's keys and values, one token at a time. Where the step is a CUDA graph or
-        compiled, by that step, whose choice is then thrown away (a large model's prompt fed as
-        written took 3 steps of hundreds of kernel launches each); as written, by the forward
-        alone (a streaming update's prompt of earlier text is long, and choosing is wasted)."""
-        for token in self.prompt[1:]:
-            if step == self._step:
-                self._logits()
-                self.position += 1
-            else:
-                step()
-                self._clear_choices()
+        self.position.zero_()
+        self.tokens.fill_(self.prompt[0])
+        for token in self.prompt[1:]:  # the rest of the prompt: keys and values only
+            self._logits()
             self.tokens.fill_(token)
+            self.position += 1
 
     def _capture(self) -> torch.cuda.CUDAGraph:
         """Record one step as a CUDA graph (after warm-up steps on a side stream)."""
@@ -292,8 +279,8 @@ class StaticGreedyDecoder:
         with torch.cuda.graph(graph):
             step()
         self._restore(saved)
-        for cache in (*self.self_k, *self.self_v):  # the warm-up wrote keys and values: the
-            cache.zero_()  # prompt and the steps write them again, and mask what lies ahead
+        for cache in (*self.self_k, *self.self_v):  # the warm-up wrote positions past the prompt
+            cache[:, :, len(self.prompt) :].zero_()
         return graph
 
     @torch.inference_mode()
@@ -314,7 +301,6 @@ class StaticGreedyDecoder:
         if self.use_cuda_graph and self.graph is None:
             self.graph = self._capture()
         step = self.graph.replay if self.graph is not None else self._runnable_step()
-        self._feed_prompt(step)
         self.finished[rows:] = True  # padding rows end at once
         done = 0
         while done < self.max_new:
