@@ -13,6 +13,7 @@ import pytest
 from whisperbench.errors import HistoryError
 from whisperbench.history import CaseKey, load_history, load_run
 from whisperbench.results import CorpusResult, LoadResult, TranscribeResult
+from whisperbench.results.records import FirstWordsResult, StreamResult
 
 
 def test_every_recorded_storage_loads_every_run_and_benchmark(
@@ -31,7 +32,10 @@ def test_every_recorded_storage_loads_every_run_and_benchmark(
             assert case.median_s == bench["stats"]["median"]
             assert case.timing.rounds == bench["stats"]["rounds"]
             assert case.key == CaseKey.of(case.result)
-            assert isinstance(case.result, LoadResult | TranscribeResult | CorpusResult)
+            assert isinstance(
+                case.result,
+                LoadResult | TranscribeResult | CorpusResult | FirstWordsResult | StreamResult,
+            )
 
 
 def test_the_gpu_history_reads_as_recorded(gpu_storage: Path) -> None:

@@ -33,6 +33,7 @@ from whisperbench.results import (
     to_extra_info,
     with_values,
 )
+from whisperbench.results.records import FirstWordsResult, StreamResult
 
 
 def recorded_extra_infos(files: tuple[Path, ...]) -> list[dict[str, Any]]:
@@ -50,7 +51,8 @@ def test_every_recorded_extra_info_loads_into_the_typed_records(
     records = [from_extra_info(info) for info in infos]
     assert len(records) == len(infos) > 80
     kinds = {type(r) for r in records}
-    assert {LoadResult, TranscribeResult} <= kinds <= {LoadResult, TranscribeResult, CorpusResult}
+    every_kind = {LoadResult, TranscribeResult, CorpusResult, FirstWordsResult, StreamResult}
+    assert {LoadResult, TranscribeResult, FirstWordsResult, StreamResult} <= kinds <= every_kind
     for info, record in zip(infos, records, strict=True):
         assert record.kind == info["kind"]
         assert record.implementation == info["implementation"]
