@@ -146,6 +146,7 @@ def test_engines_are_compared_only_on_what_they_all_ran() -> None:
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # a whole session on the real clips
 def test_a_session_on_the_real_clips_ends_with_the_verdict(pytester: pytest.Pytester) -> None:
     """``--clips short,real``: the 10 s clip and the real clip set as a corpus case; the last
     lines are the verdict, after pytest-benchmark's tables (the fake engine: no model)."""

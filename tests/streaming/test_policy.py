@@ -339,6 +339,7 @@ def test_the_fake_engine_streams_its_own_words_and_keeps_up() -> None:
     assert set(outcome.figures()) == {m.field for m in latency_metrics() if "stream" in m.kinds}
 
 
+@pytest.mark.slow  # waits in real time
 def test_a_fake_that_sleeps_falls_behind_real_time_and_is_reported_so() -> None:
     samples, text, reference = fake_clip(3)
     fast = run_stream_case(loaded_fake(), samples, text, reference, chunk_s=0.25)

@@ -333,6 +333,7 @@ def test_a_session_with_a_dataset_runs_one_corpus_case_per_mode(
     assert "<h3>Corpora</h3>" in page and "WER against RTFx per corpus" in page
 
 
+@pytest.mark.slow  # waits in real time (a slow fake, over 1 s a run)
 @pytest.mark.parametrize(
     ("flags", "shown"),
     [

@@ -184,6 +184,7 @@ def whole_seconds(sleep_s: float):  # type: ignore[no-untyped-def]
     return handler
 
 
+@pytest.mark.slow  # waits in real time
 def test_a_fake_that_sleeps_falls_behind_and_is_saved_so(stand_in_benchmark: type) -> None:
     clip, words = fake_clip(3)
     fast, slow = (

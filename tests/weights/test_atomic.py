@@ -67,6 +67,7 @@ def _build_slowly(target: Path, log: Path) -> None:
     assert (folder / "part.bin").stat().st_size == 4096 and _has_done(folder)
 
 
+@pytest.mark.slow  # four processes
 def test_processes_that_build_one_folder_at_once_build_it_once(tmp_path: Path) -> None:
     """What two pytest-xdist workers on a fresh machine do with the joined base model."""
     target, log = tmp_path / "base", tmp_path / "builds.log"
