@@ -271,6 +271,24 @@ def missing_intervals(latest: Latest) -> list[str]:
     return interval_notes(case for _, case in latest)
 
 
+def energy_notes(latest: Latest) -> list[str]:
+    """Why energy per audio hour is absent (a line per reason, with how many cases), and each
+    case whose timed span was too short for the meter: an absent figure is never a zero."""
+    absent: dict[str, int] = {}
+    short = []
+    for _, case in latest:
+        result = case.result
+        if result.energy_absent_reason:
+            absent[result.energy_absent_reason] = absent.get(result.energy_absent_reason, 0) + 1
+        if result.energy_note:
+            short.append(f"Energy of {case.key.label}: {result.energy_note}")
+    lines = [
+        f"Energy per audio hour is absent for {count} case(s): {reason}"
+        for reason, count in absent.items()
+    ]
+    return lines + short
+
+
 def run_name(run: Run) -> str:
     """The run's number, marked when the session was cut short."""
     return run.run_id if run.complete else f"{run.run_id} (incomplete)"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,24 +107,32 @@ class RaplMeter(EnergyMeter):
         )
         self._last: list[int] = []
         self._total_uj = 0
+        self._lock = threading.Lock()  # the sampler's thread polls while the case begins/ends
 
     def _read(self) -> list[int]:
         return [int(zone.energy.read_text()) for zone in self.zones]
 
     def begin(self) -> None:
-        self._last, self._total_uj = self._read(), 0
+        with self._lock:
+            self._last, self._total_uj = self._read(), 0
 
     def poll(self) -> None:
-        now = self._read()
-        self._total_uj += sum(
-            wrapped_delta(before, after, zone.max_uj)
-            for before, after, zone in zip(self._last, now, self.zones, strict=True)
-        )
-        self._last = now
+        """Count what the counters advanced since the last reading (nothing before ``begin``)."""
+        with self._lock:
+            if not self._last:
+                return
+            now = self._read()
+            self._total_uj += sum(
+                wrapped_delta(before, after, zone.max_uj)
+                for before, after, zone in zip(self._last, now, self.zones, strict=True)
+            )
+            self._last = now
 
     def end(self) -> float:
         self.poll()
-        return self._total_uj / 1e6
+        with self._lock:
+            self._last = []
+            return self._total_uj / 1e6
 
 
 # --- NVML ---------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ keeps each reading with its time. ``stop`` ends the thread and returns what it s
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -105,7 +106,8 @@ class ResourceSampler:
         for name, probe in self.probes.items():
             self.samples.columns[name].append(_read(probe))
         if self.on_tick is not None:
-            self.on_tick()
+            with contextlib.suppress(OSError):  # a counter that stopped reading: end() says so
+                self.on_tick()
 
 
 def _read(probe: Probe) -> float | None:
