@@ -43,3 +43,12 @@ def test_a_long_timeline_is_thinned_to_each_stretchs_peak() -> None:
     assert found.series["rss_mb"][0] == 6.0 and found.peak("rss_mb") == 6.0
     assert found.timed_from_s == 1.0 and found.timed_to_s == 150.0
     assert Timeline.from_mapping(found.to_mapping()) == found
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.5])
+def test_the_suite_refuses_a_bad_resource_interval(bad: float) -> None:
+    from whisperbench.implementations import ImplementationOptions
+    from whisperbench.suite.cases import SuiteConfig
+
+    with pytest.raises(ValueError, match=rf"^--resource-interval {bad}: give the seconds"):
+        SuiteConfig(("tiny.en",), ("fake",), (), ImplementationOptions(), resource_interval_s=bad)

@@ -17,6 +17,7 @@ from whisperbench import formatting
 from whisperbench.history import CaseKey, CaseResult, History, Run
 from whisperbench.models import MODELS
 from whisperbench.regressions import Finding, Limits, Verdict, series_verdicts
+from whisperbench.resources.energy import absence_lines
 from whisperbench.results.metrics import REPORT, Metric, latency_metrics, metric, shown_in
 from whisperbench.results.records import LATENCY_KINDS, CorpusResult
 from whisperbench.verdict import interval_notes, verdicts
@@ -274,19 +275,13 @@ def missing_intervals(latest: Latest) -> list[str]:
 def energy_notes(latest: Latest) -> list[str]:
     """Why energy per audio hour is absent (a line per reason, with how many cases), and each
     case whose timed span was too short for the meter: an absent figure is never a zero."""
-    absent: dict[str, int] = {}
-    short = []
-    for _, case in latest:
-        result = case.result
-        if result.energy_absent_reason:
-            absent[result.energy_absent_reason] = absent.get(result.energy_absent_reason, 0) + 1
-        if result.energy_note:
-            short.append(f"Energy of {case.key.label}: {result.energy_note}")
-    lines = [
-        f"Energy per audio hour is absent for {count} case(s): {reason}"
-        for reason, count in absent.items()
+    absent = absence_lines(case.result.energy_absent_reason for _, case in latest)
+    short = [
+        f"Energy of {case.key.label}: {case.result.energy_note}"
+        for _, case in latest
+        if case.result.energy_note
     ]
-    return lines + short
+    return [line[0].upper() + line[1:] for line in absent] + short
 
 
 def run_name(run: Run) -> str:

@@ -13,6 +13,8 @@ import importlib.util
 import re
 import threading
 from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -247,3 +249,13 @@ def short_span_note(span_s: float, period_s: float) -> str | None:
         f"the timed rounds took {span_s:.2f} s, under {needed:.1f} s ({MIN_PERIODS} updates of "
         "the energy counter): the figure may be off by tens of percent; run more --rounds"
     )
+
+
+def absence_lines(reasons: Iterable[str | None]) -> list[str]:
+    """A line per reason energy was absent, with how many cases gave it (None: measured, or a
+    run from before energy was)."""
+    counts = Counter(reason for reason in reasons if reason)
+    return [
+        f"energy per audio hour is absent for {count} case(s): {reason}"
+        for reason, count in counts.items()
+    ]
