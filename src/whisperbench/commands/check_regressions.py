@@ -22,7 +22,7 @@ from whisperbench.errors import HistoryError
 from whisperbench.history import History
 from whisperbench.names import Name
 from whisperbench.regressions import CheckReport, check_newest, cut_short, describe_rule
-from whisperbench.results.metrics import Metric, judged
+from whisperbench.results.metrics import judged
 from whisperbench.scoring.evidence import Difference
 
 
@@ -78,11 +78,11 @@ def pick_machine(history: History, wanted: str | None) -> str:
 def report_table(report: CheckReport) -> Table:
     """A row per checked case: time and each judged metric, now and in the history."""
     metrics = [  # those of the kinds checked (the latency track's only where it ran), and
-        # one judged only on request (energy) only where a case has it
+        # a figure some machines cannot measure (energy) only where a case has it
         m
         for m in judged()
         if any(c.current.result.kind in m.kinds for c in report.cases)
-        and (_on_by_default(m) or any(c.current.value(m) is not None for c in report.cases))
+        and (not m.where_present or any(c.current.value(m) is not None for c in report.cases))
     ]
     table = Table(title=f"run {report.newest.label} against the history")
     columns = ["Case", "Median s", "History median s", "Δ time"]
@@ -118,10 +118,6 @@ def report_table(report: CheckReport) -> Table:
         ]
         table.add_row(*cells)
     return table
-
-
-def _on_by_default(metric: Metric) -> bool:
-    return metric.judge is not None and metric.judge.default is not None
 
 
 def _with_interval(change: str, found: Difference | None, kind: str = "relative") -> str:

@@ -123,6 +123,9 @@ class Metric:
     judge: Judgement | None = None
     export: bool = False
     """Written by ``whisperbench report --format json`` for github-action-benchmark."""
+    where_present: bool = False
+    """A figure that some machines cannot measure (energy, NVML memory): the session's table
+    and ``check-regressions`` give it a column only where a case has a value."""
     compute: Callable[[Transcribed], float | None] | None = None
     """Computes the value for each transcribe case (the suite saves it under ``field``)."""
     combine: Callable[[Sequence[Transcribed]], float | None] | None = None
@@ -377,6 +380,7 @@ METRICS: tuple[Metric, ...] = (
         change="relative",
         kinds=("transcribe", "corpus"),
         shown=frozenset({REPORT}),
+        where_present=True,
     ),
     Metric(
         field="energy_j_per_audio_hour",
@@ -389,6 +393,7 @@ METRICS: tuple[Metric, ...] = (
         change="relative",
         kinds=("transcribe", "corpus"),
         shown=frozenset({SESSION, REPORT}),
+        where_present=True,
         judge=Judgement(
             "--energy",
             "PERCENT",
