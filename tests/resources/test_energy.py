@@ -118,3 +118,29 @@ def test_per_audio_hour_and_the_short_span_warning() -> None:
     assert short_span_note(2.0, energy.NVML_PERIOD_S) is None
     note = short_span_note(0.3, energy.RAPL_PERIOD_S)  # read at two ends: NVML's period counts
     assert note is not None and "0.30 s, under 1.0 s" in note and "--rounds" in note
+
+
+def test_shards_join_their_energy_over_all_the_audio_they_timed() -> None:
+    from whisperbench.results import CorpusResult
+    from whisperbench.results.shards import joined_resources
+
+    def shard(index: int, joules: float | None, audio_hours: float) -> CorpusResult:
+        return CorpusResult(
+            implementation="fake",
+            model="tiny.en",
+            dataset="d",
+            shard=index,
+            shards=2,
+            energy_j=joules,
+            energy_j_per_audio_hour=None if joules is None else joules / audio_hours,
+            energy_absent_reason="no meter" if joules is None else None,
+            nvml_peak_device_mb=100.0 * index,
+        )
+
+    joined = joined_resources([shard(1, 30.0, 0.01), shard(2, 10.0, 0.03)])
+    assert joined["energy_j"] == 40.0
+    assert joined["energy_j_per_audio_hour"] == pytest.approx(1000.0)
+    assert joined["nvml_peak_device_mb"] == 200.0 and joined["timeline"] is None
+    partial = joined_resources([shard(1, 30.0, 0.01), shard(2, None, 0.03)])
+    assert partial["energy_j_per_audio_hour"] is None
+    assert partial["energy_absent_reason"] == "no meter"
