@@ -47,6 +47,7 @@ def test_the_exported_metrics_are_the_declared_ones() -> None:
         "rtfx",
         "wer",
         "repeated_ngrams",
+        "energy_j_per_audio_hour",
         "first_text_s",
         "delay_p50_s",
         "stream_wer",

@@ -33,6 +33,7 @@ from whisperbench.results import (
     to_extra_info,
     with_values,
 )
+from whisperbench.results.codec import SCHEMA_VERSION, VERSION_KEY
 from whisperbench.results.records import FirstWordsResult, StreamResult
 
 
@@ -77,6 +78,8 @@ def test_recorded_records_survive_a_round_trip_through_json(
         for key, value in info.items():
             if key == "params":
                 assert {k: written["params"][k] for k in value} == value
+            elif key == VERSION_KEY:  # brought up to date (``codec.UPGRADES``)
+                assert written[key] == SCHEMA_VERSION
             else:
                 assert written[key] == value, key
 

@@ -31,7 +31,9 @@ def test_a_row_per_case_with_what_ran_and_every_session_metric(cpu_storage: Path
     header = [
         cell.strip() for cell in next(line for line in lines if "Case" in line).split("┃")[1:-1]
     ]
-    throughput = [m for m in shown_in(SESSION) if m not in latency_metrics()]
+    throughput = [  # energy only where measured: these runs predate it
+        m for m in shown_in(SESSION) if m not in latency_metrics() and not m.where_present
+    ]
     assert header == ["Case", "Device", "dtype", "Batch", *(m.label for m in throughput)]
     row = next(line for line in lines if "│ faster-whisper-tiny.en-long " in line)
     cells = dict(zip(header, (c.strip() for c in row.split("│")[1:-1]), strict=True))
@@ -53,3 +55,12 @@ def test_a_warning_line_per_case_that_repeats_text(cpu_storage: Path) -> None:
         "whisperbench: warning: transformers-tiny.en-long: the transcript repeats 14 word "
         "8-gram(s) (not in the reference): repeated or hallucinated text?"
     ]
+
+
+def test_energy_gets_a_column_where_a_case_has_it(cpu_storage: Path) -> None:
+    rows = rows_of(cpu_storage)
+    name, measured = next(r for r in rows if r[0] == "test_transcribe[transformers-tiny.en-long]")
+    metered = dataclasses.replace(measured.result, energy_j_per_audio_hour=1234.4)
+    lines = rendered([*rows, (name, Measured(metered, measured.timing))])
+    assert "Energy J/audio h" in next(line for line in lines if "Case" in line)
+    assert any("1234" in line for line in lines)

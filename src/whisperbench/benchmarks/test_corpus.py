@@ -44,6 +44,7 @@ def test_corpus(
         progress=terminal.progress,
         shard=corpus_case.shard,
         placement=suite_config.placement,
+        resource_interval_s=suite_config.resource_interval_s,
     )
     record_result(measured)
     result = measured.result

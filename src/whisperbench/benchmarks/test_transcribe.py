@@ -35,6 +35,8 @@ def test_transcribe(
         rounds=suite_config.rounds,
         warmup_rounds=suite_config.warmup_rounds,
         progress=terminal.progress,
+        resource_interval_s=suite_config.resource_interval_s,
+        notify=terminal.notify,
     )
     record_result(measured)
     # Silence, noise or music may rightly give no text: only a clip whose reference has words

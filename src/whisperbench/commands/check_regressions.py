@@ -77,8 +77,12 @@ def pick_machine(history: History, wanted: str | None) -> str:
 
 def report_table(report: CheckReport) -> Table:
     """A row per checked case: time and each judged metric, now and in the history."""
-    metrics = [  # those of the kinds checked (the latency track's only where it ran)
-        m for m in judged() if any(c.current.result.kind in m.kinds for c in report.cases)
+    metrics = [  # those of the kinds checked (the latency track's only where it ran), and
+        # a figure some machines cannot measure (energy) only where a case has it
+        m
+        for m in judged()
+        if any(c.current.result.kind in m.kinds for c in report.cases)
+        and (not m.where_present or any(c.current.value(m) is not None for c in report.cases))
     ]
     table = Table(title=f"run {report.newest.label} against the history")
     columns = ["Case", "Median s", "History median s", "Δ time"]

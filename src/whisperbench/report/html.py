@@ -20,6 +20,7 @@ from whisperbench.report.select import (
     as_selection,
     corpus_header,
     corpus_rows,
+    energy_notes,
     latency_header,
     latency_rows,
     machine_title,
@@ -136,7 +137,10 @@ def machine_section(chosen: MachineSelection) -> list[str]:
         f"<h2>{html.escape(machine_title(runs))}</h2>",
         "<h3>Newest result of each case</h3>",
         table(summary_header(), summary_rows(latest)) if summary_rows(latest) else "",
-        *(f"<p class='note'>{html.escape(note)}.</p>" for note in missing_intervals(latest)),
+        *(
+            f"<p class='note'>{html.escape(note)}.</p>"
+            for note in (*missing_intervals(latest), *energy_notes(latest))
+        ),
         "<h3>RTFx by model and implementation</h3>",
         image(plots.rtfx_plot(latest), "RTFx by model and implementation"),
         "<h3>WER against RTFx</h3>",
@@ -157,6 +161,12 @@ def machine_section(chosen: MachineSelection) -> list[str]:
             table(latency_header(), latency),
             "<h3>Emission delay against WER per engine</h3>",
             image(plots.delay_wer_plot(latest), "Emission delay against WER per engine"),
+        ]
+    timeline = plots.timeline_plot(latest)
+    if timeline is not None:
+        parts += [
+            "<h3>Resources over the slowest case of each engine</h3>",
+            image(timeline, "Resources over the slowest case of each engine"),
         ]
     parts.append("<h3>History per benchmark</h3>")
     histories = chosen.histories

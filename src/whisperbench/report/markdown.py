@@ -15,6 +15,7 @@ from whisperbench.report.select import (
     as_selection,
     corpus_header,
     corpus_rows,
+    energy_notes,
     incomplete_runs,
     latency_header,
     latency_rows,
@@ -92,7 +93,8 @@ def markdown_summary(given: History | Selection, limits: Limits | None = None) -
         lines.append("")
         if rows:  # none where only the latency track ran (its table follows)
             lines += [_row(header), _row(["---"] * len(header)), *(_row(row) for row in rows), ""]
-        lines += [f"*{note}.*" for note in missing_intervals(chosen.latest)]
+        notes = [*missing_intervals(chosen.latest), *energy_notes(chosen.latest)]
+        lines += [f"*{note}.*" for note in notes]
         lines.append("")
         cut = incomplete_runs(runs)
         if cut:

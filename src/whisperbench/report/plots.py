@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from whisperbench import formatting
 from whisperbench.history import CaseKey, CaseResult
 from whisperbench.report.select import CaseHistory, Latest, model_order
+from whisperbench.resources.timeline import SERIES
 from whisperbench.results.metrics import judged, metric
 from whisperbench.results.records import ONE_BY_ONE, STREAM, CorpusResult
 
@@ -390,4 +391,58 @@ def across_machines(groups: Sequence[Sequence[Across]]) -> Figure:
     ax.set_xlabel("RTFx, log scale (audio seconds per second; higher is faster), WER beside it")
     fig.legend(loc="outside lower center", ncols=min(len(machine_names), 3), fontsize=8)
     fig.suptitle("The same engine and model across machines (newest result)", fontsize=10)
+    return fig
+
+
+def slowest_per_engine(latest: Latest) -> list[CaseResult]:
+    """Each engine's slowest transcribe or corpus case (by median time) that has a resource
+    timeline, in the engines' order."""
+    slowest: dict[str, CaseResult] = {}
+    for _, case in latest:
+        result = case.result
+        if case.key.kind not in ("transcribe", "corpus") or result.timeline is None:
+            continue
+        known = slowest.get(case.key.implementation)
+        if known is None or case.median_s > known.median_s:
+            slowest[case.key.implementation] = case
+    return [slowest[name] for name in sorted(slowest)]
+
+
+def timeline_plot(latest: Latest) -> str | None:
+    fig = timeline_figure(slowest_per_engine(latest))
+    return None if fig is None else png(fig)
+
+
+def timeline_figure(cases: Sequence[CaseResult]) -> Figure | None:
+    """A row per case, a panel per series sampled (host RSS, device memory, power, temperature,
+    SM clock) against seconds from the case's start; the timed rounds shaded."""
+    timelines = [(case, case.result.timeline) for case in cases]
+    shown = [
+        (case, timeline) for case, timeline in timelines if timeline is not None and timeline.t_s
+    ]
+    if not shown:
+        return None
+    names = [name for name in SERIES if any(name in t.series for _, t in shown)]
+    width = max(6.5, 3.2 * len(names) + 0.6)  # room for the title with one series
+    fig = Figure(figsize=(width, 0.6 + 2.2 * len(shown)), layout="constrained")
+    axes = fig.subplots(len(shown), len(names), squeeze=False)
+    for row, (case, timeline) in zip(axes, shown, strict=True):
+        for ax, name in zip(row, names, strict=True):
+            values = timeline.series.get(name)
+            if values is not None:
+                ys = [float("nan") if v is None else v for v in values]
+                ax.plot(timeline.t_s, ys, linewidth=1.2)
+            if timeline.timed_from_s is not None and timeline.timed_to_s is not None:
+                ax.axvspan(
+                    timeline.timed_from_s, timeline.timed_to_s, color="tab:green", alpha=0.12
+                )
+            ax.set_title(SERIES[name][0], fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+        row[0].set_ylabel(
+            f"{case.key.implementation}\n{case.key.model} {case.key.clip}", fontsize=7
+        )
+    for ax in axes[-1]:
+        ax.set_xlabel("s from the case's start (timed rounds shaded)", fontsize=7)
+    fig.suptitle("Resources over the slowest case of each engine (newest run)", fontsize=10)
     return fig

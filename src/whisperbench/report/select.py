@@ -17,6 +17,7 @@ from whisperbench import formatting
 from whisperbench.history import CaseKey, CaseResult, History, Run
 from whisperbench.models import MODELS
 from whisperbench.regressions import Finding, Limits, Verdict, series_verdicts
+from whisperbench.resources.energy import absence_lines
 from whisperbench.results.metrics import REPORT, Metric, latency_metrics, metric, shown_in
 from whisperbench.results.records import LATENCY_KINDS, CorpusResult
 from whisperbench.verdict import interval_notes, verdicts
@@ -269,6 +270,18 @@ def verdict_lines(latest: Latest) -> list[str]:
 def missing_intervals(latest: Latest) -> list[str]:
     """Why some of the newest results' figures have no interval (a line per reason)."""
     return interval_notes(case for _, case in latest)
+
+
+def energy_notes(latest: Latest) -> list[str]:
+    """Why energy per audio hour is absent (a line per reason, with how many cases), and each
+    case whose timed span was too short for the meter: an absent figure is never a zero."""
+    absent = absence_lines(case.result.energy_absent_reason for _, case in latest)
+    short = [
+        f"Energy of {case.key.label}: {case.result.energy_note}"
+        for _, case in latest
+        if case.result.energy_note
+    ]
+    return [line[0].upper() + line[1:] for line in absent] + short
 
 
 def run_name(run: Run) -> str:

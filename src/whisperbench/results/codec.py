@@ -13,6 +13,7 @@ from dataclasses import fields
 from typing import Any
 
 from whisperbench.errors import ResultError
+from whisperbench.resources.timeline import Timeline
 from whisperbench.results._fields import field_types, is_number, required_fields, split_fields
 from whisperbench.results.records import (
     RESULT_KINDS,
@@ -23,10 +24,11 @@ from whisperbench.results.records import (
 )
 from whisperbench.scoring.evidence import UnitErrors
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The version of the records written now. 1: the records as saved before the version was (no
 ``schema_version`` key; ``reports/`` holds such runs, whose fields added since are None);
-2: the same fields, with ``schema_version`` saved."""
+2: the same fields, with ``schema_version`` saved; 3: energy, NVML device memory and the
+resource timeline added (issue 24; None in older records)."""
 VERSION_KEY = "schema_version"
 
 
@@ -36,7 +38,16 @@ def upgrade_to_2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, VERSION_KEY: 2}
 
 
-UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: upgrade_to_2}
+def upgrade_to_3(data: dict[str, Any]) -> dict[str, Any]:
+    """A version-2 record as version 3: the resource fields it lacks read as None (its energy
+    was not measured: there is no reason to give, and no zero)."""
+    return {**data, VERSION_KEY: 3}
+
+
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    1: upgrade_to_2,
+    2: upgrade_to_3,
+}
 """The upgrade from each version to the next: a record of version N goes through
 ``UPGRADES[N]``, ``UPGRADES[N + 1]``, ... up to ``SCHEMA_VERSION``. A change to what is saved
 adds a version and its function here (and a saved run of the old version to the tests)."""
@@ -166,6 +177,7 @@ _NESTED: dict[str, Callable[[Any], Any]] = {
     "tuple[str,...]": _texts,
     "tuple[float,...]": _numbers,
     "Mapping[str,tuple[UnitErrors,...]]": _unit_counts,
+    "Timeline|None": Timeline.from_mapping,
 }
 """How a saved value becomes a record's field that is not a plain JSON scalar, by the field's
 annotation: the parameters, word-error counts (a corpus record's S/D/I totals too), mappings of
@@ -174,5 +186,6 @@ numbers (the seconds of each round), and word errors per unit."""
 
 _ENCODERS: dict[str, Callable[[Any], Any]] = {
     "Mapping[str,tuple[UnitErrors,...]]": _encode_units,
+    "Timeline|None": lambda value: None if value is None else value.to_mapping(),
 }
 """How a field that JSON cannot hold as it is is written (the inverse of ``_NESTED``)."""

@@ -123,6 +123,9 @@ class Metric:
     judge: Judgement | None = None
     export: bool = False
     """Written by ``whisperbench report --format json`` for github-action-benchmark."""
+    where_present: bool = False
+    """A figure that some machines cannot measure (energy, NVML memory): the session's table
+    and ``check-regressions`` give it a column only where a case has a value."""
     compute: Callable[[Transcribed], float | None] | None = None
     """Computes the value for each transcribe case (the suite saves it under ``field``)."""
     combine: Callable[[Sequence[Transcribed]], float | None] | None = None
@@ -365,6 +368,41 @@ METRICS: tuple[Metric, ...] = (
         change="relative",
         kinds=("transcribe", "corpus", "load", *LATENCY_KINDS),
         shown=frozenset({REPORT}),
+    ),
+    Metric(
+        field="nvml_peak_device_mb",
+        label="NVML peak MB",
+        name="peak device memory sampled by NVML",
+        short="NVML peak",
+        unit="MB",
+        spec=".0f",
+        better="smaller",
+        change="relative",
+        kinds=("transcribe", "corpus"),
+        shown=frozenset({REPORT}),
+        where_present=True,
+    ),
+    Metric(
+        field="energy_j_per_audio_hour",
+        label="Energy J/audio h",
+        name="energy per hour of audio",
+        short="Energy",
+        unit="J",
+        spec=".0f",
+        better="smaller",
+        change="relative",
+        kinds=("transcribe", "corpus"),
+        shown=frozenset({SESSION, REPORT}),
+        where_present=True,
+        judge=Judgement(
+            "--energy",
+            "PERCENT",
+            None,
+            "energy-per-audio-hour regression limit in percent (cases with an energy meter: "
+            "NVML, RAPL or Zeus); off by default ('none'): the counters see the whole GPU or "
+            "CPU package, work beside the case included",
+        ),
+        export=True,
     ),
     Metric(
         field="first_text_s",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from pytest_benchmark.stats import Stats
 
 from whisperbench.errors import ResultError
+from whisperbench.resources.timeline import Timeline
 from whisperbench.results._fields import field_types, split_fields
 from whisperbench.scoring.evidence import UnitErrors
 
@@ -205,6 +206,28 @@ class CaseRecord:
     round_s: tuple[float, ...] = ()
     """The seconds of each timed round (the evidence of a speed interval); empty in runs saved
     before they were recorded."""
+    # --- resources (issue 24; ``resources``, ``suite.resource_watch``): None in older runs ---
+    energy_j_per_audio_hour: float | None = None
+    """Joules per hour of audio transcribed, over the timed rounds alone; None where no meter
+    could be read (``energy_absent_reason`` says why), never 0."""
+    energy_j: float | None = None
+    """Joules of all the timed rounds together."""
+    energy_span_s: float | None = None
+    """Seconds the meter ran: from the first timed round's start to the last one's end."""
+    energy_method: str | None = None
+    """What was measured and how (Zeus, NVML's energy counter, RAPL), in a sentence."""
+    energy_absent_reason: str | None = None
+    """Why there is no energy figure (no meter readable here)."""
+    energy_note: str | None = None
+    """A warning about the figure: a timed span too short for the counter's update period."""
+    nvml_peak_device_mb: float | None = None
+    """CUDA: the peak device memory NVML sampled during the case, for engines that do not
+    allocate through torch too (``nvml_device_memory_measure`` names it)."""
+    nvml_baseline_device_mb: float | None = None
+    """CUDA: NVML's figure at the case's start (the loaded model, CUDA context included)."""
+    nvml_device_memory_measure: str | None = None
+    timeline: Timeline | None = None
+    """Power, device memory, host RSS, temperature and SM clock sampled through the case."""
     extra: Mapping[str, Any] = field(default_factory=dict)
     """``extra_info`` keys this record does not declare, kept as they were."""
 

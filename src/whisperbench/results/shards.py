@@ -89,6 +89,37 @@ def _complete(group: Sequence[Part]) -> bool:
     return sorted(result.shard or 0 for result, _ in group) == list(range(1, count + 1))
 
 
+def joined_resources(results: Sequence[CorpusResult]) -> dict[str, Any]:
+    """The shards' resources as the joined case's: energy summed over every shard's timed
+    rounds and divided by all the audio they timed (where every shard has a figure; else the
+    first reason one lacks it), the largest NVML peak, and no timeline (each shard's stays with
+    its own case)."""
+    out: dict[str, Any] = {
+        "timeline": None,
+        "energy_note": next((r.energy_note for r in results if r.energy_note), None),
+        "nvml_peak_device_mb": _largest(r.nvml_peak_device_mb for r in results),
+        "nvml_baseline_device_mb": _largest(r.nvml_baseline_device_mb for r in results),
+    }
+    metered = [r for r in results if r.energy_j is not None and r.energy_j_per_audio_hour]
+    if len(metered) < len(results):
+        reasons = (r.energy_absent_reason for r in results if r.energy_j is None)
+        return {
+            **out,
+            "energy_j_per_audio_hour": None,
+            "energy_j": None,
+            "energy_span_s": None,
+            "energy_absent_reason": next((r for r in reasons if r), None),
+        }
+    joules = sum(r.energy_j or 0.0 for r in metered)
+    audio_hours = sum((r.energy_j or 0.0) / (r.energy_j_per_audio_hour or 1.0) for r in metered)
+    return {
+        **out,
+        "energy_j": joules,
+        "energy_j_per_audio_hour": joules / audio_hours if audio_hours > 0 else None,
+        "energy_span_s": _largest(r.energy_span_s for r in results),
+    }
+
+
 def join_shards(parts: Sequence[Part]) -> Part:
     """Shards 1 to N of one corpus case as one corpus result (see the module docstring)."""
     ordered = sorted(parts, key=lambda part: part[0].shard or 0)
@@ -125,6 +156,7 @@ def join_shards(parts: Sequence[Part]) -> Part:
         peak_device_mb=_largest(r.peak_device_mb for r in results),
         device_live_mb=_largest(r.device_live_mb for r in results),
         device_baseline_mb=_largest(r.device_baseline_mb for r in results),
+        **joined_resources(results),
         extra={},
     )
     values: dict[str, Any] = {

@@ -21,6 +21,7 @@ from whisperbench.implementations import (
 )
 from whisperbench.implementations.synthetic import synthetic_label
 from whisperbench.names import id_part
+from whisperbench.resources.sampler import DEFAULT_INTERVAL_S, check_interval
 from whisperbench.results.records import ACROSS_UTTERANCES, ONE_BY_ONE
 from whisperbench.suite.workers import Placement
 
@@ -87,6 +88,8 @@ class SuiteConfig:
     """The latency track's stream: seconds of audio that arrive between updates."""
     stream_buffer_s: float = STREAM_BUFFER_S
     """The stream's buffer is trimmed at a committed word once it holds more than this."""
+    resource_interval_s: float = DEFAULT_INTERVAL_S
+    """Seconds between the resource sampler's readings (``--resource-interval``)."""
 
     def __post_init__(self) -> None:
         """Options out of range are refused with the allowed range (ValueError)."""
@@ -110,6 +113,7 @@ class SuiteConfig:
                 "corpus is split into; 1: the corpus runs whole)"
             )
         check_stream_settings(self.stream_chunk_s, self.stream_buffer_s)
+        check_interval(self.resource_interval_s)
         budget = self.corpus_budget_s
         if not 0 <= budget < float("inf"):  # NaN too
             raise ValueError(

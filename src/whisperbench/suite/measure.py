@@ -25,6 +25,7 @@ from whisperbench.implementations import (
     transcribe_one_by_one,
 )
 from whisperbench.models import get_model
+from whisperbench.resources.sampler import DEFAULT_INTERVAL_S
 from whisperbench.results.codec import to_extra_info
 from whisperbench.results.metrics import Transcribed, computed_values, corpus_values
 from whisperbench.results.records import (
@@ -43,6 +44,7 @@ from whisperbench.scoring import words as scoring
 from whisperbench.suite.cases import CORPUS_BUDGET_S, LoadCase, Notifier, ProgressDisplay, watched
 from whisperbench.suite.inputs import SKIPPED_SHOWN
 from whisperbench.suite.loaded import LoadedModel, MiB
+from whisperbench.suite.resource_watch import ResourceWatch
 from whisperbench.suite.workers import Placement
 
 if TYPE_CHECKING:
@@ -165,16 +167,21 @@ def measure_transcription(
     rounds: int,
     warmup_rounds: int,
     progress: ProgressDisplay | None = None,
+    resource_interval_s: float = DEFAULT_INTERVAL_S,
+    notify: Notifier | None = None,
 ) -> Measured:
     """Cold run (the first warm-up round, recorded apart), further warm-ups on the same input,
     then ``rounds`` timed runs; stores the typed record in ``extra_info`` and returns it.
-    ``progress`` shows how far each call is (windows of a long clip)."""
+    ``progress`` shows how far each call is (windows of a long clip). Resources are sampled
+    every ``resource_interval_s`` through the case and energy metered over the timed rounds
+    (``ResourceWatch``); ``notify`` is told when that span is too short for the meter."""
     impl = loaded.implementation
     what = f"{impl.name} {loaded.label} on {clip.name}"
     labels = _call_labels(f"{impl.name}-{loaded.label}-{clip.name}", warmup_rounds, rounds)
     available = devices.available_memory_bytes()
     memory_baseline = devices.start_device_memory(impl.device)
-    with devices.explain_out_of_memory(what, impl.device, impl.batch_size):
+    watch = ResourceWatch(impl.device, resource_interval_s)
+    with devices.explain_out_of_memory(what, impl.device, impl.batch_size), watch:
         start = time.perf_counter()
         # transcribe() synchronises the device
         outcome = watched(impl, progress, next(labels), lambda: impl.transcribe(clip.samples))
@@ -185,8 +192,12 @@ def measure_transcription(
             label = next(labels)
             outcomes.append(watched(impl, progress, label, lambda: impl.transcribe(clip.samples)))
 
+        further = max(0, warmup_rounds - 1)
         benchmark.pedantic(
-            timed, rounds=rounds, warmup_rounds=max(0, warmup_rounds - 1), iterations=1
+            watch.timed_rounds(timed, skipped=further, rounds=rounds),
+            rounds=rounds,
+            warmup_rounds=further,
+            iterations=1,
         )
     timing = timing_of(benchmark) or Timing.of_rounds([cold_s])
     final = outcomes[-1]
@@ -209,6 +220,7 @@ def measure_transcription(
             available_memory_mb=available / MiB,
             memory=devices.end_device_memory(impl.device, memory_baseline),
         ),
+        **resource_fields(watch, clip.duration_s * rounds, what, notify),
         clip=clip.name,
         audio_path=str(clip.path),
         audio_s=clip.duration_s,
@@ -228,6 +240,17 @@ def measure_transcription(
     result = with_values(result, computed_values(seen))  # RTFx, WER, ... (``results.metrics``)
     benchmark.extra_info.update(to_extra_info(result))
     return Measured(result, timing)
+
+
+def resource_fields(
+    watch: ResourceWatch, timed_audio_s: float, what: str, notify: Notifier | None
+) -> dict[str, Any]:
+    """A case's energy, NVML memory and timeline fields (``ResourceWatch.fields``), with its
+    energy note told to ``notify``."""
+    found = watch.fields(timed_audio_s)
+    if notify is not None and found.get("energy_note"):
+        notify(f"whisperbench: {what}: energy: {found['energy_note']}")
+    return found
 
 
 def _call_labels(case: str, warmup_rounds: int, rounds: int) -> Iterator[str]:
@@ -292,12 +315,14 @@ def measure_corpus(
     progress: ProgressDisplay | None = None,
     shard: Shard | None = None,
     placement: Placement | None = None,
+    resource_interval_s: float = DEFAULT_INTERVAL_S,
 ) -> Measured:
     """A corpus case: an untimed first call on the first utterances, then the whole corpus per
     timed round (``corpus_rounds`` decides how many), through the engine's ``transcribe_batch``
     (``ACROSS_UTTERANCES``) or one utterance at a time (``ONE_BY_ONE``); corpus WER, RTFx and
     the rest into a ``CorpusResult`` in ``extra_info``. ``corpus`` is ``shard``'s part of it
-    for a sharded case, which ran where ``placement`` says."""
+    for a sharded case, which ran where ``placement`` says. Resources are watched as for a
+    clip (``measure_transcription``)."""
     impl = loaded.implementation
     audios = [utterance.samples for utterance in corpus.utterances]
     across = batching == ACROSS_UTTERANCES
@@ -311,7 +336,8 @@ def measure_corpus(
     warm = warmup_count(len(audios), impl.batch_size)
     available = devices.available_memory_bytes()
     memory_baseline = devices.start_device_memory(impl.device)
-    with devices.explain_out_of_memory(what, impl.device, impl.batch_size):
+    watch = ResourceWatch(impl.device, resource_interval_s)
+    with devices.explain_out_of_memory(what, impl.device, impl.batch_size), watch:
         start = time.perf_counter()
         watched(impl, progress, f"warm-up ({warm} utterances): {case}", lambda: run(audios[:warm]))
         warmup_s = time.perf_counter() - start
@@ -343,7 +369,10 @@ def measure_corpus(
             seconds.append(time.perf_counter() - began)
 
         benchmark.pedantic(
-            timed, rounds=plan.rounds, warmup_rounds=plan.warmup_rounds, iterations=1
+            watch.timed_rounds(timed, skipped=plan.warmup_rounds, rounds=plan.rounds),
+            rounds=plan.rounds,
+            warmup_rounds=plan.warmup_rounds,
+            iterations=1,
         )
     timing = timing_of(benchmark) or Timing.of_rounds(seconds[plan.warmup_rounds :] or seconds)
     final = outcomes[-1]
@@ -354,6 +383,7 @@ def measure_corpus(
         )
     memory = devices.end_device_memory(impl.device, memory_baseline)
     round_s = round_times(benchmark) or tuple(seconds[plan.warmup_rounds :])
+    resources = resource_fields(watch, corpus.audio_s * plan.rounds, what, notify)
     return _corpus_result(
         benchmark,
         loaded,
@@ -369,6 +399,7 @@ def measure_corpus(
         available,
         shard,
         placement or Placement(),
+        resources,
     )
 
 
@@ -387,6 +418,7 @@ def _corpus_result(
     available_bytes: int,
     shard: Shard | None,
     placement: Placement,
+    resources: dict[str, Any],
 ) -> Measured:
     impl = loaded.implementation
     synthetic = bool(impl.options.synthetic_tokens)
@@ -418,6 +450,7 @@ def _corpus_result(
             memory=memory,
             params={**impl.get_params(), "batching": ran},
         ),
+        **resources,
         dataset=corpus.name,
         dataset_source=corpus.spec.given,
         dataset_format=corpus.spec.format,

@@ -20,6 +20,7 @@ from whisperbench.implementations import (
 )
 from whisperbench.implementations.synthetic import DEFAULT_SYNTHETIC_TOKENS
 from whisperbench.models import DEFAULT_MODEL, parse_model_list
+from whisperbench.resources.sampler import DEFAULT_INTERVAL_S
 from whisperbench.results.records import ACROSS_UTTERANCES, ONE_BY_ONE
 from whisperbench.suite import progress
 from whisperbench.suite.cases import (
@@ -182,6 +183,14 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption("--rounds", type=int, default=3, help="timed rounds per case (default 3)")
     group.addoption(
+        "--resource-interval",
+        type=float,
+        default=DEFAULT_INTERVAL_S,
+        metavar="SECONDS",
+        help="seconds between samples of power, device memory, host RSS, temperature and SM "
+        f"clock in each case's resource timeline (default {DEFAULT_INTERVAL_S:g})",
+    )
+    group.addoption(
         "--warmup-rounds",
         type=int,
         default=1,
@@ -309,6 +318,7 @@ def suite_config(config: pytest.Config) -> SuiteConfig:
         shards=shards,
         stream_chunk_s=get("stream_chunk_s"),
         stream_buffer_s=get("stream_buffer_s"),
+        resource_interval_s=get("resource_interval"),
     )
 
 

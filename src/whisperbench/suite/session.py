@@ -242,6 +242,7 @@ class BenchSession:
             return
         from rich.console import Console
 
+        from whisperbench.resources.energy import absence_lines
         from whisperbench.suite.tables import (
             corpus_lines,
             option_warnings,
@@ -265,6 +266,8 @@ class BenchSession:
         for line in option_warnings(results, self.suite.options):
             terminalreporter.write_line(line, yellow=True)
         measured = [m for _, m in results]
+        for line in absence_lines(m.result.energy_absent_reason for m in measured):
+            terminalreporter.write_line(f"whisperbench: {line}")
         for line in interval_notes(measured):
             terminalreporter.write_line(f"whisperbench: {line}")
         for verdict in verdicts(measured):

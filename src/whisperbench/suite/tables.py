@@ -76,7 +76,10 @@ def results_table(rows: Sequence[tuple[str, Measured]], title: str = "whisperben
 
 def carried(metric: Metric, rows: Sequence[tuple[str, Measured]]) -> bool:
     """Whether some case of ``rows`` is of a kind that carries ``metric``: the latency track's
-    columns only where it ran, the throughput columns only beside throughput cases."""
+    columns only where it ran, the throughput columns only beside throughput cases, a figure
+    some machines cannot measure (``where_present``: energy) only where a case has it."""
+    if metric.where_present and all(measured.value(metric) is None for _, measured in rows):
+        return False
     return any(measured.result.kind in metric.kinds for _, measured in rows)
 
 
