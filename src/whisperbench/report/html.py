@@ -10,7 +10,7 @@ from typing import Any
 
 from whisperbench.history import History, Run
 from whisperbench.regressions import Limits, describe_rule
-from whisperbench.report import html_parts, plots
+from whisperbench.report import html_parts, plots, sweep, sweep_plot
 from whisperbench.report import machines as leaderboard
 from whisperbench.report.html_parts import image
 from whisperbench.report.select import (
@@ -157,6 +157,13 @@ def machine_section(chosen: MachineSelection) -> list[str]:
             table(latency_header(), latency),
             "<h3>Emission delay against WER per engine</h3>",
             image(plots.delay_wer_plot(latest), "Emission delay against WER per engine"),
+        ]
+    swept = sweep.sweep_rows(latest)
+    if swept:
+        parts += [
+            "<h3>Batch sweep: speed and memory against batch size</h3>",
+            table(sweep.sweep_header(), swept),
+            image(sweep_plot.sweep_plot(latest), "Speed and memory against batch size"),
         ]
     parts.append("<h3>History per benchmark</h3>")
     histories = chosen.histories

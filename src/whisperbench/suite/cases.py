@@ -87,6 +87,9 @@ class SuiteConfig:
     """The latency track's stream: seconds of audio that arrive between updates."""
     stream_buffer_s: float = STREAM_BUFFER_S
     """The stream's buffer is trimmed at a committed word once it holds more than this."""
+    batch_sweep: tuple[int, ...] = ()
+    """``--batch-sweep``: the batch sizes each engine that takes one runs at, increasing
+    (``batch_sweep.SweepCase``); empty: no sweep."""
 
     def __post_init__(self) -> None:
         """Options out of range are refused with the allowed range (ValueError)."""
