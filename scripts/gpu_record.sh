@@ -44,7 +44,7 @@ for name in fleurs_en-000 lsdev_1272-141231-0002 ljspeech_LJ001-0008to0019; do
 done
 echo "commit ${WHISPERBENCH_COMMIT:-unknown}" | tee "$RESULTS/commands.txt"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$RESULTS/gpu.txt"
-cuda12_shim() {  # CTranslate2's PyPI wheels load libcublas.so.12: on CUDA 13, name the 13 ones so
+cuda12_shim() {  # CTranslate2's wheels load libcublas.so.12: on CUDA 13 only, link that name to the 13 one
   python3 -c "import ctypes; ctypes.CDLL('libcublas.so.12')" 2>/dev/null && return 0
   local lib=/usr/local/cuda-13.0/targets/x86_64-linux/lib shim=/tmp/whisperbench-cuda12-shim
   [ -e "$lib/libcublas.so.13" ] || { echo "no libcublas.so.12 nor $lib/libcublas.so.13" >&2; return 0; }
