@@ -8,11 +8,7 @@ from whisperbench import formatting
 from whisperbench.history import CaseResult
 from whisperbench.report.select import Latest, cell, model_order, run_name
 from whisperbench.results.metrics import Metric, metric
-from whisperbench.results.records import BATCH_SWEEP, BatchSweepResult
-
-MEMORY_FIELDS = ("peak_device_mb", "device_live_mb")
-"""The device memory a sweep plots: CUDA's peak, else MPS's live tensors (never the two in one
-line: ``devices.DEVICE_MEMORY_MEASURES``)."""
+from whisperbench.results.records import BATCH_SWEEP, SWEEP_MEMORY_FIELDS, BatchSweepResult
 
 
 def sweep_cases(latest: Latest) -> list[tuple[str, CaseResult]]:
@@ -33,7 +29,7 @@ def _order(case: CaseResult) -> tuple[str, tuple[int, str], str, int]:
 
 
 def sweep_metrics() -> tuple[Metric, ...]:
-    return tuple(metric(name) for name in ("rtfx", "median_s", *MEMORY_FIELDS))
+    return tuple(metric(name) for name in ("rtfx", "median_s", *SWEEP_MEMORY_FIELDS))
 
 
 def sweep_header() -> list[str]:

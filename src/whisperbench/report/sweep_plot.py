@@ -8,11 +8,10 @@ from collections.abc import Sequence
 from matplotlib.figure import Figure
 
 from whisperbench.history import CaseResult
-from whisperbench.report.plots import png, series_label
+from whisperbench.report.figures import png, series_label
 from whisperbench.report.select import Latest, model_order
-from whisperbench.report.sweep import MEMORY_FIELDS, sweep_cases
 from whisperbench.results.metrics import Metric, metric
-from whisperbench.results.records import BatchSweepResult
+from whisperbench.results.records import SWEEP_MEMORY_FIELDS, BatchSweepResult
 
 
 def sweep_plot(latest: Latest) -> str | None:
@@ -24,13 +23,17 @@ def sweep_figure(latest: Latest) -> Figure | None:
     """RTFx (left) and device memory (right, where the device has a figure) against batch
     size, both batch axes in powers of two: a row of panels per model and clip, a line per
     engine (with its device, dtype and quantisation where the machine has several)."""
-    cases = [case for _, case in sweep_cases(latest) if case.value(metric("rtfx")) is not None]
+    cases = [
+        case
+        for _, case in latest
+        if isinstance(case.result, BatchSweepResult) and case.value(metric("rtfx")) is not None
+    ]
     if not cases:
         return None
     configs = {(c.key.device, c.key.dtype, c.key.quantization) for c in cases}
     panels = sorted({_panel(c) for c in cases}, key=lambda p: (model_order(p[0]), p[1]))
     memory = next(
-        (m for m in map(metric, MEMORY_FIELDS) if any(c.value(m) is not None for c in cases)),
+        (m for m in map(metric, SWEEP_MEMORY_FIELDS) if any(c.value(m) is not None for c in cases)),
         None,
     )
     columns = 2 if memory is not None else 1

@@ -419,6 +419,11 @@ class BatchSweepResult(TranscribeResult):
         return f"{self.clip}-{sweep_label(self.sweep_batch)}"
 
 
+SWEEP_MEMORY_FIELDS = ("peak_device_mb", "device_live_mb")
+"""The device memory a batch sweep shows: CUDA's peak, else MPS's live tensors (never the two
+as one figure: ``devices.DEVICE_MEMORY_MEASURES``)."""
+
+
 def sweep_label(batch: int) -> str:
     """``batch16``: a batch size of a sweep, as case IDs end."""
     return f"batch{batch}"
