@@ -10,7 +10,7 @@ from typing import Any
 
 from whisperbench.history import History, Run
 from whisperbench.regressions import Limits, describe_rule
-from whisperbench.report import html_parts, plots, sweep, sweep_plot
+from whisperbench.report import figures, html_parts, plots, sweep, sweep_plot
 from whisperbench.report import machines as leaderboard
 from whisperbench.report.html_parts import image
 from whisperbench.report.select import (
@@ -207,6 +207,6 @@ def machine_section(chosen: MachineSelection) -> list[str]:
 def across_plot(groups: Sequence[Sequence[leaderboard.Across]]) -> str:
     """The leaderboard's figure of the same engine and model across machines, embedded."""
     return image(
-        plots.png(plots.across_machines(groups)),
+        figures.png(plots.across_machines(groups)),
         "RTFx and WER of the same engine and model across machines",
     )
