@@ -6,8 +6,12 @@
 # internet, `pip install --no-deps --no-build-isolation -e .`), and $OUT, a folder that receives
 # gpu-results.tgz (the pytest-benchmark JSON, the logs and commands.txt), packed again after
 # each run, so that a machine taken back mid-way still returns the runs that ended. Which runs: $RUNS, a space-separated list
-# of the names below (default: all of them).
+# of the names below (default: all of them but latency, cost and batch-sweep, which run when named).
 #   OUT=/tmp/gpu-out HF_HUB_CACHE=/tmp/hub WHISPERBENCH_COMMIT=abc1234 bash scripts/gpu_record.sh
+#   RUNS="cost batch-sweep" OUT=... bash scripts/gpu_record.sh
+# faster-whisper (the cost run) needs CTranslate2's CUDA 12 cuBLAS: on a CUDA 13 machine the
+# run goes through the library-name shim of README "faster-whisper on CUDA" (cuda12_shim), and
+# commands.txt says so. Wheels the GPU machine lacks: scripts/gpu_wheels.sh.
 set -uo pipefail
 OUT=${OUT:?set OUT to a folder for the results}
 RESULTS=$(mktemp -d)
@@ -16,6 +20,7 @@ RUNS=${RUNS:-"real-long clips long-tiny long-tiny-b24 long-large-v3 engines four
 CLIPS=/tmp/whisperbench-clips
 CORPUS=/tmp/whisperbench-corpus528
 REAL_LONG=/tmp/whisperbench-real-long
+COST_CLIPS=/tmp/whisperbench-cost-clips  # long-x2 and the real long readings, one --audio folder
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 python3 -c "import importlib.metadata as m; m.distribution('whisperbench')" 2>/dev/null || {
   echo "gpu_record.sh: whisperbench is not installed, so pytest has not its plugin: pip install --no-deps --no-build-isolation -e ." >&2
@@ -39,14 +44,25 @@ for name in fleurs_en-000 lsdev_1272-141231-0002 ljspeech_LJ001-0008to0019; do
 done
 echo "commit ${WHISPERBENCH_COMMIT:-unknown}" | tee "$RESULTS/commands.txt"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$RESULTS/gpu.txt"
+cuda12_shim() {  # CTranslate2's wheels load libcublas.so.12: on CUDA 13 only, link that name to the 13 one
+  python3 -c "import ctypes; ctypes.CDLL('libcublas.so.12')" 2>/dev/null && return 0
+  local lib=/usr/local/cuda-13.0/targets/x86_64-linux/lib shim=/tmp/whisperbench-cuda12-shim
+  [ -e "$lib/libcublas.so.13" ] || { echo "no libcublas.so.12 nor $lib/libcublas.so.13" >&2; return 0; }
+  mkdir -p "$shim"
+  ln -sf "$lib/libcublas.so.13" "$shim/libcublas.so.12"
+  ln -sf "$lib/libcublasLt.so.13" "$shim/libcublasLt.so.12"
+  export LD_LIBRARY_PATH="$shim:$lib:/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  echo "   (CTranslate2 through the CUDA 13 shim: LD_LIBRARY_PATH=$LD_LIBRARY_PATH)" | tee -a "$RESULTS/commands.txt"
+}
+wanted() { case " $RUNS " in *" $1 "*) return 0 ;; esac; return 1; }  # a run named in $RUNS
 bench() {  # name, then pytest arguments
   local name=$1; shift
-  case " $RUNS " in *" $name "*) ;; *) return 0 ;; esac
+  wanted "$name" || return 0
   echo "== $name: pytest $*" | tee -a "$RESULTS/commands.txt"
   local start=$SECONDS
   python3 -m pytest -p no:cacheprovider -q --device cuda --cache-dir "$HF_HUB_CACHE" \
     --benchmark-storage "file://$RESULTS/bench" --benchmark-autosave --benchmark-name short \
-    --benchmark-columns median,min,max,rounds "$@" > "$RESULTS/$name.log" 2>&1
+    --benchmark-columns median,min,max,rounds "$@" >> "$RESULTS/$name.log" 2>&1
   echo "   ($((SECONDS - start)) s)" | tee -a "$RESULTS/commands.txt"
   sed -n '/whisperbench results/,$p' "$RESULTS/$name.log" | grep -E "^│|whisperbench: corpus|passed|failed|error" | tail -n 16
   pack
@@ -88,6 +104,26 @@ bench corpus-tiny-one-by-one benchmarks/test_corpus.py --models tiny.en --datase
 #    buffer, LocalAgreement-2, compute-aware clock) on real speech, ours against the plain recipe
 #    and faster-whisper; the reference word times come from openai-whisper tiny.en's alignment
 #    (installed; it is not timed)
-bench latency benchmarks/ -m stream --models tiny.en --audio "$STREAM_CLIPS" \
-  --implementations transformers,transformers-reference,faster-whisper
+wanted latency && ( cuda12_shim
+  bench latency benchmarks/ -m stream --models tiny.en --audio "$STREAM_CLIPS" \
+    --implementations transformers,transformers-reference,faster-whisper )
+# 8. cost: every engine that runs on CUDA from the same real tiny.en, on the 658 s clip and on
+#    the 12 real long-form readings (one --audio folder: a case per file), each case with its
+#    RTFx, WER and device memory (torch's peak; CTranslate2 allocates outside torch, so
+#    faster-whisper's reads 0 there: the energy/NVML branch adds the device's own figure)
+wanted cost && mkdir -p "$COST_CLIPS" && cp "$CLIPS/long-x2.flac" "$CLIPS/long-x2.txt" \
+  "$REAL_LONG"/* "$COST_CLIPS/" && ( cuda12_shim
+  bench cost benchmarks/test_load.py benchmarks/test_transcribe.py --models tiny.en \
+    --audio "$COST_CLIPS" --rounds 2 \
+    --implementations transformers,transformers-reference,insanely-fast-whisper,openai-whisper,faster-whisper )
+# 9. memory and speed against batch size (issue 24): ours and the plain recipe on the 658 s clip
+#    (23 windows: from batch 32 on, a batch holds every window; ours sizes its decoder to the
+#    windows there are), real tiny.en and synthetic large-v3, each batch size warmed up (its
+#    cold run, untimed) before 2 timed rounds; the first batch that does not fit ends a sweep
+bench batch-sweep benchmarks/test_load.py benchmarks/test_batch_sweep.py --models tiny.en \
+  --audio "$CLIPS/long-x2.flac" --implementations transformers,transformers-reference \
+  --batch-sweep 1,2,4,8,16,32,64,128 --rounds 2
+bench batch-sweep benchmarks/test_load.py benchmarks/test_batch_sweep.py --models large-v3 \
+  --synthetic --audio "$CLIPS/long-x2.flac" --implementations transformers,transformers-reference \
+  --batch-sweep 1,2,4,8,16,32,64,128 --rounds 2
 pack

@@ -25,6 +25,7 @@ from whisperbench.errors import HistoryError
 from whisperbench.results.codec import from_extra_info
 from whisperbench.results.metrics import Metric
 from whisperbench.results.records import (
+    BatchSweepResult,
     CorpusResult,
     FirstWordsResult,
     Params,
@@ -85,7 +86,10 @@ class CaseKey:
 
 
 def _subject(result: Result) -> str | None:
-    """What a case ran on: its clip, or its corpus (``-one-by-one`` when it ran so)."""
+    """What a case ran on: its clip (with the batch size in a batch sweep), or its corpus
+    (``-one-by-one`` when it ran so)."""
+    if isinstance(result, BatchSweepResult):
+        return result.subject
     if isinstance(result, TranscribeResult | FirstWordsResult | StreamResult):
         return result.clip
     if isinstance(result, CorpusResult):

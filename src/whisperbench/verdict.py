@@ -24,7 +24,13 @@ from typing import Protocol
 
 from whisperbench import formatting
 from whisperbench.results.metrics import metric
-from whisperbench.results.records import CorpusResult, Result, Timing, TranscribeResult
+from whisperbench.results.records import (
+    BatchSweepResult,
+    CorpusResult,
+    Result,
+    Timing,
+    TranscribeResult,
+)
 from whisperbench.results.uncertainty import NO_ROUNDS, NO_UNITS, rounds_of, units_of
 from whisperbench.scoring import evidence
 from whisperbench.scoring.evidence import Difference, Interval, UnitErrors
@@ -170,8 +176,10 @@ def _group_key(result: Result) -> tuple[str, str]:
 def _judged(result: Result) -> bool:
     """Whether a case counts in verdicts: a transcribe or corpus case with real weights, and
     not one shard of a corpus (``--shards``), for which the case joined from its shards
-    stands."""
+    stands; nor a case of a batch sweep, which compares an engine with itself."""
     if isinstance(result, CorpusResult) and result.shard is not None:
+        return False
+    if isinstance(result, BatchSweepResult):
         return False
     return isinstance(result, TranscribeResult | CorpusResult) and not result.synthetic
 

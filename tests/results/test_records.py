@@ -139,7 +139,11 @@ def test_params_keep_a_plugins_extra_keys_and_values_of_another_type() -> None:
     ("info", "problem"),
     [
         (None, "no whisperbench extra_info"),
-        ({}, "no whisperbench extra_info (kind load/transcribe/corpus/first-words/stream)"),
+        (
+            {},
+            "no whisperbench extra_info "
+            "(kind load/transcribe/corpus/first-words/stream/batch-sweep)",
+        ),
         ({"kind": "corpus", "implementation": "x", "model": "y"}, "lacks dataset"),
         ({"kind": "benchmark"}, "no whisperbench extra_info"),
         ({"kind": "transcribe", "implementation": "x", "model": "y"}, "lacks clip"),

@@ -202,6 +202,11 @@ class WhisperImplementation(ABC):
     batches_utterances: ClassVar[bool] = False
     """Whether ``transcribe_batch`` decodes many utterances together (True), or is the default
     that transcribes them one by one."""
+    takes_batch_size: ClassVar[bool] = False
+    """Whether ``--batch-size`` sets how many windows it decodes at once; a batch sweep
+    (``--batch-sweep``) runs such an engine at each size through ``use_batch_size``."""
+    batch_size_at_load: int | None = None
+    """The batch size the load chose, while a batch sweep runs another (``use_batch_size``)."""
     progress: Progress | None = None
     """Told how far a long call has come (``report_progress``), when the caller sets it."""
 
@@ -320,6 +325,20 @@ class WhisperImplementation(ABC):
         result = self.transcribe(audio)
         total = time.perf_counter() - start
         return FirstText(total, total, AT_END, result, at_end=True)
+
+    def use_batch_size(self, batch_size: int | None) -> None:
+        """Decode ``batch_size`` windows at a time from the next call on, the model staying
+        loaded (a batch sweep's case); None: back to the batch size the load chose. Only for an
+        engine that ``takes_batch_size`` (ValueError otherwise)."""
+        if not self.takes_batch_size:
+            raise ValueError(f"{self.name} takes no batch size")
+        if batch_size is None:
+            if self.batch_size_at_load is not None:
+                self.batch_size, self.batch_size_at_load = self.batch_size_at_load, None
+            return
+        if self.batch_size_at_load is None:
+            self.batch_size_at_load = self.batch_size
+        self.batch_size = batch_size
 
     def report_progress(self, done: int, total: int, unit: str) -> None:
         """Tell the caller how far a long call has come (nothing when nobody listens)."""

@@ -107,6 +107,11 @@ class FakeWhisper(WhisperImplementation):
     family = "transformers"
     package = "whisperbench"
     needs_weights = False  # no files: the suite skips the cache checks and imports
+    takes_batch_size = True
+    memory_for_batches: ClassVar[int | None] = None
+    """The largest batch size the fake engine's memory holds: above it, ``transcribe`` raises
+    ``MemoryError`` as an allocation that does not fit does (None: any batch fits). Tests of
+    the batch sweep set it (``with_memory_for``)."""
     default_handler: ClassVar[Handler | None] = None
     """The handler of instances made without one (None: ``words_from_audio``)."""
 
@@ -125,6 +130,11 @@ class FakeWhisper(WhisperImplementation):
         name = f"{cls.__name__}_{getattr(handler, '__name__', 'handler')}"
         return type(name, (cls,), {"default_handler": staticmethod(handler)})
 
+    @classmethod
+    def with_memory_for(cls, batches: int) -> type[FakeWhisper]:
+        """A subclass whose memory holds at most ``batches`` windows at once."""
+        return type(f"{cls.__name__}_{batches}", (cls,), {"memory_for_batches": batches})
+
     def load(self, snapshot: Path | None, info: ModelInfo) -> None:
         """Nothing to read: the model map's record is remembered."""
         super().load(snapshot, info)
@@ -136,6 +146,11 @@ class FakeWhisper(WhisperImplementation):
     def transcribe(self, audio: np.ndarray) -> TranscriptionResult:
         self.require_loaded()
         self.calls += 1
+        limit = type(self).memory_for_batches
+        if limit is not None and (self.batch_size or 1) > limit:
+            raise MemoryError(
+                f"fake engine: batch {self.batch_size} does not fit (memory for {limit})"
+            )
         start = time.perf_counter()
         result = self.handler(np.asarray(audio, dtype=np.float32))
         result.timings.setdefault("handler", time.perf_counter() - start)

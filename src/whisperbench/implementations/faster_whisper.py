@@ -114,6 +114,7 @@ class FasterWhisper(WhisperImplementation):
     modules = ("faster_whisper", "ctranslate2")
     supported_devices = ("cuda", "cpu")
     batches_utterances = True
+    takes_batch_size = True
 
     model: Any = None
     pipeline: Any = None

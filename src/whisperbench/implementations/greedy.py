@@ -39,6 +39,22 @@ def can_compile_step(device_type: str) -> bool:
     return device_type == "cuda" and importlib.util.find_spec("triton") is not None
 
 
+SHAPES_BESIDE_A_SWEEP = 8
+"""Compiled shapes kept beside a batch sweep's: dynamo's own default recompile limit."""
+
+
+def make_room_for_shapes(swept: int) -> None:
+    """Let ``torch.compile`` keep ``swept`` batch shapes of the step besides its default
+    limit's (``torch._dynamo.config.recompile_limit``, 8): past the limit a new shape runs as
+    written, and a batch sweep of 1 to 128 (8 sizes) beside a transcribe case would time its
+    largest batch uncompiled. The limit is only ever raised."""
+    import torch._dynamo.config as dynamo_config
+
+    wanted = swept + SHAPES_BESIDE_A_SWEEP
+    if dynamo_config.recompile_limit < wanted:
+        dynamo_config.recompile_limit = wanted
+
+
 def slot_write_for(device_type: str) -> SlotWrite:
     """How a step writes its column into the KV caches and the token history.
 

@@ -194,7 +194,9 @@ class InsanelyFastWhisper(TransformersReference):
                 "quantization_requested": self.requested_quantization(),
                 "available_memory_gb": round(self.available_memory_bytes / GB, 1),
                 "batch_size_rule": (
-                    "--batch-size"
+                    "--batch-sweep"
+                    if self.batch_size_at_load is not None
+                    else "--batch-size"
                     if self.options.batch_size
                     else f"seed table ({'mps' if self.device == 'mps' else 'other'} rows) "
                     f"over {self.available_memory_bytes / GB:.1f} GB available"

@@ -34,6 +34,7 @@ class LightningWhisperMLX(MLXWhisper):
     """``lightning_whisper_mlx.transcribe.transcribe_audio``, batched."""
 
     name = "lightning-whisper-mlx"
+    takes_batch_size = True
     package = "lightning-whisper-mlx"
     packages = ("lightning-whisper-mlx", "mlx")
     extra = "lightning-whisper-mlx"

@@ -41,6 +41,7 @@ from whisperbench.implementations.greedy import (
     DecodeRules,
     StaticGreedyDecoder,
     can_compile_step,
+    make_room_for_shapes,
     prompt_ids,
 )
 from whisperbench.implementations.reported import decoded_language
@@ -278,6 +279,7 @@ class TransformersReference(WhisperImplementation):
     supports_synthetic = True
     yardstick = True
     batches_utterances = True
+    takes_batch_size = True
     recipe_batch_size = 24
 
     pipe: Any = None
@@ -507,6 +509,8 @@ class TransformersPipeline(TransformersReference):
     name = "transformers"
     yardstick = False
     decoders: dict[tuple[int, str | None], StaticGreedyDecoder]
+    swept_shapes: set[int]
+    """The batch sizes a batch sweep has run (``use_batch_size``)."""
     macos_version: str | None = None
     """Read at load: MPS computes the features on the CPU before macOS 14 (``mps.py``)."""
 
@@ -519,6 +523,7 @@ class TransformersPipeline(TransformersReference):
 
     def _load(self, info: ModelInfo, snapshot: Path) -> None:
         self.decoders = {}
+        self.swept_shapes = set()
         self.macos_version = apple.macos_version()
         self.pipe = self._build_pipeline(info, snapshot)
         self.chunk_length_s = CHUNK_LENGTH_S
@@ -796,6 +801,15 @@ class TransformersPipeline(TransformersReference):
             "where that came sooner (the batched decoder's CUDA graph on a short clip)"
         )
         return FirstText(min(first, total), total, how, result, at_end=False)
+
+    def use_batch_size(self, batch_size: int | None) -> None:
+        """As any engine's; each new batch shape also gets room among the compiled step's
+        shapes (``greedy.make_room_for_shapes``), so that a sweep's larger batches are timed
+        compiled, as its smaller ones were, not as written past dynamo's recompile limit."""
+        super().use_batch_size(batch_size)
+        if batch_size is not None and self.compiles_step:
+            self.swept_shapes.add(batch_size)
+            make_room_for_shapes(len(self.swept_shapes))
 
     def cleanup(self) -> None:
         self.decoders.clear()  # static buffers and CUDA graphs hold device memory

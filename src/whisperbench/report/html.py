@@ -10,7 +10,7 @@ from typing import Any
 
 from whisperbench.history import History, Run
 from whisperbench.regressions import Limits, describe_rule
-from whisperbench.report import html_parts, plots
+from whisperbench.report import figures, html_parts, plots, sweep, sweep_plot
 from whisperbench.report import machines as leaderboard
 from whisperbench.report.html_parts import image
 from whisperbench.report.select import (
@@ -168,6 +168,13 @@ def machine_section(chosen: MachineSelection) -> list[str]:
             "<h3>Resources over the slowest case of each engine</h3>",
             image(timeline, "Resources over the slowest case of each engine"),
         ]
+    swept = sweep.sweep_rows(latest)
+    if swept:
+        parts += [
+            "<h3>Batch sweep: speed and memory against batch size</h3>",
+            table(sweep.sweep_header(), swept),
+            image(sweep_plot.sweep_plot(latest), "Speed and memory against batch size"),
+        ]
     parts.append("<h3>History per benchmark</h3>")
     histories = chosen.histories
     regressions = [(item.key, run, f) for item in histories for run, f in item.regressions]
@@ -210,6 +217,6 @@ def machine_section(chosen: MachineSelection) -> list[str]:
 def across_plot(groups: Sequence[Sequence[leaderboard.Across]]) -> str:
     """The leaderboard's figure of the same engine and model across machines, embedded."""
     return image(
-        plots.png(plots.across_machines(groups)),
+        figures.png(plots.across_machines(groups)),
         "RTFx and WER of the same engine and model across machines",
     )

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from whisperbench.history import History, Run
 from whisperbench.regressions import Limits, describe_rule
 from whisperbench.report import machines as leaderboard
+from whisperbench.report import sweep
 from whisperbench.report.select import (
     VERDICT_RULE,
     Latest,
@@ -67,6 +68,23 @@ def latency_section(latest: Latest) -> list[str]:
     ]
 
 
+def sweep_section(latest: Latest) -> list[str]:
+    """The batch sweep's table (RTFx, time and device memory per batch size), where the
+    machine has one (the HTML report plots it)."""
+    rows = sweep.sweep_rows(latest)
+    if not rows:
+        return []
+    header = sweep.sweep_header()
+    return [
+        "### Batch sweep (speed and memory against batch size)",
+        "",
+        _row(header),
+        _row(["---"] * len(header)),
+        *(_row(row) for row in rows),
+        "",
+    ]
+
+
 def markdown_summary(given: History | Selection, limits: Limits | None = None) -> str:
     """``summary.md`` of a report's selection (or of a history's, made here)."""
     selection = as_selection(given, limits)
@@ -113,6 +131,7 @@ def markdown_summary(given: History | Selection, limits: Limits | None = None) -
             lines += [_row(row) for row in corpora]
             lines.append("")
         lines += latency_section(chosen.latest)
+        lines += sweep_section(chosen.latest)
         flagged = chosen.newest_findings()
         if flagged:
             lines.append(f"Regressions in the newest run ({describe_rule(limits)}):")

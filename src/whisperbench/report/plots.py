@@ -8,16 +8,14 @@ is on a log scale.
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from whisperbench import formatting
-from whisperbench.history import CaseKey, CaseResult
+from whisperbench.history import CaseResult
+from whisperbench.report.figures import png, series_label
 from whisperbench.report.select import CaseHistory, Latest, model_order
 from whisperbench.resources.timeline import SERIES
 from whisperbench.results.metrics import judged, metric
@@ -28,21 +26,6 @@ if TYPE_CHECKING:
 
 BAR_HEIGHT_IN = 0.32
 """Inches of figure per bar of the RTFx plot."""
-
-
-def png(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    FigureCanvasAgg(fig)
-    fig.savefig(buffer, format="png", dpi=100)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def series_label(key: CaseKey, configs: set[tuple[str, str, str]]) -> str:
-    """The implementation, with device/dtype/quantisation when the machine has several."""
-    if len(configs) <= 1:
-        return key.implementation
-    quant = "" if key.quantization in ("none", "-") else f" {key.quantization}"
-    return f"{key.implementation} ({key.device} {key.dtype}{quant})"
 
 
 def _transcriptions(latest: Latest, *fields: str, kind: str = "transcribe") -> list[CaseResult]:

@@ -19,7 +19,7 @@ from whisperbench.models import MODELS
 from whisperbench.regressions import Finding, Limits, Verdict, series_verdicts
 from whisperbench.resources.energy import absence_lines
 from whisperbench.results.metrics import REPORT, Metric, latency_metrics, metric, shown_in
-from whisperbench.results.records import LATENCY_KINDS, CorpusResult
+from whisperbench.results.records import BATCH_SWEEP, LATENCY_KINDS, CorpusResult
 from whisperbench.verdict import interval_notes, verdicts
 
 PARAM_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -181,8 +181,8 @@ def summary_rows(latest: Latest) -> list[list[str]]:
     rows = []
     for run, case in latest:
         key = case.key
-        if key.kind == "corpus" or key.kind in LATENCY_KINDS:
-            continue
+        if key.kind in ("corpus", BATCH_SWEEP) or key.kind in LATENCY_KINDS:
+            continue  # tables (corpus, latency) or a plot (the batch sweep) of their own
         if key.kind == "load" and (key.implementation, key.model) in transcribed:
             continue
         rows.append(

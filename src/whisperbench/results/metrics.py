@@ -48,7 +48,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from whisperbench.results._fields import is_number
-from whisperbench.results.records import FIRST_WORDS, LATENCY_KINDS, STREAM, CaseRecord, Timing
+from whisperbench.results.records import (
+    BATCH_SWEEP,
+    FIRST_WORDS,
+    LATENCY_KINDS,
+    STREAM,
+    CaseRecord,
+    Timing,
+)
 from whisperbench.results.uncertainty import Evidence, OverRounds, OverUnits, OverWords
 from whisperbench.scoring import words as scoring
 from whisperbench.scoring.evidence import Difference, Interval
@@ -238,7 +245,7 @@ METRICS: tuple[Metric, ...] = (
         better="smaller",
         change="relative",
         source="timing",
-        kinds=("transcribe", "corpus", "load"),
+        kinds=("transcribe", "corpus", "load", BATCH_SWEEP),
         evidence=OverRounds(),
     ),
     Metric(
@@ -250,7 +257,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".1f",
         better="bigger",
         change="relative",
-        kinds=("transcribe", "corpus"),
+        kinds=("transcribe", "corpus", BATCH_SWEEP),
         evidence=OverRounds(speed=True),
         export=True,
         compute=_rtfx,
@@ -265,6 +272,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".3f",
         better="smaller",
         change="relative",
+        kinds=("transcribe", BATCH_SWEEP),
         shown=frozenset({SESSION}),
     ),
     Metric(
@@ -289,7 +297,7 @@ METRICS: tuple[Metric, ...] = (
         better="smaller",
         change="points",
         scale=100.0,
-        kinds=("transcribe", "corpus"),
+        kinds=("transcribe", "corpus", BATCH_SWEEP),
         evidence=OverUnits(),
         compute=_wer,
         combine=_corpus_wer,
@@ -330,7 +338,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".2f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "corpus", "load", *LATENCY_KINDS),
+        kinds=("transcribe", "corpus", "load", BATCH_SWEEP, *LATENCY_KINDS),
         shown=frozenset({SESSION, REPORT}),
     ),
     Metric(
@@ -342,7 +350,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".0f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "corpus", "load", *LATENCY_KINDS),
+        kinds=("transcribe", "corpus", "load", BATCH_SWEEP, *LATENCY_KINDS),
         shown=frozenset({SESSION, REPORT}),
     ),
     Metric(
@@ -354,7 +362,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".0f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "corpus", "load", *LATENCY_KINDS),
+        kinds=("transcribe", "corpus", "load", BATCH_SWEEP, *LATENCY_KINDS),
         shown=frozenset({REPORT}),
     ),
     Metric(
@@ -366,7 +374,7 @@ METRICS: tuple[Metric, ...] = (
         spec=".0f",
         better="smaller",
         change="relative",
-        kinds=("transcribe", "corpus", "load", *LATENCY_KINDS),
+        kinds=("transcribe", "corpus", "load", BATCH_SWEEP, *LATENCY_KINDS),
         shown=frozenset({REPORT}),
     ),
     Metric(

@@ -419,6 +419,39 @@ class StreamResult(CaseRecord):
     offline_transcript: str = ""
 
 
+BATCH_SWEEP = "batch-sweep"
+"""A case of the batch sweep (``--batch-sweep``: ``BatchSweepResult``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchSweepResult(TranscribeResult):
+    """One clip transcribed at one batch size of a batch sweep (``--batch-sweep``): what a
+    transcribe case records, at ``sweep_batch``; or, where that batch did not fit, no timing
+    and ``out_of_memory`` saying what ran out (the sweep of that engine, model and clip ends
+    there)."""
+
+    kind: ClassVar[str] = BATCH_SWEEP
+    sweep_batch: int
+    """The batch size this case asked for (``params.batch_size`` says what ran)."""
+    out_of_memory: str | None = None
+    """The allocation failure at this batch size, in a line; None where it fitted."""
+
+    @property
+    def subject(self) -> str:
+        """The clip and the batch, as the case ID ends: ``long-batch16``."""
+        return f"{self.clip}-{sweep_label(self.sweep_batch)}"
+
+
+SWEEP_MEMORY_FIELDS = ("peak_device_mb", "device_live_mb")
+"""The device memory a batch sweep shows: CUDA's peak, else MPS's live tensors (never the two
+as one figure: ``devices.DEVICE_MEMORY_MEASURES``)."""
+
+
+def sweep_label(batch: int) -> str:
+    """``batch16``: a batch size of a sweep, as case IDs end."""
+    return f"batch{batch}"
+
+
 Result = LoadResult | TranscribeResult | CorpusResult | FirstWordsResult | StreamResult
 """Any record a benchmark case saves."""
 
@@ -453,5 +486,6 @@ RESULT_KINDS: dict[str, type[Result]] = {
     CorpusResult.kind: CorpusResult,
     FirstWordsResult.kind: FirstWordsResult,
     StreamResult.kind: StreamResult,
+    BatchSweepResult.kind: BatchSweepResult,
 }
 """Each record type by the ``kind`` saved with it."""

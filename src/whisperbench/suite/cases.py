@@ -90,6 +90,9 @@ class SuiteConfig:
     """The stream's buffer is trimmed at a committed word once it holds more than this."""
     resource_interval_s: float = DEFAULT_INTERVAL_S
     """Seconds between the resource sampler's readings (``--resource-interval``)."""
+    batch_sweep: tuple[int, ...] = ()
+    """``--batch-sweep``: the batch sizes each engine that takes one runs at, increasing
+    (``batch_sweep.SweepCase``); empty: no sweep."""
 
     def __post_init__(self) -> None:
         """Options out of range are refused with the allowed range (ValueError)."""

@@ -23,6 +23,7 @@ from whisperbench.models import DEFAULT_MODEL, parse_model_list
 from whisperbench.resources.sampler import DEFAULT_INTERVAL_S
 from whisperbench.results.records import ACROSS_UTTERANCES, ONE_BY_ONE
 from whisperbench.suite import progress
+from whisperbench.suite.batch_sweep import SWEEP_EXAMPLE, parse_batch_sweep, unswept_engines
 from whisperbench.suite.cases import (
     CORPUS_BUDGET_S,
     STREAM_BUFFER_S,
@@ -153,6 +154,14 @@ def add_options(parser: pytest.Parser) -> None:
         "--batch-size", type=int, default=None, help="batch size (default: from free memory)"
     )
     group.addoption(
+        "--batch-sweep",
+        default=None,
+        metavar="N,N,...",
+        help="memory and speed against batch size: each engine that takes a batch size runs "
+        "each clip at each of these increasing sizes (IDs end in -batchN), up to the first that "
+        f"does not fit (example: {SWEEP_EXAMPLE})",
+    )
+    group.addoption(
         "--beam-size",
         type=int,
         default=1,
@@ -253,6 +262,8 @@ def suite_config(config: pytest.Config) -> SuiteConfig:
     )
     models, more = once_each("--models", parse_model_list(get("models")))
     warnings += repeats + more
+    sweep = parse_batch_sweep(get("batch_sweep"))
+    warnings += unswept_engines(implementations, sweep)
     limit = get("dataset_limit")
     datasets = [parse_dataset(text, limit) for text in get("dataset")]
     shards = get("shards")
@@ -319,6 +330,7 @@ def suite_config(config: pytest.Config) -> SuiteConfig:
         stream_chunk_s=get("stream_chunk_s"),
         stream_buffer_s=get("stream_buffer_s"),
         resource_interval_s=get("resource_interval"),
+        batch_sweep=sweep,
     )
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from whisperbench.results.records import Measured
 from whisperbench.suite import hookspecs
+from whisperbench.suite.batch_sweep import SweepCase, SweepLedger
 from whisperbench.suite.cases import (
     CorpusCase,
     FirstWordsCase,
@@ -27,7 +28,14 @@ from whisperbench.suite.references import ReferenceTimes
 from whisperbench.suite.session import BenchSession
 from whisperbench.suite.terminal import Terminal, safe_streams
 
-__all__ = ["CorpusCase", "FirstWordsCase", "LoadCase", "StreamCase", "TranscribeCase"]
+__all__ = [
+    "CorpusCase",
+    "FirstWordsCase",
+    "LoadCase",
+    "StreamCase",
+    "SweepCase",
+    "TranscribeCase",
+]
 
 MARKERS = (
     "stream: the latency track (first words, simulated live streaming), run only when asked: "
@@ -111,6 +119,12 @@ def corpus_library(request: pytest.FixtureRequest) -> CorpusLibrary:
 @pytest.fixture(scope="session")
 def reference_times(request: pytest.FixtureRequest, clip_library: ClipLibrary) -> ReferenceTimes:
     return _session(request.config).reference_times(clip_library)
+
+
+@pytest.fixture(scope="session")
+def batch_sweep(request: pytest.FixtureRequest) -> SweepLedger:
+    """Where each batch sweep ended (``--batch-sweep``)."""
+    return _session(request.config).sweep_ledger
 
 
 @pytest.fixture

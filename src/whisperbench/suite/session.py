@@ -22,6 +22,7 @@ from whisperbench.implementations import (
 from whisperbench.models import get_model
 from whisperbench.results.records import Measured
 from whisperbench.suite import compare_guard, session_guard, xdist_shards
+from whisperbench.suite.batch_sweep import SweepCase, SweepLedger, sweep_cases
 from whisperbench.suite.cases import (
     CorpusCase,
     FirstWordsCase,
@@ -53,6 +54,7 @@ CASE_TYPES: dict[str, type] = {
     "corpus_case": CorpusCase,
     "first_words_case": FirstWordsCase,
     "stream_case": StreamCase,
+    "sweep_case": SweepCase,
 }
 """The parametrised arguments of the benchmark tests, and the case each one takes."""
 COMMIT_VARIABLE = "WHISPERBENCH_COMMIT"
@@ -68,6 +70,8 @@ class BenchSession:
         self.release: dict[str, Model] = {}
         """The node ID of each model's last case, and the model to release once it has run."""
         self.pool: ModelPool | None = None
+        self.sweep_ledger = SweepLedger()
+        """Where each batch sweep ended (``--batch-sweep``)."""
         self._terminal: Terminal | None = None
 
     # --- pytest's steps -------------------------------------------------------------------
@@ -119,6 +123,7 @@ class BenchSession:
             ("corpus_case", corpus_cases(self.suite)),
             ("first_words_case", first_words_cases(self.suite)),
             ("stream_case", stream_cases(self.suite)),
+            ("sweep_case", sweep_cases(self.suite)),
         ):
             if name in metafunc.fixturenames:
                 metafunc.parametrize(name, [pytest.param(case, id=case.id) for case in cases])
@@ -248,6 +253,7 @@ class BenchSession:
             option_warnings,
             repetition_warnings,
             results_tables,
+            sweep_lines,
         )
         from whisperbench.verdict import interval_notes, verdicts
 
@@ -261,6 +267,8 @@ class BenchSession:
         terminalreporter.write(buffer.getvalue())
         for line in corpus_lines(results):
             terminalreporter.write_line(line)
+        for line in sweep_lines(results):
+            terminalreporter.write_line(line, yellow=True)
         for line in repetition_warnings(results):
             terminalreporter.write_line(line, yellow=True)
         for line in option_warnings(results, self.suite.options):

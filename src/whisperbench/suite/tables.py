@@ -13,8 +13,10 @@ from whisperbench.implementations.base import ImplementationOptions
 from whisperbench.names import Name
 from whisperbench.results.metrics import SESSION, Metric, metric, shown_in
 from whisperbench.results.records import (
+    BATCH_SWEEP,
     FIRST_WORDS,
     STREAM,
+    BatchSweepResult,
     CorpusResult,
     Measured,
     TranscribeResult,
@@ -36,6 +38,7 @@ TABLES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("load", "transcribe", "corpus"), "whisperbench"),
     ((FIRST_WORDS,), "whisperbench latency: first words"),
     ((STREAM,), "whisperbench latency: live stream"),
+    ((BATCH_SWEEP,), "whisperbench batch sweep"),
 )
 """The session's results tables: the kinds each shows, and its title (the latency track's
 cases in tables of their own, each with the columns its kind carries)."""
@@ -179,3 +182,14 @@ def corpus_lines(rows: Sequence[tuple[str, Measured]]) -> list[str]:
             parts.append("timed once (--corpus-budget)")
         lines.append(f"whisperbench: corpus {case_label(name)}: {'; '.join(parts)}")
     return lines
+
+
+def sweep_lines(rows: Sequence[tuple[str, Measured]]) -> list[str]:
+    """A line per batch-sweep case that ran out of memory: the batch size where its sweep
+    ended, and the allocation failure (its row in the table has no figures)."""
+    return [
+        f"whisperbench: batch sweep {case_label(name)}: out of memory at batch "
+        f"{result.sweep_batch}, the end of its sweep: {result.out_of_memory}"
+        for name, measured in rows
+        if isinstance(result := measured.result, BatchSweepResult) and result.out_of_memory
+    ]
