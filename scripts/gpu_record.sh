@@ -110,20 +110,26 @@ wanted latency && ( cuda12_shim
 # 8. cost: every engine that runs on CUDA from the same real tiny.en, on the 658 s clip and on
 #    the 12 real long-form readings (one --audio folder: a case per file), each case with its
 #    RTFx, WER and device memory (torch's peak; CTranslate2 allocates outside torch, so
-#    faster-whisper's reads 0 there: the energy/NVML branch adds the device's own figure)
+#    faster-whisper's reads 0 there: NVML's per-process peak is the device's own figure), energy
+#    per audio hour over the timed rounds and the resource timeline; the fast engines at 20
+#    rounds, so that their timed rounds last over a second (the energy counter moves every
+#    0.1 s), the recipe and openai-whisper at 2 (seconds a round)
 wanted cost && mkdir -p "$COST_CLIPS" && cp "$CLIPS/long-x2.flac" "$CLIPS/long-x2.txt" \
   "$REAL_LONG"/* "$COST_CLIPS/" && ( cuda12_shim
   bench cost benchmarks/test_load.py benchmarks/test_transcribe.py --models tiny.en \
-    --audio "$COST_CLIPS" --rounds 2 \
-    --implementations transformers,transformers-reference,insanely-fast-whisper,openai-whisper,faster-whisper )
+    --audio "$COST_CLIPS" --rounds 20 \
+    --implementations transformers,insanely-fast-whisper,faster-whisper
+  bench cost benchmarks/test_transcribe.py --models tiny.en --audio "$COST_CLIPS" --rounds 2 \
+    --implementations transformers-reference,openai-whisper )
 # 9. memory and speed against batch size (issue 24): ours and the plain recipe on the 658 s clip
 #    (23 windows: from batch 32 on, a batch holds every window; ours sizes its decoder to the
 #    windows there are), real tiny.en and synthetic large-v3, each batch size warmed up (its
-#    cold run, untimed) before 2 timed rounds; the first batch that does not fit ends a sweep
+#    cold run, untimed) before 2 timed rounds; the first batch that does not fit ends a sweep;
+#    ours' step as written (--no-compile-step: compiling costs 20-47 s for each new shape)
 bench batch-sweep benchmarks/test_load.py benchmarks/test_batch_sweep.py --models tiny.en \
   --audio "$CLIPS/long-x2.flac" --implementations transformers,transformers-reference \
-  --batch-sweep 1,2,4,8,16,32,64,128 --rounds 2
+  --batch-sweep 1,2,4,8,16,32,64,128 --rounds 2 --no-compile-step
 bench batch-sweep benchmarks/test_load.py benchmarks/test_batch_sweep.py --models large-v3 \
   --synthetic --audio "$CLIPS/long-x2.flac" --implementations transformers,transformers-reference \
-  --batch-sweep 1,2,4,8,16,32,64,128 --rounds 2
+  --batch-sweep 1,2,4,8,16,32,64,128 --rounds 2 --no-compile-step
 pack
