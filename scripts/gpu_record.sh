@@ -6,7 +6,7 @@
 # internet, `pip install --no-deps --no-build-isolation -e .`), and $OUT, a folder that receives
 # gpu-results.tgz (the pytest-benchmark JSON, the logs and commands.txt), packed again after
 # each run, so that a machine taken back mid-way still returns the runs that ended. Which runs: $RUNS, a space-separated list
-# of the names below (default: all of them but latency, cost and batch-sweep, which run when named).
+# of the names below (default: all of them but latency, cost, cost-slow, batch-sweep and batch-sweep-large, which run when named).
 #   OUT=/tmp/gpu-out HF_HUB_CACHE=/tmp/hub WHISPERBENCH_COMMIT=abc1234 bash scripts/gpu_record.sh
 #   RUNS="cost batch-sweep" OUT=... bash scripts/gpu_record.sh
 # faster-whisper (the cost run) needs CTranslate2's CUDA 12 cuBLAS: on a CUDA 13 machine the
@@ -21,6 +21,9 @@ CLIPS=/tmp/whisperbench-clips
 CORPUS=/tmp/whisperbench-corpus528
 REAL_LONG=/tmp/whisperbench-real-long
 COST_CLIPS=/tmp/whisperbench-cost-clips  # long-x2 and the real long readings, one --audio folder
+COST_SLOW_CLIPS=/tmp/whisperbench-cost-slow-clips  # long-x2 and four of the readings
+SWEEP_TINY=${SWEEP_TINY:-1,2,4,8,16,32,64,128}  # batch sizes of the sweeps (run 9)
+SWEEP_LARGE=${SWEEP_LARGE:-1,2,4,8,16,32,64,128}
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 python3 -c "import importlib.metadata as m; m.distribution('whisperbench')" 2>/dev/null || {
   echo "gpu_record.sh: whisperbench is not installed, so pytest has not its plugin: pip install --no-deps --no-build-isolation -e ." >&2
@@ -119,8 +122,14 @@ wanted cost && mkdir -p "$COST_CLIPS" && cp "$CLIPS/long-x2.flac" "$CLIPS/long-x
   bench cost benchmarks/test_load.py benchmarks/test_transcribe.py --models tiny.en \
     --audio "$COST_CLIPS" --rounds 20 \
     --implementations transformers,insanely-fast-whisper,faster-whisper
-  bench cost benchmarks/test_transcribe.py --models tiny.en --audio "$COST_CLIPS" --rounds 2 \
-    --implementations transformers-reference,openai-whisper )
+  )
+# 8b. cost-slow: the recipe and openai-whisper (seconds a round) at 2 rounds, on the 658 s clip and
+#    the first four real readings (a machine's 10 minutes hold no more of openai-whisper)
+wanted cost-slow && mkdir -p "$COST_SLOW_CLIPS" && cp "$CLIPS/long-x2.flac" "$CLIPS/long-x2.txt" \
+  "$COST_SLOW_CLIPS/" && for flac in $(ls "$REAL_LONG"/*.flac | head -n 4); do
+    cp "$flac" "${flac%.flac}.txt" "$COST_SLOW_CLIPS/"; done && \
+  bench cost-slow benchmarks/test_transcribe.py --models tiny.en --audio "$COST_SLOW_CLIPS" \
+    --rounds 2 --implementations transformers-reference,openai-whisper
 # 9. memory and speed against batch size (issue 24): ours and the plain recipe on the 658 s clip
 #    (23 windows: from batch 32 on, a batch holds every window; ours sizes its decoder to the
 #    windows there are), real tiny.en and synthetic large-v3, each batch size warmed up (its
@@ -128,8 +137,8 @@ wanted cost && mkdir -p "$COST_CLIPS" && cp "$CLIPS/long-x2.flac" "$CLIPS/long-x
 #    ours' step as written (--no-compile-step: compiling costs 20-47 s for each new shape)
 bench batch-sweep benchmarks/test_load.py benchmarks/test_batch_sweep.py --models tiny.en \
   --audio "$CLIPS/long-x2.flac" --implementations transformers,transformers-reference \
-  --batch-sweep 1,2,4,8,16,32,64,128 --rounds 2 --no-compile-step
-bench batch-sweep benchmarks/test_load.py benchmarks/test_batch_sweep.py --models large-v3 \
+  --batch-sweep "$SWEEP_TINY" --rounds 2 --no-compile-step
+bench batch-sweep-large benchmarks/test_load.py benchmarks/test_batch_sweep.py --models large-v3 \
   --synthetic --audio "$CLIPS/long-x2.flac" --implementations transformers,transformers-reference \
-  --batch-sweep 1,2,4,8,16,32,64,128 --rounds 2 --no-compile-step
+  --batch-sweep "$SWEEP_LARGE" --rounds 2 --no-compile-step
 pack
