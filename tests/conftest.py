@@ -53,10 +53,11 @@ one, directly or through another fixture, loads a real model and belongs to the 
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that needs real weights is marked ``slow``, wherever it is written, so that
-    ``pytest -m "not slow"`` keeps only the fast tier."""
+    """Every test that needs real weights is marked ``slow``, wherever it is written, and so is
+    every ``heavy`` one, so that ``pytest -m "not slow"`` keeps only the fast tier."""
     for item in items:
-        if REAL_WEIGHTS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        heavy = item.get_closest_marker("heavy") is not None
+        if heavy or REAL_WEIGHTS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
 
 

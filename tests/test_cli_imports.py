@@ -54,7 +54,8 @@ def test_a_command_imports_no_other_command(command: str) -> None:
 def test_report_loads_only_what_it_uses() -> None:
     loaded = loaded_after("report", "--help")
     ours = {name for name in loaded if name.startswith("whisperbench")}
-    assert len(ours) <= 27, sorted(ours)  # 48 when the parser imported every command; 27 with the records' resource timeline
+    # 48 when the parser imported every command; 27 since records carry the resource timeline
+    assert len(ours) <= 27, sorted(ours)
     for heavy in ("torch", "transformers", "matplotlib", "whisperbench.weights"):
         assert heavy not in loaded, heavy
     assert not {

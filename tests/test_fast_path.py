@@ -112,6 +112,7 @@ def test_each_row_stops_at_its_own_limit(model: Any, medium_features: torch.Tens
     assert _text(limited[1], eos) == _text(free[1], eos)
 
 
+@pytest.mark.heavy
 def test_compiled_step_decodes_the_same_tokens(model: Any, medium_features: torch.Tensor) -> None:
     """The step fused by ``torch.compile`` (what runs on CUDA before the graph is captured)
     traces whole, with no graph break (``fullgraph``), and decodes the tokens of the step as

@@ -97,13 +97,17 @@ def errors(engines: dict[str, WhisperImplementation]) -> ErrorsByCase:
     return ErrorsByCase(engines)
 
 
-@pytest.mark.parametrize("clip", ["short", "medium", "long", "seams", "spontaneous"])
+@pytest.mark.parametrize(
+    "clip",
+    ["short", "medium", pytest.param("long", marks=pytest.mark.heavy), "seams", "spontaneous"],
+)
 def test_ours_is_at_least_as_accurate_as_the_recipe(errors: ErrorsByCase, clip: str) -> None:
     ours, recipe = errors[OURS, clip], errors[RECIPE, clip]
     assert 100 * ours.wer <= 100 * recipe.wer + PARITY_POINTS, (ours, recipe)
     assert ours.insertions <= recipe.insertions, (ours, recipe)
 
 
+@pytest.mark.heavy
 def test_the_same_speech_twice_is_not_repeated(errors: ErrorsByCase) -> None:
     """No phrase is printed twice where the windows of the doubled clip meet: no 8 words in a
     row occur more often in its transcript than twice as often as in the clip's once (the
@@ -120,6 +124,7 @@ def test_the_same_speech_twice_is_not_repeated(errors: ErrorsByCase) -> None:
     # in the recorded runs, reports/cpu/engines.md: here it would add a minute of CI.)
 
 
+@pytest.mark.heavy
 def test_insertions_over_all_clips_are_no_more_than_the_recipes(
     errors: ErrorsByCase,
 ) -> None:
@@ -129,6 +134,7 @@ def test_insertions_over_all_clips_are_no_more_than_the_recipes(
     assert ours <= recipe, (ours, recipe)
 
 
+@pytest.mark.heavy
 def test_ours_is_not_significantly_less_accurate_than_the_recipe_on_real_readings(
     errors: ErrorsByCase,
 ) -> None:
@@ -141,6 +147,7 @@ def test_ours_is_not_significantly_less_accurate_than_the_recipe_on_real_reading
     assert not (found.significant and found.delta > 0), found
 
 
+@pytest.mark.heavy
 def test_ours_is_at_least_as_accurate_as_the_recipe_over_the_real_readings(
     errors: ErrorsByCase,
 ) -> None:

@@ -123,6 +123,7 @@ def test_short_clip_word_for_word(engine: WhisperImplementation) -> None:
     assert result.language == "en" and result.segments
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 def test_medium_clip_close_to_openai_whisper(
     request: pytest.FixtureRequest,

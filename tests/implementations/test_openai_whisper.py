@@ -83,6 +83,7 @@ def test_short_clip_word_for_word(openai_tiny: WhisperImplementation) -> None:
     )
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 @needs("openai-whisper")
 def test_long_clip_sequential_seek(openai_whisper_wer: Callable[[str], float]) -> None:

@@ -165,6 +165,7 @@ def test_short_clip_word_for_word(cpp_tiny: WhisperImplementation) -> None:
     assert result.language == "en" and result.segments
 
 
+@pytest.mark.heavy
 @pytest.mark.slow
 @needs("whisper.cpp")
 def test_long_clip_close_to_openai_whisper(

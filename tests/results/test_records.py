@@ -34,7 +34,7 @@ from whisperbench.results import (
     with_values,
 )
 from whisperbench.results.codec import SCHEMA_VERSION, VERSION_KEY
-from whisperbench.results.records import FirstWordsResult, StreamResult
+from whisperbench.results.records import BatchSweepResult, FirstWordsResult, StreamResult
 
 
 def recorded_extra_infos(files: tuple[Path, ...]) -> list[dict[str, Any]]:
@@ -52,7 +52,14 @@ def test_every_recorded_extra_info_loads_into_the_typed_records(
     records = [from_extra_info(info) for info in infos]
     assert len(records) == len(infos) > 80
     kinds = {type(r) for r in records}
-    every_kind = {LoadResult, TranscribeResult, CorpusResult, FirstWordsResult, StreamResult}
+    every_kind = {
+        LoadResult,
+        TranscribeResult,
+        CorpusResult,
+        FirstWordsResult,
+        StreamResult,
+        BatchSweepResult,
+    }
     assert {LoadResult, TranscribeResult, FirstWordsResult, StreamResult} <= kinds <= every_kind
     for info, record in zip(infos, records, strict=True):
         assert record.kind == info["kind"]

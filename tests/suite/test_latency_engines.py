@@ -15,7 +15,7 @@ from whisperbench.history import load_run
 from whisperbench.implementations import get_implementation
 from whisperbench.results.records import FirstWordsResult, StreamResult
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 ENGINES = ("transformers", "faster-whisper", "openai-whisper", "whisper.cpp")
 CLIP = "fleurs_en-000"

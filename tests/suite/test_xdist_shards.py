@@ -77,6 +77,7 @@ def corpus_cases(path: Path) -> list[CaseResult]:
     return [case for case in load_run(path).cases if case.key.kind == "corpus"]
 
 
+@pytest.mark.heavy
 def test_a_sharded_corpus_over_two_cpu_workers_gives_the_unsharded_wer(
     offline_hub_cache: Path, tmp_path: Path
 ) -> None:

@@ -6,7 +6,9 @@ and what the engines' own declarations say of them all (``engine_packages``)."""
 from __future__ import annotations
 
 import importlib
+import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.metadata import entry_points
 
 from whisperbench.devices import device_among
@@ -74,29 +76,43 @@ class Availability:
     reason: str | None
 
 
+@lru_cache(maxsize=8)
+def _scan(search_path: tuple[str, ...]) -> tuple[tuple[str, str, str | None], ...]:
+    """Each registered engine's (name, target, distribution) as the installed metadata on
+    ``search_path`` says, read once per ``sys.path``: each distribution's name is parsed from
+    its metadata file, 50 ms a scan, and a session asks the registry dozens of times. (A
+    plugin installed into a folder already on ``sys.path`` while this process runs is seen
+    by the next process.)"""
+    del search_path  # the cache's key: entry_points() reads sys.path itself
+    return tuple(
+        (ep.name, ep.value, ep.dist.name if ep.dist is not None else None)
+        for ep in entry_points(group=ENTRY_POINT_GROUP)
+    )
+
+
+def _registered() -> tuple[tuple[str, str, str | None], ...]:
+    return _scan(tuple(sys.path))
+
+
 def _targets() -> dict[str, str]:
-    found = list(entry_points(group=ENTRY_POINT_GROUP))
-    own = [ep for ep in found if ep.dist is not None and ep.dist.name == DISTRIBUTION]
+    found = _registered()
+    own = [(name, value) for name, value, dist in found if dist == DISTRIBUTION]
     if not own:
         raise ImplementationUnavailableError(
             f"whisperbench's own engines are not registered (no {ENTRY_POINT_GROUP} entry "
             "points): the install predates them; reinstall whisperbench (pip install -e .)"
         )
-    targets = {ep.name: ep.value for ep in own}
+    targets = dict(own)
     for name, target in REGISTERED.items():
         targets.setdefault(name, target)
-    for ep in found:
-        targets.setdefault(ep.name, ep.value)
+    for name, value, _ in found:
+        targets.setdefault(name, value)
     return targets
 
 
 def builtin_names() -> list[str]:
     """The engines whisperbench itself registers (``pyproject.toml``), in its order."""
-    return [
-        ep.name
-        for ep in entry_points(group=ENTRY_POINT_GROUP)
-        if ep.dist is not None and ep.dist.name == DISTRIBUTION
-    ]
+    return [name for name, _, dist in _registered() if dist == DISTRIBUTION]
 
 
 def engine_packages() -> list[str]:

@@ -72,7 +72,11 @@ def sweeps_batches(implementation: str) -> bool:
 
 def sweep_cases(config: SuiteConfig) -> list[SweepCase]:
     """A case per batch size of ``--batch-sweep``, for every (engine, model, clip) whose
-    engine takes a batch size, each series in increasing size."""
+    engine takes a batch size, each series in increasing size (none without ``--batch-sweep``,
+    asked before any engine is: reading the registry for each test function would cost
+    collection a minute)."""
+    if not config.batch_sweep:
+        return []
     return [
         SweepCase(c.implementation, c.size, c.label, c.clip, batch)
         for c in clip_cases(config)
