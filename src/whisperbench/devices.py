@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import psutil
 import torch
@@ -256,6 +256,29 @@ def end_device_memory(device: str, baseline_bytes: int | None) -> DeviceMemory |
     else:
         figure = _allocated_bytes(device)
     return DeviceMemory(DEVICE_MEMORY_MEASURES[device], figure, baseline_bytes)
+
+
+class DeviceMemoryMeter(Protocol):
+    """What measures an engine's device memory over one case: ``start`` at its start (the
+    baseline, or None where nothing is measured), ``finish`` at its end."""
+
+    def start(self) -> int | None: ...
+
+    def finish(self, baseline_bytes: int | None) -> DeviceMemory | None: ...
+
+
+@dataclass(frozen=True)
+class TorchMemoryMeter:
+    """torch's counters of ``device`` (``DEVICE_MEMORY_MEASURES``): what every engine that
+    allocates through torch uses; nothing on the CPU."""
+
+    device: str
+
+    def start(self) -> int | None:
+        return start_device_memory(self.device)
+
+    def finish(self, baseline_bytes: int | None) -> DeviceMemory | None:
+        return end_device_memory(self.device, baseline_bytes)
 
 
 def empty_cache(device: str) -> None:

@@ -28,7 +28,10 @@ from whisperbench.implementations import (
 from whisperbench.implementations.lightning_whisper_mlx import LightningWhisperMLX
 from whisperbench.implementations.mlx_runtime import (
     MLX_DEVICES,
+    MLX_MEMORY_MEASURE,
+    MlxMemoryMeter,
     mlx_dtype,
+    mlx_memory_meter,
     mlx_missing,
     quantization_of,
 )
@@ -90,6 +93,44 @@ def test_quantization_is_read_off_the_loaded_layers() -> None:
     mixed = nn.Sequential(nn.Linear(64, 64), nn.Linear(64, 64))
     nn.quantize(mixed, group_size=32, bits=8, class_predicate=lambda path, _: path == "layers.0")
     assert quantization_of(mixed) == "8bit (MLX affine, group 32)"
+
+
+@pytest.mark.skipif(mlx_missing("mlx", "") is not None, reason="needs mlx")
+def test_mlx_allocator_meter_sees_a_real_allocation_and_resets_its_peak() -> None:
+    """What the MLX engines report on Metal, read here on MLX's CPU backend (the same
+    allocator counters): a 16 MiB array made during the case lifts the peak over the baseline,
+    and the next case's start resets it."""
+    import mlx.core as mx
+
+    meter = MlxMemoryMeter()
+    baseline = meter.start()
+    assert baseline is not None
+    held = mx.ones((4 * 1024 * 1024,), dtype=mx.float32)  # 16 MiB
+    mx.eval(held)
+    used = meter.finish(baseline)
+    assert used is not None and used.is_peak and used.measure == MLX_MEMORY_MEASURE
+    assert used.bytes >= baseline + 16 * 1024 * 1024
+    del held
+    again = meter.start()
+    assert again is not None
+    quiet = meter.finish(again)
+    assert quiet is not None and quiet.bytes < used.bytes
+
+
+def test_mlx_engines_measure_mlx_memory_on_the_apple_gpu_and_none_on_its_cpu() -> None:
+    """torch's MPS counters never see MLX's arrays: an MLX engine on the Apple GPU measures
+    MLX's allocator; on MLX's CPU backend its arrays are host memory (the case's peak RSS), so
+    no device figure, as for every CPU engine."""
+    assert isinstance(mlx_memory_meter("gpu"), MlxMemoryMeter)
+    on_cpu = mlx_memory_meter("cpu")
+    assert not isinstance(on_cpu, MlxMemoryMeter) and on_cpu.start() is None
+    assert on_cpu.finish(None) is None
+    assert "Metal" in MLX_MEMORY_MEASURE and MLX_MEMORY_MEASURE.startswith("peak")
+    if MLXWhisper.unavailable_reason() is None:
+        engine = MLXWhisper(ImplementationOptions(device="cpu"))
+        assert engine.memory_meter().start() is None
+        engine.mlx_device = "gpu"  # what use_device reports once loaded on Metal
+        assert isinstance(engine.memory_meter(), MlxMemoryMeter)
 
 
 def test_missing_mlx_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

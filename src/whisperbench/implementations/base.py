@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from whisperbench.audio import SAMPLE_RATE
-from whisperbench.devices import DeviceName, resolve_device
+from whisperbench.devices import DeviceMemoryMeter, DeviceName, TorchMemoryMeter, resolve_device
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.models import get_model
 from whisperbench.weights.formats import get_format
@@ -344,6 +344,13 @@ class WhisperImplementation(ABC):
         """Tell the caller how far a long call has come (nothing when nobody listens)."""
         if self.progress is not None:
             self.progress(done, total, unit)
+
+    def memory_meter(self) -> DeviceMemoryMeter:
+        """What measures this engine's device memory in a case: torch's counters of its device
+        by default. An engine whose framework allocates outside torch names its own (the MLX
+        engines: MLX's allocator on Metal), or it would read torch's counters, which never see
+        its memory."""
+        return TorchMemoryMeter(self.device)
 
     @abstractmethod
     def get_params(self) -> dict[str, Any]:

@@ -8,18 +8,29 @@ count, which is why it is far slower there than every other engine; on a Mac it 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from whisperbench.devices import DeviceName, dtype_name, resolve_dtype
+from whisperbench.devices import (
+    DeviceMemory,
+    DeviceMemoryMeter,
+    DeviceName,
+    TorchMemoryMeter,
+    dtype_name,
+    resolve_dtype,
+)
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.implementations.base import ImplementationOptions, missing_package
 
 __all__ = [
     "CPU_THREADS_NOTE",
     "MLX_DEVICES",
+    "MLX_MEMORY_MEASURE",
+    "MlxMemoryMeter",
     "cast_parameters",
     "mlx_dtype",
+    "mlx_memory_meter",
     "mlx_missing",
     "parameter_dtype",
     "quantization_of",
@@ -48,6 +59,43 @@ def _mlx_import_error() -> str | None:
 def mlx_missing(module: str, install_hint: str) -> str | None:
     """Why an MLX engine whose package provides ``module`` cannot run here, or None."""
     return missing_package((module,), install_hint) or _mlx_import_error()
+
+
+MLX_MEMORY_MEASURE = (
+    "peak of MLX's allocator during the case (mx.get_peak_memory, reset at its start): the "
+    "Metal buffers of MLX's arrays on the Apple GPU, its buffer cache left out"
+)
+"""What ``MlxMemoryMeter`` measures: torch's MPS counters never see MLX's memory."""
+
+
+@dataclass(frozen=True)
+class MlxMemoryMeter:
+    """MLX's own allocator counters: the peak of its active memory over the case, the active
+    memory at its start as the baseline (the loaded weights)."""
+
+    measure: str = MLX_MEMORY_MEASURE
+
+    def start(self) -> int | None:
+        import mlx.core as mx
+
+        mx.reset_peak_memory()
+        return int(mx.get_active_memory())
+
+    def finish(self, baseline_bytes: int | None) -> DeviceMemory | None:
+        import mlx.core as mx
+
+        if baseline_bytes is None:
+            return None
+        return DeviceMemory(self.measure, int(mx.get_peak_memory()), baseline_bytes)
+
+
+def mlx_memory_meter(mlx_device: str | None) -> DeviceMemoryMeter:
+    """The meter of an MLX engine on the device MLX reports (``use_device``): MLX's allocator
+    on the Apple GPU (``gpu``); on its CPU backend MLX's arrays are host memory, which the
+    case's peak RSS counts, so no device figure (and before a load, none either)."""
+    if mlx_device == "gpu":
+        return MlxMemoryMeter()
+    return TorchMemoryMeter("cpu")
 
 
 def use_device(device: str) -> str:

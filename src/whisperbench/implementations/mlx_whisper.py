@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from whisperbench.devices import device_among
+from whisperbench.devices import DeviceMemoryMeter, device_among
 from whisperbench.implementations.base import (
     ImplementationOptions,
     ModelInfo,
@@ -33,6 +33,7 @@ from whisperbench.implementations.mlx_runtime import (
     MLX_DEVICES,
     cast_parameters,
     mlx_dtype,
+    mlx_memory_meter,
     mlx_missing,
     parameter_dtype,
     quantization_of,
@@ -129,6 +130,12 @@ class MLXWhisper(WhisperImplementation):
         result = result_of(self._run(audio, {**kwargs, "fp16": self.dtype == "float16"}))
         self.detected_language = decoded_language([result])
         return result
+
+    def memory_meter(self) -> DeviceMemoryMeter:
+        """MLX's allocator on the Apple GPU (the device MLX reported at load; before it, the
+        one ``use_device`` will choose), nothing on its CPU backend."""
+        loaded_on = getattr(self, "mlx_device", None)
+        return mlx_memory_meter(loaded_on or ("gpu" if self.device == "mps" else "cpu"))
 
     def get_params(self) -> dict[str, Any]:
         info = self.require_loaded()

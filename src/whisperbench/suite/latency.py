@@ -58,7 +58,7 @@ def measure_first_words(
     case = f"{impl.name}-{loaded.label}-{clip.name}"
     taken: list[FirstText] = []
     available = devices.available_memory_bytes()
-    memory_baseline = devices.start_device_memory(impl.device)
+    memory_baseline = impl.memory_meter().start()
     with devices.explain_out_of_memory(f"{impl.name} {loaded.label}", impl.device, 1):
         watched(impl, progress, f"warm-up: {case}", lambda: impl.first_text(clip.samples))
 
@@ -74,7 +74,7 @@ def measure_first_words(
         **shared_fields(
             loaded,
             available_memory_mb=available / MiB,
-            memory=devices.end_device_memory(impl.device, memory_baseline),
+            memory=impl.memory_meter().finish(memory_baseline),
             params={**impl.get_params(), **found.params()},
         ),
         clip=clip.name,
@@ -113,7 +113,7 @@ def measure_stream(
     reference = clip.reference
     case = f"{impl.name}-{loaded.label}-{clip.name}"
     available = devices.available_memory_bytes()
-    memory_baseline = devices.start_device_memory(impl.device)
+    memory_baseline = impl.memory_meter().start()
     outcomes: list[StreamOutcome] = []
     with devices.explain_out_of_memory(f"{impl.name} {loaded.label}", impl.device, 1):
         offline = watched(impl, progress, f"offline: {case}", lambda: impl.transcribe(clip.samples))
@@ -153,7 +153,7 @@ def _stream_result(
         **shared_fields(
             loaded,
             available_memory_mb=available_bytes / MiB,
-            memory=devices.end_device_memory(impl.device, memory_baseline),
+            memory=impl.memory_meter().finish(memory_baseline),
             params={**impl.get_params(), **outcome.params()},
         ),
         clip=clip.name,

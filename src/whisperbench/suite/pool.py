@@ -163,7 +163,7 @@ class ModelPool:
                 raise Skip(str(exc)) from exc
             info = model_info(impl, size, path)
             available = devices.available_memory_bytes()
-            memory_baseline = devices.start_device_memory(impl.device)
+            memory_baseline = impl.memory_meter().start()
             start = time.perf_counter()
             with devices.explain_out_of_memory(
                 f"loading {implementation} {size}", impl.device, None
@@ -190,7 +190,7 @@ class ModelPool:
             self.config.model_label(size),
             load_s,
             scoring.process_peak_rss_bytes() / MiB,
-            devices.end_device_memory(impl.device, memory_baseline),
+            impl.memory_meter().finish(memory_baseline),
             available / MiB,
         )
         self.loaded[key] = record

@@ -37,7 +37,7 @@ def measure_sweep_point(
     ``MemoryError``) gives the record with ``out_of_memory`` set and no timing."""
     impl = loaded.implementation
     available = devices.available_memory_bytes()
-    baseline = devices.start_device_memory(impl.device)
+    baseline = impl.memory_meter().start()
     impl.use_batch_size(case.batch)
     try:
         measured = measure_transcription(
@@ -50,7 +50,7 @@ def measure_sweep_point(
             resource_interval_s=resource_interval_s,
         )
     except MemoryError as exc:  # DeviceOutOfMemoryError (a MemoryError) for CUDA and MPS too
-        memory = devices.end_device_memory(impl.device, baseline)
+        memory = impl.memory_meter().finish(baseline)
         result = BatchSweepResult(
             **shared_fields(loaded, available_memory_mb=available / MiB, memory=memory),
             clip=clip.name,
