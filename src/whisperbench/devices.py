@@ -281,6 +281,18 @@ class TorchMemoryMeter:
         return end_device_memory(self.device, baseline_bytes)
 
 
+class UnmeasuredDeviceMemory:
+    """No device figure: an engine that allocates outside torch on a device where nothing
+    here reads its memory (on CUDA, NVML's per-process figure, ``nvml_peak_device_mb``, is
+    its device memory; torch's counters would read 0 or torch's own stray allocations)."""
+
+    def start(self) -> int | None:
+        return None
+
+    def finish(self, baseline_bytes: int | None) -> DeviceMemory | None:
+        return None
+
+
 def empty_cache(device: str) -> None:
     if device == "cuda":
         torch.cuda.empty_cache()

@@ -24,7 +24,12 @@ from typing import Any
 import numpy as np
 
 from whisperbench.audio import SAMPLE_RATE
-from whisperbench.devices import DevicePresence, device_among, engine_cpu_threads
+from whisperbench.devices import (
+    DeviceMemoryMeter,
+    DevicePresence,
+    device_among,
+    engine_cpu_threads,
+)
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.implementations.base import (
     FirstText,
@@ -36,6 +41,7 @@ from whisperbench.implementations.base import (
     Word,
     transcribe_one_by_one,
 )
+from whisperbench.implementations.footprint import outside_torch_meter
 from whisperbench.implementations.reported import decoded_language
 from whisperbench.implementations.windows import quiet_windows
 
@@ -298,6 +304,11 @@ class FasterWhisper(WhisperImplementation):
             if not left[owner]:
                 self.report_progress(done + left.count(0), total, "utterances")
         return [_result(own, run_info.language) for own in parts]
+
+    def memory_meter(self) -> DeviceMemoryMeter:
+        """faster-whisper (CTranslate2) allocates outside torch:
+        its footprint on Metal, none elsewhere (NVML's figure on CUDA)."""
+        return outside_torch_meter(self.device)
 
     def get_params(self) -> dict[str, Any]:
         info = self.require_loaded()

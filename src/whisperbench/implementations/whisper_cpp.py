@@ -28,7 +28,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from whisperbench.devices import device_among, engine_cpu_threads, resolve_device
+from whisperbench.devices import (
+    DeviceMemoryMeter,
+    device_among,
+    engine_cpu_threads,
+    resolve_device,
+)
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.implementations.base import (
     FirstText,
@@ -40,6 +45,7 @@ from whisperbench.implementations.base import (
     Word,
     missing_package,
 )
+from whisperbench.implementations.footprint import outside_torch_meter
 from whisperbench.implementations.reported import ignored_options, weights_params
 from whisperbench.weights.formats import GGML_FILE
 
@@ -319,6 +325,11 @@ class WhisperCpp(WhisperImplementation):
     @property
     def _ctx(self) -> Any:
         return self.model._ctx  # pywhispercpp keeps the whisper_context here
+
+    def memory_meter(self) -> DeviceMemoryMeter:
+        """whisper.cpp (ggml) allocates outside torch:
+        its footprint on Metal, none elsewhere (NVML's figure on CUDA)."""
+        return outside_torch_meter(self.device)
 
     def get_params(self) -> dict[str, Any]:
         import _pywhispercpp

@@ -58,7 +58,8 @@ def measure_first_words(
     case = f"{impl.name}-{loaded.label}-{clip.name}"
     taken: list[FirstText] = []
     available = devices.available_memory_bytes()
-    memory_baseline = impl.memory_meter().start()
+    meter = impl.memory_meter()  # one per case: it may sample
+    memory_baseline = meter.start()
     with devices.explain_out_of_memory(f"{impl.name} {loaded.label}", impl.device, 1):
         watched(impl, progress, f"warm-up: {case}", lambda: impl.first_text(clip.samples))
 
@@ -74,7 +75,7 @@ def measure_first_words(
         **shared_fields(
             loaded,
             available_memory_mb=available / MiB,
-            memory=impl.memory_meter().finish(memory_baseline),
+            memory=meter.finish(memory_baseline),
             params={**impl.get_params(), **found.params()},
         ),
         clip=clip.name,
@@ -113,7 +114,8 @@ def measure_stream(
     reference = clip.reference
     case = f"{impl.name}-{loaded.label}-{clip.name}"
     available = devices.available_memory_bytes()
-    memory_baseline = impl.memory_meter().start()
+    meter = impl.memory_meter()  # one per case: it may sample
+    memory_baseline = meter.start()
     outcomes: list[StreamOutcome] = []
     with devices.explain_out_of_memory(f"{impl.name} {loaded.label}", impl.device, 1):
         offline = watched(impl, progress, f"offline: {case}", lambda: impl.transcribe(clip.samples))
@@ -136,7 +138,8 @@ def measure_stream(
         except StreamingUnsupportedError as exc:
             raise Skip(str(exc)) from exc
     outcome = outcomes[-1]
-    return _stream_result(benchmark, loaded, clip, outcome, available, memory_baseline)
+    memory = meter.finish(memory_baseline)
+    return _stream_result(benchmark, loaded, clip, outcome, available, memory)
 
 
 def _stream_result(
@@ -145,7 +148,7 @@ def _stream_result(
     clip: AudioClip,
     outcome: StreamOutcome,
     available_bytes: int,
-    memory_baseline: int | None,
+    memory: devices.DeviceMemory | None,
 ) -> Measured:
     impl = loaded.implementation
     figures = {name: finite(value) for name, value in outcome.figures().items()}
@@ -153,7 +156,7 @@ def _stream_result(
         **shared_fields(
             loaded,
             available_memory_mb=available_bytes / MiB,
-            memory=impl.memory_meter().finish(memory_baseline),
+            memory=memory,
             params={**impl.get_params(), **outcome.params()},
         ),
         clip=clip.name,

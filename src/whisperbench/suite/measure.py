@@ -179,7 +179,8 @@ def measure_transcription(
     what = f"{impl.name} {loaded.label} on {clip.name}"
     labels = _call_labels(f"{impl.name}-{loaded.label}-{clip.name}", warmup_rounds, rounds)
     available = devices.available_memory_bytes()
-    memory_baseline = impl.memory_meter().start()
+    meter = impl.memory_meter()  # one per case: it may sample
+    memory_baseline = meter.start()
     watch = ResourceWatch(impl.device, resource_interval_s)
     with devices.explain_out_of_memory(what, impl.device, impl.batch_size), watch:
         start = time.perf_counter()
@@ -218,7 +219,7 @@ def measure_transcription(
         **shared_fields(
             loaded,
             available_memory_mb=available / MiB,
-            memory=impl.memory_meter().finish(memory_baseline),
+            memory=meter.finish(memory_baseline),
         ),
         **resource_fields(watch, clip.duration_s * rounds, what, notify),
         clip=clip.name,
@@ -335,7 +336,8 @@ def measure_corpus(
     what = f"{impl.name} {loaded.label} on corpus {corpus.name}"
     warm = warmup_count(len(audios), impl.batch_size)
     available = devices.available_memory_bytes()
-    memory_baseline = impl.memory_meter().start()
+    meter = impl.memory_meter()  # one per case: it may sample
+    memory_baseline = meter.start()
     watch = ResourceWatch(impl.device, resource_interval_s)
     with devices.explain_out_of_memory(what, impl.device, impl.batch_size), watch:
         start = time.perf_counter()
@@ -381,7 +383,7 @@ def measure_corpus(
             f"{impl.name}.transcribe_batch returned {len(final)} results for {len(audios)} "
             "utterances; it must return one per utterance, in order"
         )
-    memory = impl.memory_meter().finish(memory_baseline)
+    memory = meter.finish(memory_baseline)
     round_s = round_times(benchmark) or tuple(seconds[plan.warmup_rounds :])
     resources = resource_fields(watch, corpus.audio_s * plan.rounds, what, notify)
     return _corpus_result(

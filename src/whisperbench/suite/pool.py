@@ -163,7 +163,8 @@ class ModelPool:
                 raise Skip(str(exc)) from exc
             info = model_info(impl, size, path)
             available = devices.available_memory_bytes()
-            memory_baseline = impl.memory_meter().start()
+            meter = impl.memory_meter()  # one per case: it may sample
+            memory_baseline = meter.start()
             start = time.perf_counter()
             with devices.explain_out_of_memory(
                 f"loading {implementation} {size}", impl.device, None
@@ -190,7 +191,7 @@ class ModelPool:
             self.config.model_label(size),
             load_s,
             scoring.process_peak_rss_bytes() / MiB,
-            impl.memory_meter().finish(memory_baseline),
+            meter.finish(memory_baseline),
             available / MiB,
         )
         self.loaded[key] = record

@@ -37,7 +37,8 @@ def measure_sweep_point(
     ``MemoryError``) gives the record with ``out_of_memory`` set and no timing."""
     impl = loaded.implementation
     available = devices.available_memory_bytes()
-    baseline = impl.memory_meter().start()
+    meter = impl.memory_meter()  # for an allocation that fails; the case measures its own
+    baseline = meter.start()
     impl.use_batch_size(case.batch)
     try:
         measured = measure_transcription(
@@ -50,7 +51,7 @@ def measure_sweep_point(
             resource_interval_s=resource_interval_s,
         )
     except MemoryError as exc:  # DeviceOutOfMemoryError (a MemoryError) for CUDA and MPS too
-        memory = impl.memory_meter().finish(baseline)
+        memory = meter.finish(baseline)
         result = BatchSweepResult(
             **shared_fields(loaded, available_memory_mb=available / MiB, memory=memory),
             clip=clip.name,
@@ -61,6 +62,7 @@ def measure_sweep_point(
         )
         timing = None
     else:
+        meter.finish(baseline)  # ends a sampling meter; the case's figure is its own
         swept = measured.result
         result = BatchSweepResult(
             **{f.name: getattr(swept, f.name) for f in fields(swept)}, sweep_batch=case.batch
