@@ -6,7 +6,7 @@
 # internet, `pip install --no-deps --no-build-isolation -e .`), and $OUT, a folder that receives
 # gpu-results.tgz (the pytest-benchmark JSON, the logs and commands.txt), packed again after
 # each run, so that a machine taken back mid-way still returns the runs that ended. Which runs: $RUNS, a space-separated list
-# of the names below (default: all of them but latency, cost, cost-slow, batch-sweep and batch-sweep-large, which run when named).
+# of the names below (default: all of them but latency, cost, batch-sweep and batch-sweep-large, which run when named).
 #   OUT=/tmp/gpu-out HF_HUB_CACHE=/tmp/hub WHISPERBENCH_COMMIT=abc1234 bash scripts/gpu_record.sh
 #   RUNS="cost batch-sweep" OUT=... bash scripts/gpu_record.sh
 # faster-whisper (the cost run) needs CTranslate2's CUDA 12 cuBLAS: on a CUDA 13 machine the
@@ -20,8 +20,7 @@ RUNS=${RUNS:-"real-long clips long-tiny long-tiny-b24 long-large-v3 engines four
 CLIPS=/tmp/whisperbench-clips
 CORPUS=/tmp/whisperbench-corpus528
 REAL_LONG=/tmp/whisperbench-real-long
-COST_CLIPS=/tmp/whisperbench-cost-clips  # long-x2 and the real long readings, one --audio folder
-COST_SLOW_CLIPS=/tmp/whisperbench-cost-slow-clips  # long-x2 and four of the readings
+COST_CLIPS=/tmp/whisperbench-cost-clips  # long-x2 and four of the real long readings, one --audio folder
 SWEEP_TINY=${SWEEP_TINY:-1,2,4,8,16,32,64,128}  # batch sizes of the sweeps (run 9)
 SWEEP_LARGE=${SWEEP_LARGE:-1,2,4,8,16,32,64,128}
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
@@ -110,26 +109,22 @@ bench corpus-tiny-one-by-one benchmarks/test_corpus.py --models tiny.en --datase
 wanted latency && ( cuda12_shim
   bench latency benchmarks/ -m stream --models tiny.en --audio "$STREAM_CLIPS" \
     --implementations transformers,transformers-reference,faster-whisper )
-# 8. cost: every engine that runs on CUDA from the same real tiny.en, on the 658 s clip and on
-#    the 12 real long-form readings (one --audio folder: a case per file), each case with its
-#    RTFx, WER and device memory (torch's peak; CTranslate2 allocates outside torch, so
-#    faster-whisper's reads 0 there: NVML's per-process peak is the device's own figure), energy
-#    per audio hour over the timed rounds and the resource timeline; the fast engines at 20
-#    rounds, so that their timed rounds last over a second (the energy counter moves every
-#    0.1 s), the recipe and openai-whisper at 2 (seconds a round)
+# 8. cost: every engine that runs on CUDA from the same real tiny.en (ours, the plain recipe, the
+#    seed's recipe, faster-whisper, openai-whisper), on the 658 s clip and four of the real
+#    long-form readings (one --audio folder: a case per file), each case with its RTFx, WER,
+#    device memory (NVML's per-process peak for every engine; torch's only for those that
+#    allocate through it), energy per audio hour over the timed rounds and the resource
+#    timeline; the fast engines at 20 rounds, so that their timed rounds last over a second (the
+#    energy counter moves every 0.1 s), the plain recipe and openai-whisper at 2 (seconds a
+#    round). All five in one run within a machine's 10 minutes (about 150 s and 120 s on an H200).
 wanted cost && mkdir -p "$COST_CLIPS" && cp "$CLIPS/long-x2.flac" "$CLIPS/long-x2.txt" \
-  "$REAL_LONG"/* "$COST_CLIPS/" && ( cuda12_shim
+  "$COST_CLIPS/" && for flac in $(ls "$REAL_LONG"/*.flac | head -n 4); do
+    cp "$flac" "${flac%.flac}.txt" "$COST_CLIPS/"; done && ( cuda12_shim
   bench cost benchmarks/test_load.py benchmarks/test_transcribe.py --models tiny.en \
     --audio "$COST_CLIPS" --rounds 20 \
     --implementations transformers,insanely-fast-whisper,faster-whisper
-  )
-# 8b. cost-slow: the recipe and openai-whisper (seconds a round) at 2 rounds, on the 658 s clip and
-#    the first four real readings (a machine's 10 minutes hold no more of openai-whisper)
-wanted cost-slow && mkdir -p "$COST_SLOW_CLIPS" && cp "$CLIPS/long-x2.flac" "$CLIPS/long-x2.txt" \
-  "$COST_SLOW_CLIPS/" && for flac in $(ls "$REAL_LONG"/*.flac | head -n 4); do
-    cp "$flac" "${flac%.flac}.txt" "$COST_SLOW_CLIPS/"; done && \
-  bench cost-slow benchmarks/test_transcribe.py --models tiny.en --audio "$COST_SLOW_CLIPS" \
-    --rounds 2 --implementations transformers-reference,openai-whisper
+  bench cost benchmarks/test_transcribe.py --models tiny.en --audio "$COST_CLIPS" --rounds 2 \
+    --implementations transformers-reference,openai-whisper )
 # 9. memory and speed against batch size (issue 24): ours and the plain recipe on the 658 s clip
 #    (23 windows: from batch 32 on, a batch holds every window; ours sizes its decoder to the
 #    windows there are), real tiny.en and synthetic large-v3, each batch size warmed up (its
