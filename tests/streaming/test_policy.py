@@ -349,7 +349,8 @@ def test_a_fake_that_sleeps_falls_behind_real_time_and_is_reported_so() -> None:
     assert slow.run.overruns == len(slow.run.updates)
     assert slow.run.processing_rtf > 0.9 and slow.run.busy_share > 0.9
     assert len(slow.run.updates) < len(fast.run.updates)
-    assert slow.delays.p50 > fast.delays.p50
+    # (Not the delays: over 3 words the median is one word's delay, and one CPU stall of the
+    # fast engine's first update made it 0.85 s against the slow one's 0.25 in a CI run.)
 
 
 def test_first_words_of_an_engine_that_answers_at_the_end() -> None:
