@@ -57,6 +57,16 @@ def test_the_meter_samples_a_real_reader_over_a_real_allocation() -> None:
     assert meter.finish(baseline) is None  # finished once; nothing left to stop
 
 
+def test_a_case_that_raised_before_its_finish_leaves_no_sampler_behind() -> None:
+    meter = FootprintMeter(interval_s=0.02, read=lambda: int(psutil.Process().memory_info().rss))
+    assert meter.start() is not None  # the case raises here: no finish
+    baseline = meter.start()  # the next case
+    samplers = [t for t in threading.enumerate() if t.name == "whisperbench-sampler"]
+    assert len(samplers) == 1
+    assert meter.finish(baseline) is not None
+    assert not any(t.name == "whisperbench-sampler" for t in threading.enumerate())
+
+
 def test_no_reading_no_figure_and_no_thread() -> None:
     meter = FootprintMeter(read=lambda: None)
     assert meter.start() is None
@@ -81,3 +91,4 @@ def test_engines_outside_torch_record_no_torch_figure(name: str) -> None:
         pytest.skip(why)
     engine = engine_class(ImplementationOptions(device="cpu"))
     assert engine.memory_meter().start() is None
+    assert engine.memory_meter() is engine.memory_meter()  # one per engine

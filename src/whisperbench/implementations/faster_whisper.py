@@ -112,6 +112,8 @@ def _device_index(requested: str) -> int:
 class FasterWhisper(WhisperImplementation):
     """``faster_whisper.WhisperModel`` (CTranslate2), batched for long-form audio."""
 
+    _memory_meter: DeviceMemoryMeter | None = None
+
     name = "faster-whisper"
     weights_format = "ctranslate2"
     package = "faster-whisper"
@@ -308,7 +310,9 @@ class FasterWhisper(WhisperImplementation):
     def memory_meter(self) -> DeviceMemoryMeter:
         """faster-whisper (CTranslate2) allocates outside torch:
         its footprint on Metal, none elsewhere (NVML's figure on CUDA)."""
-        return outside_torch_meter(self.device)
+        if self._memory_meter is None:  # one per engine: a case that raised leaves no sampler
+            self._memory_meter = outside_torch_meter(self.device)
+        return self._memory_meter
 
     def get_params(self) -> dict[str, Any]:
         info = self.require_loaded()

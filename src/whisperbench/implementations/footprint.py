@@ -115,6 +115,11 @@ class FootprintMeter:
         return FOOTPRINT_MEASURE.format(interval=self.interval_s)
 
     def start(self) -> int | None:
+        """The baseline, with sampling begun; a sampler left running by a case that raised
+        before its ``finish`` is stopped first (an engine keeps one meter)."""
+        if self._sampler is not None:
+            self._sampler.stop()
+            self._sampler = None
         baseline = self.read()
         if baseline is None:
             return None

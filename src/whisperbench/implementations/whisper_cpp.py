@@ -181,6 +181,8 @@ def decode_params(
 class WhisperCpp(WhisperImplementation):
     """``pywhispercpp.model.Model`` on a ggml file."""
 
+    _memory_meter: DeviceMemoryMeter | None = None
+
     name = "whisper.cpp"
     weights_format = "ggml"
     package = "pywhispercpp"
@@ -329,7 +331,9 @@ class WhisperCpp(WhisperImplementation):
     def memory_meter(self) -> DeviceMemoryMeter:
         """whisper.cpp (ggml) allocates outside torch:
         its footprint on Metal, none elsewhere (NVML's figure on CUDA)."""
-        return outside_torch_meter(self.device)
+        if self._memory_meter is None:  # one per engine: a case that raised leaves no sampler
+            self._memory_meter = outside_torch_meter(self.device)
+        return self._memory_meter
 
     def get_params(self) -> dict[str, Any]:
         import _pywhispercpp
