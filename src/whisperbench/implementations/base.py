@@ -19,6 +19,7 @@ import numpy as np
 from whisperbench.audio import SAMPLE_RATE
 from whisperbench.devices import DeviceMemoryMeter, DeviceName, TorchMemoryMeter, resolve_device
 from whisperbench.errors import ImplementationUnavailableError
+from whisperbench.implementations.footprint import outside_torch_meter
 from whisperbench.models import get_model
 from whisperbench.weights.formats import get_format
 
@@ -205,6 +206,11 @@ class WhisperImplementation(ABC):
     takes_batch_size: ClassVar[bool] = False
     """Whether ``--batch-size`` sets how many windows it decodes at once; a batch sweep
     (``--batch-sweep``) runs such an engine at each size through ``use_batch_size``."""
+    allocates_through_torch: ClassVar[bool] = True
+    """False for an engine whose framework allocates outside torch (CTranslate2, ggml): torch's
+    counters never see its memory, so its meter is ``footprint.outside_torch_meter`` (the
+    process's footprint on Metal, none elsewhere: NVML's per-process figure on CUDA)."""
+    _memory_meter: DeviceMemoryMeter | None = None
     batch_size_at_load: int | None = None
     """The batch size the load chose, while a batch sweep runs another (``use_batch_size``)."""
     progress: Progress | None = None
@@ -346,11 +352,16 @@ class WhisperImplementation(ABC):
             self.progress(done, total, unit)
 
     def memory_meter(self) -> DeviceMemoryMeter:
-        """What measures this engine's device memory in a case: torch's counters of its device
-        by default. An engine whose framework allocates outside torch names its own (the MLX
-        engines: MLX's allocator on Metal), or it would read torch's counters, which never see
-        its memory."""
-        return TorchMemoryMeter(self.device)
+        """What measures this engine's device memory in a case: torch's counters of its device,
+        or for an engine that does not allocate through torch the meter outside torch, one per
+        engine (a sampling meter that a raising case left running stops at its next start).
+        An engine whose framework counts its own memory names it instead (the MLX engines:
+        MLX's allocator on Metal)."""
+        if self.allocates_through_torch:
+            return TorchMemoryMeter(self.device)
+        if self._memory_meter is None:
+            self._memory_meter = outside_torch_meter(self.device)
+        return self._memory_meter
 
     @abstractmethod
     def get_params(self) -> dict[str, Any]:

@@ -25,7 +25,6 @@ import numpy as np
 
 from whisperbench.audio import SAMPLE_RATE
 from whisperbench.devices import (
-    DeviceMemoryMeter,
     DevicePresence,
     device_among,
     engine_cpu_threads,
@@ -41,7 +40,6 @@ from whisperbench.implementations.base import (
     Word,
     transcribe_one_by_one,
 )
-from whisperbench.implementations.footprint import outside_torch_meter
 from whisperbench.implementations.reported import decoded_language
 from whisperbench.implementations.windows import quiet_windows
 
@@ -112,7 +110,7 @@ def _device_index(requested: str) -> int:
 class FasterWhisper(WhisperImplementation):
     """``faster_whisper.WhisperModel`` (CTranslate2), batched for long-form audio."""
 
-    _memory_meter: DeviceMemoryMeter | None = None
+    allocates_through_torch = False  # CTranslate2 allocates on its own
 
     name = "faster-whisper"
     weights_format = "ctranslate2"
@@ -306,13 +304,6 @@ class FasterWhisper(WhisperImplementation):
             if not left[owner]:
                 self.report_progress(done + left.count(0), total, "utterances")
         return [_result(own, run_info.language) for own in parts]
-
-    def memory_meter(self) -> DeviceMemoryMeter:
-        """faster-whisper (CTranslate2) allocates outside torch:
-        its footprint on Metal, none elsewhere (NVML's figure on CUDA)."""
-        if self._memory_meter is None:  # one per engine: a case that raised leaves no sampler
-            self._memory_meter = outside_torch_meter(self.device)
-        return self._memory_meter
 
     def get_params(self) -> dict[str, Any]:
         info = self.require_loaded()

@@ -16,7 +16,7 @@ from whisperbench.devices import (
     DeviceMemory,
     DeviceMemoryMeter,
     DeviceName,
-    TorchMemoryMeter,
+    UnmeasuredDeviceMemory,
     dtype_name,
     resolve_dtype,
 )
@@ -95,7 +95,7 @@ def mlx_memory_meter(mlx_device: str | None) -> DeviceMemoryMeter:
     case's peak RSS counts, so no device figure (and before a load, none either)."""
     if mlx_device == "gpu":
         return MlxMemoryMeter()
-    return TorchMemoryMeter("cpu")
+    return UnmeasuredDeviceMemory()
 
 
 def use_device(device: str) -> str:

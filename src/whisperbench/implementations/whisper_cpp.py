@@ -29,7 +29,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from whisperbench.devices import (
-    DeviceMemoryMeter,
     device_among,
     engine_cpu_threads,
     resolve_device,
@@ -45,7 +44,6 @@ from whisperbench.implementations.base import (
     Word,
     missing_package,
 )
-from whisperbench.implementations.footprint import outside_torch_meter
 from whisperbench.implementations.reported import ignored_options, weights_params
 from whisperbench.weights.formats import GGML_FILE
 
@@ -181,7 +179,7 @@ def decode_params(
 class WhisperCpp(WhisperImplementation):
     """``pywhispercpp.model.Model`` on a ggml file."""
 
-    _memory_meter: DeviceMemoryMeter | None = None
+    allocates_through_torch = False  # ggml allocates on its own
 
     name = "whisper.cpp"
     weights_format = "ggml"
@@ -327,13 +325,6 @@ class WhisperCpp(WhisperImplementation):
     @property
     def _ctx(self) -> Any:
         return self.model._ctx  # pywhispercpp keeps the whisper_context here
-
-    def memory_meter(self) -> DeviceMemoryMeter:
-        """whisper.cpp (ggml) allocates outside torch:
-        its footprint on Metal, none elsewhere (NVML's figure on CUDA)."""
-        if self._memory_meter is None:  # one per engine: a case that raised leaves no sampler
-            self._memory_meter = outside_torch_meter(self.device)
-        return self._memory_meter
 
     def get_params(self) -> dict[str, Any]:
         import _pywhispercpp
