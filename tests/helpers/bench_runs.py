@@ -24,10 +24,11 @@ from whisperbench.history import Run, load_run
 REPO = Path(__file__).resolve().parents[2]
 TESTS = Path(__file__).resolve().parents[1]
 
-TIME_LIMIT = "median:25%"
+TIME_LIMIT = "median:60%"
 """The time limit the tests use: wide enough for two runs of the same code (timed in CPU time
-on one torch thread, they agree within a few percent even while other work shares this 2-core
-machine), far below the injected slowdown (more than +100 %)."""
+on one torch thread, they agree within a few percent on a quiet machine, but a CI run beside
+the other xdist worker measured +26.8 % between two of them), below the injected slowdown
+(more than +100 %)."""
 
 
 @dataclass(frozen=True)

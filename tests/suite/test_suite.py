@@ -48,11 +48,11 @@ TRANSCRIBE_ID = "test_transcribe[transformers-tiny.en-short]"
 SHORT_WER_MAX = 0.25
 """tiny.en on the ~9 s reference clip: measured 0.0."""
 COMPARE_FAIL = TIME_LIMIT
-"""``median:25%``, not 5 %: two runs of the same code (one round, CPU time, one thread) differed
+"""``median:60%``, not 5 %: two runs of the same code (one round, CPU time, one thread) differed
 by up to +15 % in the transcription median and +38 % in the one-shot load while other work
-shared this 2-core machine (13 runs, load average 2-4). The load case is left out of the compared
-runs (``-k test_transcribe``): the slowdown is injected into transcription, and a one-shot load
-is too noisy to judge at any useful limit."""
+shared this 2-core machine (13 runs, load average 2-4), and by +26.8 % in a CI run. The load
+case is left out of the compared runs (``-k test_transcribe``): the slowdown is injected into
+transcription, and a one-shot load is too noisy to judge at any useful limit."""
 SLOWDOWN_FACTOR = 3
 """The injected slowdown makes a timed transcription this many times slower (+200 %)."""
 GUARD_TIMEOUT_S = 20

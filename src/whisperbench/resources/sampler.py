@@ -106,7 +106,8 @@ class ResourceSampler:
         for name, probe in self.probes.items():
             self.samples.columns[name].append(_read(probe))
         if self.on_tick is not None:
-            with contextlib.suppress(OSError):  # a counter that stopped reading: end() says so
+            # a counter that stopped reading, or read half-written: end() says so
+            with contextlib.suppress(OSError, ValueError):
                 self.on_tick()
 
 
