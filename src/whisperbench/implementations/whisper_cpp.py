@@ -28,11 +28,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from whisperbench.devices import (
-    device_among,
-    engine_cpu_threads,
-    resolve_device,
-)
+from whisperbench.devices import device_among, engine_cpu_threads, resolve_device
 from whisperbench.errors import ImplementationUnavailableError
 from whisperbench.implementations.base import (
     FirstText,

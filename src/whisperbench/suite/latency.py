@@ -58,7 +58,7 @@ def measure_first_words(
     case = f"{impl.name}-{loaded.label}-{clip.name}"
     taken: list[FirstText] = []
     available = devices.available_memory_bytes()
-    meter = impl.memory_meter()  # one per case: it may sample
+    meter = impl.memory_meter()  # started here, finished at the case's end (it may sample)
     memory_baseline = meter.start()
     with devices.explain_out_of_memory(f"{impl.name} {loaded.label}", impl.device, 1):
         watched(impl, progress, f"warm-up: {case}", lambda: impl.first_text(clip.samples))
@@ -114,7 +114,7 @@ def measure_stream(
     reference = clip.reference
     case = f"{impl.name}-{loaded.label}-{clip.name}"
     available = devices.available_memory_bytes()
-    meter = impl.memory_meter()  # one per case: it may sample
+    meter = impl.memory_meter()  # started here, finished at the case's end (it may sample)
     memory_baseline = meter.start()
     outcomes: list[StreamOutcome] = []
     with devices.explain_out_of_memory(f"{impl.name} {loaded.label}", impl.device, 1):

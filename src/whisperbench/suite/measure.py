@@ -179,7 +179,7 @@ def measure_transcription(
     what = f"{impl.name} {loaded.label} on {clip.name}"
     labels = _call_labels(f"{impl.name}-{loaded.label}-{clip.name}", warmup_rounds, rounds)
     available = devices.available_memory_bytes()
-    meter = impl.memory_meter()  # one per case: it may sample
+    meter = impl.memory_meter()  # started here, finished at the case's end (it may sample)
     memory_baseline = meter.start()
     watch = ResourceWatch(impl.device, resource_interval_s)
     with devices.explain_out_of_memory(what, impl.device, impl.batch_size), watch:
@@ -336,7 +336,7 @@ def measure_corpus(
     what = f"{impl.name} {loaded.label} on corpus {corpus.name}"
     warm = warmup_count(len(audios), impl.batch_size)
     available = devices.available_memory_bytes()
-    meter = impl.memory_meter()  # one per case: it may sample
+    meter = impl.memory_meter()  # started here, finished at the case's end (it may sample)
     memory_baseline = meter.start()
     watch = ResourceWatch(impl.device, resource_interval_s)
     with devices.explain_out_of_memory(what, impl.device, impl.batch_size), watch:

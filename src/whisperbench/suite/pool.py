@@ -163,7 +163,7 @@ class ModelPool:
                 raise Skip(str(exc)) from exc
             info = model_info(impl, size, path)
             available = devices.available_memory_bytes()
-            meter = impl.memory_meter()  # one per case: it may sample
+            meter = impl.memory_meter()  # started here, finished at the case's end (it may sample)
             memory_baseline = meter.start()
             start = time.perf_counter()
             with devices.explain_out_of_memory(
