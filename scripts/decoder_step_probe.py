@@ -2,12 +2,22 @@
 weights of a Whisper size's shape: ms per step and whether both decode the same tokens.
 
     python3 scripts/decoder_step_probe.py --device cuda --sizes tiny.en:4,tiny.en:24,large-v3:24
+
+Where the time of a step goes: ``--profile`` prints the CUDA kernels of a few steps as written
+(no graph, so that the profiler sees each kernel), ``--sdpa flash,efficient,cudnn,math`` times
+the step (as written, captured) with each attention backend, and ``--encoder`` times the size's
+whole encoder on the same number of windows.
+
+    python3 scripts/decoder_step_probe.py --device cuda --sizes large-v3:24 --steps 48 \
+        --no-compile --profile --sdpa flash,efficient,cudnn,math --encoder
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
+from collections.abc import Iterator
 
 import torch
 from transformers import WhisperConfig, WhisperForConditionalGeneration
@@ -75,11 +85,50 @@ def rules(vocab: int) -> DecodeRules:
     )
 
 
+@contextlib.contextmanager
+def attention_backend(name: str | None) -> Iterator[None]:
+    """Scaled dot-product attention limited to one backend (``None``: torch's own choice)."""
+    if name is None:
+        yield
+        return
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    backends = {
+        "flash": SDPBackend.FLASH_ATTENTION,
+        "efficient": SDPBackend.EFFICIENT_ATTENTION,
+        "cudnn": SDPBackend.CUDNN_ATTENTION,
+        "math": SDPBackend.MATH,
+    }
+    with sdpa_kernel(backends[name]):
+        yield
+
+
 def run(
-    size: str, rows: int, device: str, steps: int, compile_step: bool
+    size: str,
+    rows: int,
+    device: str,
+    steps: int,
+    compile_step: bool,
+    backend: str | None = None,
+    profile: bool = False,
 ) -> tuple[float, torch.Tensor]:
     dtype = torch.float16 if device == "cuda" else torch.float32
     model = build(size, device, dtype)
+    with attention_backend(backend):
+        return _timed(model, size, rows, device, steps, compile_step, backend, profile)
+
+
+def _timed(
+    model: WhisperForConditionalGeneration,
+    size: str,
+    rows: int,
+    device: str,
+    steps: int,
+    compile_step: bool,
+    backend: str | None,
+    profile: bool,
+) -> tuple[float, torch.Tensor]:
+    dtype = model.dtype
     r = rules(model.config.vocab_size)
     decoder = StaticGreedyDecoder(
         model,
@@ -108,11 +157,70 @@ def run(
     print(f"  repeat call: same tokens {(tokens == again).float().mean().item():.1%}")
     per_step = sorted(times)[len(times) // 2] / steps * 1000
     print(
-        f"{size} rows={rows} compile={compile_step}: "
+        f"{size} rows={rows} compile={compile_step} attention={backend or 'default'}: "
         f"first call {first:.1f} s, {per_step:.3f} ms/step",
         flush=True,
     )
+    if profile:
+        print_kernels(model, rows, steps, r, states)
     return per_step, tokens.cpu()
+
+
+def print_kernels(
+    model: WhisperForConditionalGeneration,
+    rows: int,
+    steps: int,
+    r: DecodeRules,
+    states: torch.Tensor,
+) -> None:
+    """The CUDA kernels of a decode as written (no graph), by their total time."""
+    from torch.profiler import ProfilerActivity, profile
+
+    decoder = StaticGreedyDecoder(
+        model,
+        batch=rows,
+        prompt=[50257, r.no_timestamps],
+        max_new_tokens=steps,
+        rules=r,
+        min_new_tokens=steps,
+        use_cuda_graph=False,
+    )
+    decoder.decode(states)
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        decoder.decode(states)
+        torch.cuda.synchronize()
+    table = prof.key_averages().table(
+        sort_by="cuda_time_total", row_limit=25, max_name_column_width=70
+    )
+    print(f"-- kernels of one decode ({steps} steps, as written, no graph):\n{table}", flush=True)
+
+
+def time_encoder(size: str, rows: int, device: str) -> None:
+    """The size's whole encoder (random weights) on ``rows`` windows of 30 s: median of 5."""
+    from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
+    shape = SHAPES[size]
+    config = WhisperConfig(
+        d_model=shape["d_model"],
+        encoder_layers=shape["encoder_layers"],
+        encoder_attention_heads=shape["heads"],
+        encoder_ffn_dim=4 * shape["d_model"],
+        num_mel_bins=128 if size == "large-v3" else 80,
+        attn_implementation="sdpa",
+    )
+    with torch.device(device):
+        encoder = WhisperEncoder(config).to(torch.float16).eval()
+        features = torch.randn(rows, config.num_mel_bins, 3000, dtype=torch.float16)
+    times = []
+    with torch.inference_mode():
+        for _ in range(6):
+            torch.cuda.synchronize()
+            start = time.perf_counter()
+            encoder(features)
+            torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+    print(f"== {size} encoder, {rows} windows: {sorted(times[1:])[2] * 1000:.1f} ms", flush=True)
 
 
 def main() -> None:
@@ -120,9 +228,23 @@ def main() -> None:
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--sizes", default="tiny.en:4")
     parser.add_argument("--steps", type=int, default=96)
+    parser.add_argument("--no-compile", action="store_true", help="time the step as written only")
+    parser.add_argument("--profile", action="store_true", help="print the kernels of a decode")
+    parser.add_argument("--sdpa", default="", help="attention backends to time, comma-separated")
+    parser.add_argument("--encoder", action="store_true", help="time the whole encoder too")
     args = parser.parse_args()
     for item in args.sizes.split(","):
         size, rows = item.split(":")
+        if args.encoder:
+            time_encoder(size, int(rows), args.device)
+        for backend in filter(None, args.sdpa.split(",")):
+            try:
+                run(size, int(rows), args.device, args.steps, False, backend)
+            except RuntimeError as error:  # a backend that does not take these shapes
+                print(f"{size} rows={rows} attention={backend}: {str(error).splitlines()[0]}")
+        if args.no_compile:
+            run(size, int(rows), args.device, args.steps, False, profile=args.profile)
+            continue
         eager, tokens_eager = run(size, int(rows), args.device, args.steps, False)
         fused, tokens_fused = run(size, int(rows), args.device, args.steps, True)
         same = (tokens_eager == tokens_fused).float().mean().item()

@@ -9,6 +9,7 @@
 # of the names below (default: all of them but latency, cost, batch-sweep and batch-sweep-large, which run when named).
 #   OUT=/tmp/gpu-out HF_HUB_CACHE=/tmp/hub WHISPERBENCH_COMMIT=abc1234 bash scripts/gpu_record.sh
 #   RUNS="cost batch-sweep" OUT=... bash scripts/gpu_record.sh
+#   RUNS=batch-sweep-large SWEEP_LARGE=1,4,16,32 SWEEP_IMPLEMENTATIONS=transformers-reference OUT=... bash scripts/gpu_record.sh
 # faster-whisper (the cost run) needs CTranslate2's CUDA 12 cuBLAS: on a CUDA 13 machine the
 # run goes through the library-name shim of README "faster-whisper on CUDA" (cuda12_shim), and
 # commands.txt says so. Wheels the GPU machine lacks: scripts/gpu_wheels.sh.
@@ -17,12 +18,14 @@ OUT=${OUT:?set OUT to a folder for the results}
 RESULTS=$(mktemp -d)
 pack() { tar -C "$RESULTS" -czf "$OUT/gpu-results.tgz.part" . && mv "$OUT/gpu-results.tgz.part" "$OUT/gpu-results.tgz"; }
 RUNS=${RUNS:-"real-long clips long-tiny long-tiny-b24 long-large-v3 engines four-bit corpus-tiny corpus-tiny-b24 corpus-tiny-one-by-one"}
+case " $RUNS " in *" cost "*) RUNS="$RUNS cost-fast cost-slow" ;; esac  # cost: both halves
 CLIPS=/tmp/whisperbench-clips
 CORPUS=/tmp/whisperbench-corpus528
 REAL_LONG=/tmp/whisperbench-real-long
 COST_CLIPS=/tmp/whisperbench-cost-clips  # long-x2 and four of the real long readings, one --audio folder
 SWEEP_TINY=${SWEEP_TINY:-1,2,4,8,16,32,64,128}  # batch sizes of the sweeps (run 9)
 SWEEP_LARGE=${SWEEP_LARGE:-1,2,4,8,16,32,64,128}
+SWEEP_IMPLEMENTATIONS=${SWEEP_IMPLEMENTATIONS:-transformers,transformers-reference}  # engines of both sweeps
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 python3 -c "import importlib.metadata as m; m.distribution('whisperbench')" 2>/dev/null || {
   echo "gpu_record.sh: whisperbench is not installed, so pytest has not its plugin: pip install --no-deps --no-build-isolation -e ." >&2
@@ -116,14 +119,15 @@ wanted latency && ( cuda12_shim
 #    allocate through it), energy per audio hour over the timed rounds and the resource
 #    timeline; the fast engines at 20 rounds, so that their timed rounds last over a second (the
 #    energy counter moves every 0.1 s), the plain recipe and openai-whisper at 2 (seconds a
-#    round). All five in one run within a machine's 10 minutes (about 150 s and 120 s on an H200).
-wanted cost && mkdir -p "$COST_CLIPS" && cp "$CLIPS/long-x2.flac" "$CLIPS/long-x2.txt" \
-  "$COST_CLIPS/" && for flac in $(ls "$REAL_LONG"/*.flac | head -n 4); do
+#    round). Its halves, cost-fast (388 s on an H100) and cost-slow (about 150 s), may also be
+#    named alone: two calls of one lease, each within a call's 10 minutes.
+{ wanted cost-fast || wanted cost-slow; } && mkdir -p "$COST_CLIPS" && cp "$CLIPS/long-x2.flac" \
+  "$CLIPS/long-x2.txt" "$COST_CLIPS/" && for flac in $(ls "$REAL_LONG"/*.flac | head -n 4); do
     cp "$flac" "${flac%.flac}.txt" "$COST_CLIPS/"; done && ( cuda12_shim
-  bench cost benchmarks/test_load.py benchmarks/test_transcribe.py --models tiny.en \
+  bench cost-fast benchmarks/test_load.py benchmarks/test_transcribe.py --models tiny.en \
     --audio "$COST_CLIPS" --rounds 20 \
     --implementations transformers,insanely-fast-whisper,faster-whisper
-  bench cost benchmarks/test_transcribe.py --models tiny.en --audio "$COST_CLIPS" --rounds 2 \
+  bench cost-slow benchmarks/test_transcribe.py --models tiny.en --audio "$COST_CLIPS" --rounds 2 \
     --implementations transformers-reference,openai-whisper )
 # 9. memory and speed against batch size (issue 24): ours and the plain recipe on the 658 s clip
 #    (23 windows: from batch 32 on, a batch holds every window; ours sizes its decoder to the
@@ -131,9 +135,9 @@ wanted cost && mkdir -p "$COST_CLIPS" && cp "$CLIPS/long-x2.flac" "$CLIPS/long-x
 #    cold run, untimed) before 2 timed rounds; the first batch that does not fit ends a sweep;
 #    ours' step as written (--no-compile-step: compiling costs 20-47 s for each new shape)
 bench batch-sweep benchmarks/test_load.py benchmarks/test_batch_sweep.py --models tiny.en \
-  --audio "$CLIPS/long-x2.flac" --implementations transformers,transformers-reference \
+  --audio "$CLIPS/long-x2.flac" --implementations "$SWEEP_IMPLEMENTATIONS" \
   --batch-sweep "$SWEEP_TINY" --rounds 2 --no-compile-step
 bench batch-sweep-large benchmarks/test_load.py benchmarks/test_batch_sweep.py --models large-v3 \
-  --synthetic --audio "$CLIPS/long-x2.flac" --implementations transformers,transformers-reference \
+  --synthetic --audio "$CLIPS/long-x2.flac" --implementations "$SWEEP_IMPLEMENTATIONS" \
   --batch-sweep "$SWEEP_LARGE" --rounds 2 --no-compile-step
 pack
