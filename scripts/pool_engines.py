@@ -1,4 +1,4 @@
-"""Pool each engine's transcribe cases of saved runs into one line per engine and clip group:
+"""Pool each engine's transcribe cases of saved runs into one line per engine, model and clip group:
 RTFx (the audio over the summed medians), WER over all words with its 95% bootstrap interval
 over units (``scoring.evidence``), insertions, repeated 8-grams, energy per audio hour
 (weighted by audio), and NVML's and torch's peak device memory. A group is ``long-x2`` or
@@ -28,15 +28,15 @@ def _largest(values: Sequence[float | None]) -> str:
 
 
 def pooled_rows(cases: Sequence[CaseResult]) -> list[str]:
-    groups: dict[tuple[str, str], list[tuple[TranscribeResult, float]]] = defaultdict(list)
+    groups: dict[tuple[str, str, str], list[tuple[TranscribeResult, float]]] = defaultdict(list)
     for case in cases:
         result = case.result
         swept = isinstance(result, BatchSweepResult)  # a sweep compares an engine with itself
         if isinstance(result, TranscribeResult) and not swept and case.timing.median_s:
-            key = result.implementation, _group(result.clip)
+            key = result.implementation, result.model, _group(result.clip)
             groups[key].append((result, case.timing.median_s))
     rows = []
-    for (engine, group), found in sorted(groups.items()):
+    for (engine, model, group), found in sorted(groups.items()):
         audio = sum(r.audio_s for r, _ in found)
         units = [u for r, _ in found for clip in r.unit_errors.values() for u in clip]
         wer, interval = wer_of(units), wer_interval(units)
@@ -49,11 +49,14 @@ def pooled_rows(cases: Sequence[CaseResult]) -> list[str]:
             if all(e is not None for e, _ in energy)
             else "–"
         )
-        inserted = sum(r.word_errors.insertions for r, _ in found if r.word_errors)
+        scored = [r.word_errors for r, _ in found if r.word_errors]  # none without a reference
+        inserted = str(sum(e.insertions for e in scored)) if scored else "–"
+        counted = [r.repeated_ngrams for r, _ in found if r.repeated_ngrams is not None]
+        repeats = str(sum(counted)) if counted else "–"
         rows.append(
-            f"| {engine} | {group} ({len(found)}, {audio:.0f} s) "
+            f"| {engine} | {model} | {group} ({len(found)}, {audio:.0f} s) "
             f"| {audio / sum(m for _, m in found):.0f} | {shown} | {inserted} "
-            f"| {sum(r.repeated_ngrams or 0 for r, _ in found)} | {joules} "
+            f"| {repeats} | {joules} "
             f"| {_largest([r.nvml_peak_device_mb for r, _ in found])} "
             f"| {_largest([r.peak_device_mb for r, _ in found])} |"
         )
@@ -68,10 +71,10 @@ def main() -> None:
         case for storage in args.storage for run in load_history(storage).runs for case in run.cases
     ]
     print(
-        "| engine | clips | RTFx | WER [95%] | insertions | repeats | J / audio h "
+        "| engine | model | clips | RTFx | WER [95%] | insertions | repeats | J / audio h "
         "| NVML peak MB | torch peak MB |"
     )
-    print("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
     print("\n".join(pooled_rows(cases)))
 
 
