@@ -10,32 +10,40 @@ whole encoder on the same number of windows.
 
     python3 scripts/decoder_step_probe.py --device cuda --sizes large-v3:24 --steps 48 \
         --no-compile --profile --sdpa flash,efficient,cudnn,math --encoder
+
+An A/B of two versions of ``greedy.py`` in one lease: ``--greedy <the other file>``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import torch
 from transformers import WhisperConfig, WhisperForConditionalGeneration
 
-try:
-    from whisperbench.implementations.greedy import DecodeRules, StaticGreedyDecoder
-except ImportError:  # a bare GPU machine: greedy.py needs torch only
-    import importlib.util
-    import sys
-    from pathlib import Path
+GREEDY = Path(__file__).parents[1] / "src/whisperbench/implementations/greedy.py"
 
-    _path = Path(__file__).parents[1] / "src/whisperbench/implementations/greedy.py"
-    _spec = importlib.util.spec_from_file_location("greedy", _path)
-    assert _spec and _spec.loader
-    greedy = importlib.util.module_from_spec(_spec)
-    sys.modules["greedy"] = greedy
-    _spec.loader.exec_module(greedy)
-    DecodeRules, StaticGreedyDecoder = greedy.DecodeRules, greedy.StaticGreedyDecoder
+
+def load_greedy(path: Path) -> ModuleType:
+    """A ``greedy.py`` loaded from its file (it needs torch only): the project's, or another
+    version of it, for an A/B of two versions in one lease (``--greedy``)."""
+    spec = importlib.util.spec_from_file_location(f"greedy_{abs(hash(path))}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+greedy = load_greedy(GREEDY)
 
 SHAPES = {
     "tiny.en": {
@@ -75,9 +83,9 @@ def build(size: str, device: str, dtype: torch.dtype) -> WhisperForConditionalGe
     return model
 
 
-def rules(vocab: int) -> DecodeRules:
+def rules(vocab: int) -> Any:
     eos = 50256
-    return DecodeRules(
+    return greedy.DecodeRules(
         eos=eos,
         no_timestamps=vocab - 1502,
         suppress_tokens=(1, 2),
@@ -130,7 +138,7 @@ def _timed(
 ) -> tuple[float, torch.Tensor]:
     dtype = model.dtype
     r = rules(model.config.vocab_size)
-    decoder = StaticGreedyDecoder(
+    decoder = greedy.StaticGreedyDecoder(
         model,
         batch=rows,
         prompt=[50257, r.no_timestamps],
@@ -170,13 +178,13 @@ def print_kernels(
     model: WhisperForConditionalGeneration,
     rows: int,
     steps: int,
-    r: DecodeRules,
+    r: Any,
     states: torch.Tensor,
 ) -> None:
     """The CUDA kernels of a decode as written (no graph), by their total time."""
     from torch.profiler import ProfilerActivity, profile
 
-    decoder = StaticGreedyDecoder(
+    decoder = greedy.StaticGreedyDecoder(
         model,
         batch=rows,
         prompt=[50257, r.no_timestamps],
@@ -196,8 +204,9 @@ def print_kernels(
     print(f"-- kernels of one decode ({steps} steps, as written, no graph):\n{table}", flush=True)
 
 
-def time_encoder(size: str, rows: int, device: str) -> None:
-    """The size's whole encoder (random weights) on ``rows`` windows of 30 s: median of 5."""
+def time_encoder(size: str, rows: int, device: str, compiled: bool) -> None:
+    """The size's whole encoder (random weights) on ``rows`` windows of 30 s: median of 5 after
+    a warm-up call; ``compiled``: through ``torch.compile`` (its first call compiles)."""
     from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
     shape = SHAPES[size]
@@ -212,15 +221,20 @@ def time_encoder(size: str, rows: int, device: str) -> None:
     with torch.device(device):
         encoder = WhisperEncoder(config).to(torch.float16).eval()
         features = torch.randn(rows, config.num_mel_bins, 3000, dtype=torch.float16)
+    call = torch.compile(encoder, fullgraph=True, dynamic=False) if compiled else encoder
     times = []
     with torch.inference_mode():
         for _ in range(6):
             torch.cuda.synchronize()
             start = time.perf_counter()
-            encoder(features)
+            call(features)
             torch.cuda.synchronize()
             times.append(time.perf_counter() - start)
-    print(f"== {size} encoder, {rows} windows: {sorted(times[1:])[2] * 1000:.1f} ms", flush=True)
+    print(
+        f"== {size} encoder{' compiled' if compiled else ''}, {rows} windows: first call "
+        f"{times[0]:.1f} s, {sorted(times[1:])[2] * 1000:.1f} ms",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -232,11 +246,19 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="print the kernels of a decode")
     parser.add_argument("--sdpa", default="", help="attention backends to time, comma-separated")
     parser.add_argument("--encoder", action="store_true", help="time the whole encoder too")
+    parser.add_argument("--encoder-compiled", action="store_true", help="and through torch.compile")
+    parser.add_argument("--greedy", type=Path, help="another version of greedy.py to time")
     args = parser.parse_args()
+    if args.greedy is not None:
+        global greedy
+        greedy = load_greedy(args.greedy)
+        print(f"# greedy.py from {args.greedy}", flush=True)
     for item in args.sizes.split(","):
         size, rows = item.split(":")
         if args.encoder:
-            time_encoder(size, int(rows), args.device)
+            time_encoder(size, int(rows), args.device, compiled=False)
+        if args.encoder_compiled:
+            time_encoder(size, int(rows), args.device, compiled=True)
         for backend in filter(None, args.sdpa.split(",")):
             try:
                 run(size, int(rows), args.device, args.steps, False, backend)

@@ -18,6 +18,7 @@ from whisperbench.implementations.greedy import (
     SlotWrite,
     StaticGreedyDecoder,
     can_compile_step,
+    fused_qkv,
     prompt_ids,
 )
 from whisperbench.implementations.transformers_pipeline import INT8_SCOPE, max_new_tokens_for
@@ -193,3 +194,23 @@ def test_multilingual_base_detects_english_once_and_transcribes(offline_hub_cach
         "static greedy",
     )
     impl.cleanup()
+
+
+def test_the_fused_self_attention_projections_are_the_three_and_quantized_ones_stay_apart(
+    model: Any,
+) -> None:
+    """One product of the fused weight gives the query, key and value of tiny.en's own
+    projections (the key has no bias); int8 layers keep their modules (None)."""
+    attn = model.model.decoder.layers[0].self_attn
+    assert attn.k_proj.bias is None
+    fused = fused_qkv(attn)
+    assert fused is not None
+    h = torch.randn(3, 1, model.config.d_model)
+    with torch.inference_mode():
+        q, k, v = torch.nn.functional.linear(h, *fused).chunk(3, dim=-1)
+        for got, projection in ((q, attn.q_proj), (k, attn.k_proj), (v, attn.v_proj)):
+            torch.testing.assert_close(got, projection(h), rtol=1e-5, atol=1e-5)
+    quantized = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+        torch.nn.ModuleList([attn]), {torch.nn.Linear}, dtype=torch.qint8
+    )
+    assert fused_qkv(quantized[0]) is None
