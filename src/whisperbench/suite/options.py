@@ -185,7 +185,7 @@ def add_options(parser: pytest.Parser) -> None:
         "--no-compile-step",
         action="store_true",
         default=False,
-        help="capture ours' decoding step as written, not fused by torch.compile first",
+        help="ours on CUDA: run the decoding step and the encoder as written, not compiled",
     )
     group.addoption(
         "--vad", action="store_true", default=False, help="voice-activity filtering where supported"
