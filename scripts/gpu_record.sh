@@ -26,6 +26,7 @@ COST_CLIPS=/tmp/whisperbench-cost-clips  # long-x2 and four of the real long rea
 SWEEP_TINY=${SWEEP_TINY:-1,2,4,8,16,32,64,128}  # batch sizes of the sweeps (run 9)
 SWEEP_LARGE=${SWEEP_LARGE:-1,2,4,8,16,32,64,128}
 SWEEP_IMPLEMENTATIONS=${SWEEP_IMPLEMENTATIONS:-transformers,transformers-reference}  # engines of both sweeps
+# LARGE_IMPLEMENTATIONS: the engines of long-large-v3 (default ours and the plain recipe)
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 python3 -c "import importlib.metadata as m; m.distribution('whisperbench')" 2>/dev/null || {
   echo "gpu_record.sh: whisperbench is not installed, so pytest has not its plugin: pip install --no-deps --no-build-isolation -e ." >&2
@@ -87,7 +88,7 @@ bench long-tiny-b24 benchmarks/test_transcribe.py --models tiny.en --audio "$CLI
 # 3. long-form, synthetic large-v3 (random weights, 96 tokens per window): speed only; it reads
 #    tiny.en's tokenizer, so tiny.en must be in the cache here too
 bench long-large-v3 benchmarks/test_transcribe.py --models large-v3 --synthetic \
-  --audio "$CLIPS/long-x2.flac" --implementations transformers,transformers-reference
+  --audio "$CLIPS/long-x2.flac" --implementations "${LARGE_IMPLEMENTATIONS:-transformers,transformers-reference}"
 # 4. the other engines that run on CUDA from the same tiny.en weights: the seed's recipe
 #    (insanely-fast-whisper, 4-bit where bitsandbytes is installed) and openai-whisper (converted
 #    from the transformers snapshot); ours and the plain recipe beside them
