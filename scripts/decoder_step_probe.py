@@ -126,6 +126,21 @@ def run(
         return _timed(model, size, rows, device, steps, compile_step, backend, profile)
 
 
+def make_decoder(
+    model: WhisperForConditionalGeneration, rows: int, steps: int, r: Any, **options: bool
+) -> Any:
+    """A static greedy decoder of ``rows`` windows that decodes exactly ``steps`` tokens."""
+    return greedy.StaticGreedyDecoder(
+        model,
+        batch=rows,
+        prompt=[50257, r.no_timestamps],
+        max_new_tokens=steps,
+        rules=r,
+        min_new_tokens=steps,
+        **options,
+    )
+
+
 def _timed(
     model: WhisperForConditionalGeneration,
     size: str,
@@ -138,15 +153,7 @@ def _timed(
 ) -> tuple[float, torch.Tensor]:
     dtype = model.dtype
     r = rules(model.config.vocab_size)
-    decoder = greedy.StaticGreedyDecoder(
-        model,
-        batch=rows,
-        prompt=[50257, r.no_timestamps],
-        max_new_tokens=steps,
-        rules=r,
-        min_new_tokens=steps,
-        compile_step=compile_step,
-    )
+    decoder = make_decoder(model, rows, steps, r, compile_step=compile_step)
     states = torch.randn(rows, 1500, model.config.d_model, device=device, dtype=dtype)
     start = time.perf_counter()
     tokens = decoder.decode(states)  # warm-up: compile, capture
@@ -184,15 +191,7 @@ def print_kernels(
     """The CUDA kernels of a decode as written (no graph), by their total time."""
     from torch.profiler import ProfilerActivity, profile
 
-    decoder = greedy.StaticGreedyDecoder(
-        model,
-        batch=rows,
-        prompt=[50257, r.no_timestamps],
-        max_new_tokens=steps,
-        rules=r,
-        min_new_tokens=steps,
-        use_cuda_graph=False,
-    )
+    decoder = make_decoder(model, rows, steps, r, use_cuda_graph=False)
     decoder.decode(states)
     torch.cuda.synchronize()
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
