@@ -193,6 +193,7 @@ def test_multilingual_base_detects_english_once_and_transcribes(offline_hub_cach
         "en",
         "static greedy",
     )
+    assert impl.encode.enabled is False  # the encoder compiles only where the step does: CUDA
     impl.cleanup()
 
 
