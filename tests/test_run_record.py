@@ -30,6 +30,7 @@ def test_a_session_cut_short_says_what_never_ran() -> None:
         {},
         stopped="stopped early (stopping after 1 failures)",
         rejected_inputs=["bad.wav: the file is empty"],
+        untimed={LONG: {"kind": "batch_sweep", "out_of_memory": "MemoryError: no room"}},
     )
     assert not record.complete
     assert record.failed == (SHORT,) and record.not_run == (LONG,)
@@ -50,5 +51,7 @@ def test_what_is_not_a_record_reads_as_none_and_odd_fields_as_empty() -> None:
     assert RunRecord.from_json(["complete"]) is None
     odd = RunRecord.from_json({"complete": False, "expected": "abc", "skipped": [1]})
     assert odd is not None
-    assert odd.expected == () and odd.skipped == {} and not odd.complete
+    assert odd.expected == () and odd.skipped == {} and not odd.complete and odd.untimed == {}
+    untimed = RunRecord.from_json({"untimed": {"a": {"kind": "x"}, "b": "not a record"}})
+    assert untimed is not None and untimed.untimed == {"a": {"kind": "x"}}
     assert odd.stopped == "incomplete"

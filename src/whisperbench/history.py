@@ -214,6 +214,17 @@ class Run:
     def case(self, key: CaseKey) -> CaseResult | None:
         return next((case for case in self.cases if case.key == key), None)
 
+    def untimed_results(self) -> list[Result]:
+        """The records of the cases that ran but timed nothing (a batch sweep's size that
+        did not fit: ``RunRecord.untimed``), those that can be read."""
+        found: list[Result] = []
+        for extra_info in self.record.untimed.values() if self.record else ():
+            try:
+                found.append(from_extra_info(extra_info))
+            except (HistoryError, KeyError, TypeError, ValueError, AttributeError):
+                continue
+        return found
+
 
 @dataclass(frozen=True)
 class Skipped:

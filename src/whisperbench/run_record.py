@@ -36,6 +36,10 @@ class RunRecord:
     """Why the session ended before its last case (None: it ran them all)."""
     rejected_inputs: tuple[str, ...] = ()
     """Input files left out when the cases were collected, a line each naming it and why."""
+    untimed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Case -> the record (``extra_info``) of a case that ran but timed nothing: a batch
+    sweep's size that did not fit. pytest-benchmark saves only timed cases, so the run keeps
+    these here, for the report's sweep table."""
 
     @property
     def complete(self) -> bool:
@@ -68,6 +72,7 @@ class RunRecord:
             "failed": list(self.failed),
             "not_run": list(self.not_run),
             "rejected_inputs": list(self.rejected_inputs),
+            "untimed": dict(self.untimed),
         }
 
     @classmethod
@@ -89,6 +94,13 @@ class RunRecord:
             if data.get("stopped") is None and data.get("complete", True)
             else str(data.get("stopped") or "incomplete"),
             rejected_inputs=_names(data.get("rejected_inputs")),
+            untimed={
+                str(name): dict(record)
+                for name, record in untimed.items()
+                if isinstance(record, Mapping)
+            }
+            if isinstance(untimed := data.get("untimed"), Mapping)
+            else {},
         )
 
 
@@ -103,6 +115,7 @@ def run_record(
     skip_reasons: Mapping[str, str],
     stopped: str | None,
     rejected_inputs: Iterable[str] = (),
+    untimed: Mapping[str, dict[str, Any]] | None = None,
 ) -> RunRecord:
     """The record of a session: ``outcomes`` maps each case that finished to ``passed``,
     ``failed`` or ``skipped``; a collected case without one never finished."""
@@ -117,4 +130,5 @@ def run_record(
         not_run=tuple(name for name in expected if name not in outcomes),
         stopped=stopped,
         rejected_inputs=tuple(rejected_inputs),
+        untimed=dict(untimed or {}),
     )

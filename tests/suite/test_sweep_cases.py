@@ -241,14 +241,23 @@ def test_a_session_sweeps_up_to_the_first_batch_that_does_not_fit_and_reports_it
         assert record.rtfx is not None and record.wer is not None
     assert saved["test_transcribe[fake-tiny.en-short]"].params.batch_size == 1
 
+    assert "test_batch_sweep[fake-tiny.en-short-batch4]" not in saved  # nothing timed
+    (ended,) = run.untimed_results()  # kept in the run's record instead
+    assert isinstance(ended, BatchSweepResult) and ended.sweep_batch == 4
+    assert ended.out_of_memory == "MemoryError: fake engine: batch 4 does not fit (memory for 2)"
+
     (chosen,) = select(history).machines
     rows = sweep_rows(chosen.latest)
     assert [row[:4] for row in rows] == [
         ["fake", "tiny.en", "short", "1"],
         ["fake", "tiny.en", "short", "2"],
+        ["fake", "tiny.en", "short", "4"],
     ]
+    assert rows[-1][4] == f"out of memory ({ended.out_of_memory})"
+    assert rows[-1][-1] == run.run_id
     image = sweep_plot(chosen.latest)
     assert image is not None and len(image) > 1000  # a base64 PNG with something drawn
     summary = markdown_summary(history)
     assert "### Batch sweep" in summary
+    assert "out of memory (MemoryError: fake engine: batch 4 does not fit" in summary
     assert "(load only)" not in summary  # the sweep's rows are not the summary's

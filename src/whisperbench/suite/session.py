@@ -20,7 +20,8 @@ from whisperbench.implementations import (
     engine_packages,
 )
 from whisperbench.models import get_model
-from whisperbench.results.records import Measured
+from whisperbench.results import to_extra_info
+from whisperbench.results.records import BatchSweepResult, Measured
 from whisperbench.suite import compare_guard, session_guard, xdist_shards
 from whisperbench.suite.batch_sweep import SweepCase, SweepLedger, sweep_cases
 from whisperbench.suite.cases import (
@@ -219,8 +220,11 @@ class BenchSession:
         )
 
     def record(self, name: str, measured: Measured) -> None:
-        """Keeps a case's measured record for the summary table at the end of the session."""
+        """Keeps a case's measured record for the summary table at the end of the session;
+        a case that timed nothing (a sweep's size that did not fit) for the saved run too."""
         self.results.append((name, measured))
+        if measured.timing is None and isinstance(measured.result, BatchSweepResult):
+            session_guard.note_untimed(self.config, name, to_extra_info(measured.result))
 
     # --- the saved run and the summary ----------------------------------------------------
 

@@ -65,6 +65,14 @@ def install(config: pytest.Config, suite: SuiteConfig) -> None:
         config.pluginmanager.register(SessionGuard(config, suite), GUARD_NAME)
 
 
+def note_untimed(config: pytest.Config, name: str, extra_info: dict[str, Any]) -> None:
+    """Keep the record of case ``name``, which ran but timed nothing (a batch sweep's size
+    that did not fit), for the saved run's record: pytest-benchmark saves timed cases only."""
+    guard = config.pluginmanager.get_plugin(GUARD_NAME)
+    if isinstance(guard, SessionGuard):
+        guard.untimed[name] = extra_info
+
+
 def _check_where_results_go(config: pytest.Config) -> None:
     """The storage (and ``--benchmark-json``'s file) can take the results: a usage error in
     one line before anything runs, where they cannot."""
@@ -128,6 +136,8 @@ class SessionGuard:
         self.interrupted: str | None = None
         self.lock: SaveLock | None = None
         self.saved: RunRecord | None = None
+        self.untimed: dict[str, dict[str, Any]] = {}
+        """Cases that ran but timed nothing, with their records (``note_untimed``)."""
         """The record written into the saved run (None: nothing saved)."""
         self.nothing_measured = False
         self.signals = SignalGuard()
@@ -155,7 +165,13 @@ class SessionGuard:
     def record(self, measured: list[str]) -> RunRecord:
         rejected = self.suite.rejected_inputs if self.suite else ()
         return run_record(
-            self.expected, measured, self.outcomes, self.skip_reasons, self.stopped(), rejected
+            self.expected,
+            measured,
+            self.outcomes,
+            self.skip_reasons,
+            self.stopped(),
+            rejected,
+            untimed=self.untimed,
         )
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
