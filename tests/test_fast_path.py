@@ -13,6 +13,7 @@ from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
 from whisperbench.audio import fixture_clip_path, load_clip
 from whisperbench.implementations import ImplementationOptions, create
+from whisperbench.implementations.compiled import CompiledOrAsWritten
 from whisperbench.implementations.greedy import (
     DecodeRules,
     SlotWrite,
@@ -127,6 +128,24 @@ def test_compiled_step_decodes_the_same_tokens(model: Any, medium_features: torc
     assert compiled.compiled is not None
     assert [_text(row, eos) for row in fused] == [_text(row, eos) for row in written]
     assert all(len(_text(row, eos)) == 40 for row in fused)
+
+
+@pytest.mark.heavy
+def test_the_compiled_encoder_gives_the_encoders_states(
+    model: Any, medium_features: torch.Tensor
+) -> None:
+    """The encoder as ours compiles it where it compiles the step (``CompiledOrAsWritten``
+    around the real tiny.en encoder) traces whole and gives the states of the encoder as
+    written; compiled here by inductor for the CPU."""
+    encoder = model.model.encoder
+    compiled = CompiledOrAsWritten(
+        lambda features: encoder(features).last_hidden_state, enabled=True
+    )
+    with torch.inference_mode():
+        written = encoder(medium_features).last_hidden_state
+        states = compiled(medium_features)
+    assert compiled.error is None and compiled.enabled
+    torch.testing.assert_close(states, written, rtol=1e-4, atol=1e-4)
 
 
 def test_a_step_that_cannot_compile_runs_as_written_and_says_why(
