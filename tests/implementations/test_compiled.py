@@ -3,6 +3,7 @@ cannot compile a function whole."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from whisperbench.implementations.compiled import CompiledOrAsWritten
@@ -29,3 +30,17 @@ def test_a_function_dynamo_cannot_take_whole_runs_as_written_with_the_reason() -
     assert torch.equal(call(torch.ones(2)), torch.full((2,), 2.0))
     assert call.error is not None and not call.enabled
     assert torch.equal(call(-torch.ones(2)), torch.full((2,), -2.0))  # as written from then on
+
+
+def _out_of_memory(x: torch.Tensor) -> torch.Tensor:
+    raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+
+def test_an_allocation_that_fails_is_raised_and_compiling_stays_on() -> None:
+    """Out of memory is the input's size, not the compiler: it propagates (a batch sweep ends
+    there) and the next, smaller input is still compiled."""
+    call = CompiledOrAsWritten(_doubled, enabled=True)
+    call.compiled = _out_of_memory  # what the compiled code raises when the batch does not fit
+    with pytest.raises(torch.OutOfMemoryError):
+        call(torch.ones(2))
+    assert call.enabled and call.error is None

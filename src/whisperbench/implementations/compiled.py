@@ -14,7 +14,8 @@ class CompiledOrAsWritten:
     shape, up to dynamo's recompile limit, past which a shape runs as written) when
     ``enabled``; its first call compiles. If compiling fails (no C compiler for Triton's
     launcher, say), that call and every later one run as written, and ``error`` says why.
-    Only for functions without side effects: a failed first call is simply made again."""
+    An allocation that fails is raised as it is, not taken for a compiler failure. Only for
+    functions without side effects: a failed call is simply made again."""
 
     def __init__(self, function: TensorFunction, enabled: bool) -> None:
         self.function = function
@@ -30,6 +31,8 @@ class CompiledOrAsWritten:
             self.compiled = torch.compile(self.function, fullgraph=True, dynamic=False)
         try:
             return self.compiled(x)
+        except (torch.OutOfMemoryError, MemoryError):
+            raise  # the input does not fit: not a compiler failure (a batch sweep's end)
         except Exception as error:  # any compiler failure: as written from now on
             self.error = f"{type(error).__name__}: {str(error).splitlines()[0]}"
             self.enabled = False
