@@ -4,6 +4,7 @@ option and a multilingual model."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from whisperbench.implementations.greedy import (
     can_compile_step,
     fused_qkv,
     prompt_ids,
+    share_qkv_storage,
 )
 from whisperbench.implementations.transformers_pipeline import INT8_SCOPE, max_new_tokens_for
 from whisperbench.implementations.windows import log_mel, quiet_windows, window_batch
@@ -118,12 +120,15 @@ def test_each_row_stops_at_its_own_limit(model: Any, medium_features: torch.Tens
 def test_compiled_step_decodes_the_same_tokens(model: Any, medium_features: torch.Tensor) -> None:
     """The step fused by ``torch.compile`` (what runs on CUDA before the graph is captured)
     traces whole, with no graph break (``fullgraph``), and decodes the tokens of the step as
-    written; compiled here by inductor for the CPU, on 40 tokens of each window."""
+    written; compiled here by inductor for the CPU, on 40 tokens of each window, over the
+    weights laid out as ours lays them out (the fused q/k/v weight aliases the model's)."""
     eos = model.generation_config.eos_token_id
+    laid_out = copy.deepcopy(model)
+    share_qkv_storage(laid_out)
     with torch.inference_mode():
         encoded = model.model.encoder(medium_features).last_hidden_state
         written = _decoder(model, len(medium_features)).decode(encoded, [40, 40]).tolist()
-        compiled = _decoder(model, len(medium_features), compile_step=True)
+        compiled = _decoder(laid_out, len(medium_features), compile_step=True)
         fused = compiled.decode(encoded, [40, 40]).tolist()
     assert compiled.compiled is not None
     assert [_text(row, eos) for row in fused] == [_text(row, eos) for row in written]
@@ -234,3 +239,32 @@ def test_the_fused_self_attention_projections_are_the_three_and_quantized_ones_s
         torch.nn.ModuleList([attn]), {torch.nn.Linear}, dtype=torch.qint8
     )
     assert fused_qkv(quantized[0]) is None
+
+
+def test_ours_lays_the_projections_out_as_the_block_the_step_reads(
+    offline_hub_cache: Path, model: Any
+) -> None:
+    """After ours' load each decoder layer's query, key and value weights are views of one
+    block, the very weight the step's fused product reads (no copy beside the model's), with
+    the values of the weights on disk; a second look finds them laid out already."""
+    impl = create("transformers", ImplementationOptions(device="cpu"))
+    load_model(impl, "tiny.en", cache_dir=offline_hub_cache)
+    loaded = impl.pipe.model  # type: ignore[attr-defined]
+    for ours, theirs in zip(loaded.model.decoder.layers, model.model.decoder.layers, strict=True):
+        attn = ours.self_attn
+        fused = fused_qkv(attn)
+        assert fused is not None
+        weight, bias = fused
+        assert weight.data_ptr() == attn.q_proj.weight.data_ptr()
+        for part, name in zip(weight.chunk(3), ("q_proj", "k_proj", "v_proj"), strict=True):
+            assert part.data_ptr() == getattr(attn, name).weight.data_ptr()
+            assert torch.equal(part, getattr(theirs.self_attn, name).weight)
+        assert torch.equal(bias.chunk(3)[2], theirs.self_attn.v_proj.bias)
+    share_qkv_storage(loaded)  # already laid out: nothing moves
+    assert fused_qkv(loaded.model.decoder.layers[0].self_attn)[0].data_ptr() == (  # type: ignore[index]
+        loaded.model.decoder.layers[0].self_attn.q_proj.weight.data_ptr()
+    )
+    clip = load_clip(fixture_clip_path("short"))
+    assert clip.reference is not None
+    assert wer(clip.reference, impl.transcribe(clip.samples).text) <= 0.25
+    impl.cleanup()

@@ -105,18 +105,66 @@ def prompt_ids(config: Any, language: str | None, task: str | None) -> list[int]
     return ids
 
 
+def _plain_projections(attn: Any) -> tuple[Any, Any, Any] | None:
+    """A self-attention's query, key and value projections, where all three are plain
+    ``nn.Linear`` (None for 4-bit or int8 weights: those run as the model's own modules)."""
+    projections = (attn.q_proj, attn.k_proj, attn.v_proj)
+    if any(type(p) is not torch.nn.Linear for p in projections):
+        return None
+    return projections
+
+
+def share_qkv_storage(model: Any) -> None:
+    """Lay each decoder layer's self-attention query, key and value weights out as one
+    ``[3 d_model, d_model]`` block, the three parameters views of it, so that the step's fused
+    product (``fused_qkv``) reads them where they are instead of a copy beside them (315 MB
+    on large-v3 in fp16). The values, and so the model's own forward, are unchanged."""
+    with torch.no_grad():
+        for layer in model.model.decoder.layers:
+            projections = _plain_projections(layer.self_attn)
+            if projections is None or _shared_block(projections) is not None:
+                continue
+            block = torch.cat([p.weight for p in projections])
+            rows = projections[0].out_features
+            for i, projection in enumerate(projections):
+                projection.weight = torch.nn.Parameter(
+                    block[i * rows : (i + 1) * rows],
+                    requires_grad=projection.weight.requires_grad,
+                )
+
+
+def _shared_block(projections: tuple[Any, Any, Any]) -> torch.Tensor | None:
+    """The ``[3 d_model, d_model]`` block the three weights are consecutive views of
+    (``share_qkv_storage``), or None where they lie apart."""
+    weights: list[torch.Tensor] = [p.weight.detach() for p in projections]
+    first = weights[0]
+    rows, cols = first.shape
+    storage = first.untyped_storage().data_ptr()
+    for i, weight in enumerate(weights):
+        if not (
+            weight.is_contiguous()
+            and weight.shape == first.shape
+            and weight.untyped_storage().data_ptr() == storage
+            and weight.storage_offset() == first.storage_offset() + i * rows * cols
+        ):
+            return None
+    return first.as_strided((3 * rows, cols), (cols, 1), first.storage_offset())
+
+
 def fused_qkv(attn: Any) -> tuple[torch.Tensor, torch.Tensor] | None:
     """A self-attention's query, key and value projections as one weight and one bias (the
     key has none: zeros), so that a step reads the three in one matrix product instead of
     three small ones (on a large GPU each is mostly launch latency: large-v3 at 24 windows
     spent 5.1 us in each 1280 x 1280 product, on an H100). None where a projection is not a
     plain ``nn.Linear`` (4-bit or int8 weights): those run as the model's own modules. The
-    fused weight is a copy beside the model's (3 d_model^2 values a layer: 315 MB for
-    large-v3 in fp16, 3.5 MB for tiny.en)."""
-    projections = (attn.q_proj, attn.k_proj, attn.v_proj)
-    if any(type(p) is not torch.nn.Linear for p in projections):
+    weight is the block the model's own weights are views of where ``share_qkv_storage`` laid
+    them out so (ours does at load), else a copy (3 d_model^2 values a layer)."""
+    projections = _plain_projections(attn)
+    if projections is None:
         return None
-    weight = torch.cat([p.weight.detach() for p in projections])
+    weight = _shared_block(projections)
+    if weight is None:
+        weight = torch.cat([p.weight.detach() for p in projections])
     bias = torch.cat(
         [
             p.bias.detach() if p.bias is not None else p.weight.new_zeros(p.out_features)

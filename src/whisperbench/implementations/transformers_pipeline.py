@@ -44,6 +44,7 @@ from whisperbench.implementations.greedy import (
     can_compile_step,
     make_room_for_shapes,
     prompt_ids,
+    share_qkv_storage,
 )
 from whisperbench.implementations.reported import decoded_language
 from whisperbench.implementations.synthetic import TOKENIZER_DONOR, synthetic_model
@@ -527,6 +528,7 @@ class TransformersPipeline(TransformersReference):
         self.swept_shapes = set()
         self.macos_version = apple.macos_version()
         self.pipe = self._build_pipeline(info, snapshot)
+        share_qkv_storage(self.pipe.model)  # the step's fused q/k/v weight is the model's own
         encoder = self.pipe.model.model.encoder
         self.encode = CompiledOrAsWritten(
             lambda features: encoder(features).last_hidden_state, enabled=self.compiles_step
