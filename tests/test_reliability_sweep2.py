@@ -404,9 +404,16 @@ def test_bad_4_signals_raise_once_then_wait_and_leave_an_ignored_one_alone() -> 
     """Real signals to this process: the first SIGTERM interrupts, a second one (or any once
     the session saves) is only noted; SIGHUP ignored by ``nohup`` stays ignored; the handlers
     in place before come back."""
-    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)
+    before = (
+        signal.getsignal(signal.SIGTERM),
+        signal.getsignal(signal.SIGHUP),
+        signal.getsignal(signal.SIGINT),
+    )
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Python's own Ctrl-C handler, as at a terminal: a process started in the background by a
+    # shell without job control (`cmd &` in a script) inherits SIGINT ignored, left alone
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     guard = SignalGuard()
     try:
         guard.install()
@@ -419,11 +426,13 @@ def test_bad_4_signals_raise_once_then_wait_and_leave_an_ignored_one_alone() -> 
         guard.defer()
         signal.raise_signal(signal.SIGINT)  # Ctrl-C while saving: noted too
         assert guard.deferred == ["SIGTERM", "SIGINT"]
+        guard.restore()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         guard.restore()
         signal.signal(signal.SIGTERM, before[0])
         signal.signal(signal.SIGHUP, before[1])
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        signal.signal(signal.SIGINT, before[2])
 
 
 # --- bad 5: CLI errors are one line ---------------------------------------------------------
