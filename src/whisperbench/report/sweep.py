@@ -19,11 +19,11 @@ def sweep_cases(latest: Latest) -> list[tuple[str, CaseResult]]:
         for run, case in latest
         if case.key.kind == BATCH_SWEEP and isinstance(case.result, BatchSweepResult)
     ]
-    return sorted(found, key=lambda item: _order(item[1]))
+    return sorted(found, key=lambda item: _order(item[1].result))
 
 
-def _order(case: CaseResult) -> tuple[str, tuple[int, str], str, int]:
-    result = case.result
+def _order(result: object) -> tuple[str, tuple[int, str], str, int]:
+    """Engine, model (in the model map's order), clip, batch size."""
     assert isinstance(result, BatchSweepResult)
     return result.implementation, model_order(result.model), result.clip, result.sweep_batch
 
@@ -85,12 +85,11 @@ def sweep_rows(latest: Latest) -> list[list[str]]:
         result = case.result
         assert isinstance(result, BatchSweepResult)
         figures = [cell(m, case) for m in sweep_metrics()]
-        rows.append((_order(case), _row(result, figures, case.params.device, run)))
+        rows.append((_order(result), _row(result, figures, case.params.device, run)))
     for run, result in sweep_ends(latest):
         figures = [f"out of memory ({result.out_of_memory})"]
         figures += [formatting.MISSING] * (len(sweep_metrics()) - 1)
-        order = (result.implementation, model_order(result.model), result.clip, result.sweep_batch)
-        rows.append((order, _row(result, figures, result.params.device, run)))
+        rows.append((_order(result), _row(result, figures, result.params.device, run)))
     return [row for _, row in sorted(rows, key=lambda item: item[0])]
 
 
