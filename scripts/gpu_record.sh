@@ -120,7 +120,7 @@ wanted latency && ( cuda12_shim
 #    allocate through it), energy per audio hour over the timed rounds and the resource
 #    timeline; the fast engines at 20 rounds, so that their timed rounds last over a second (the
 #    energy counter moves every 0.1 s), the plain recipe and openai-whisper at 2 (seconds a
-#    round). Its halves, cost-fast (388 s on an H100) and cost-slow (about 150 s), may also be
+#    round). Its halves, cost-fast (178 s on an H100) and cost-slow (78 s), may also be
 #    named alone: two calls of one lease, each within a call's 10 minutes.
 { wanted cost-fast || wanted cost-slow; } && mkdir -p "$COST_CLIPS" && cp "$CLIPS/long-x2.flac" \
   "$CLIPS/long-x2.txt" "$COST_CLIPS/" && for flac in $(ls "$REAL_LONG"/*.flac | head -n 4); do
