@@ -54,11 +54,14 @@ one, directly or through another fixture, loads a real model and belongs to the 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test that needs real weights is marked ``slow``, wherever it is written, and so is
-    every ``heavy`` one, so that ``pytest -m "not slow"`` keeps only the fast tier."""
+    every ``heavy`` one, so that ``pytest -m "not slow"`` keeps only the fast tier. The tests
+    marked ``first`` move to the front, in their order (pytest-xdist hands out test files in
+    the order collected when ``--no-loadscope-reorder`` is given)."""
     for item in items:
         heavy = item.get_closest_marker("heavy") is not None
         if heavy or REAL_WEIGHTS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: item.get_closest_marker("first") is None)
 
 
 XDIST_VARIABLES = ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID")
@@ -79,6 +82,15 @@ def _one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def session_folder(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A folder every xdist worker of this test session sees (pytest-xdist's way to make a
+    session fixture once: the parent of the workers' own base folders), or this session's base
+    folder without xdist. Whatever is made there once is made under a ``FileLock``."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
 
 
 @pytest.fixture(scope="session")

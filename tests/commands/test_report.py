@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture(scope="module")
-def runs(offline_hub_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> SuiteRuns:
-    return suite_runs(offline_hub_cache, tmp_path_factory)
+def runs(offline_hub_cache: Path, session_folder: Path) -> SuiteRuns:
+    return suite_runs(offline_hub_cache, session_folder)
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
-"""Real saved runs of the benchmark suite, made once per test session and shared by
-``test_report.py``, ``test_regressions.py`` and ``test_suite.py`` (which also starts runs of
-its own through ``run_benchmarks``).
+"""Real saved runs of the benchmark suite, made once per test session (by the first xdist
+worker that needs them, read back by the others) and shared by ``test_report.py``,
+``test_check_regressions.py`` and ``test_suite.py`` (which also starts runs of its own through
+``run_benchmarks``).
 
 Three runs of ``pytest benchmarks/`` (tiny.en, CPU, the short clip, one torch thread, one
 round timed in CPU time) into one pytest-benchmark storage: two of the same code, then one made
@@ -10,6 +11,7 @@ Tests copy the files they need into storages of their own.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from whisperbench.history import Run, load_run
 
@@ -135,39 +138,58 @@ def transcribe_median(path: Path) -> float:
     return max(case.median_s for case in run.cases if case.key.kind == "transcribe")
 
 
-_STORAGE: dict[Path, Path] = {}
-_BASELINE: dict[Path, Path] = {}
-_MADE: dict[Path, SuiteRuns] = {}
+RECORD = "suite-runs.json"
+"""The runs made so far in a shared folder: {"baseline": path, "same": ..., "worse": ...,
+"slowdown_s": ...}."""
 
 
-def _storage(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if cache_dir not in _STORAGE:
-        _STORAGE[cache_dir] = tmp_path_factory.mktemp("suite-runs")
-    return _STORAGE[cache_dir]
+def _made(shared: Path) -> dict[str, str]:
+    record = shared / RECORD
+    made: dict[str, str] = json.loads(record.read_text(encoding="utf-8")) if record.exists() else {}
+    return made
 
 
-def baseline_run(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The first of the three runs (of the code as it is), made on first use in this session."""
-    if cache_dir not in _BASELINE:
-        _BASELINE[cache_dir] = run_suite(_storage(cache_dir, tmp_path_factory), cache_dir)
-    return _BASELINE[cache_dir]
+def _keep(shared: Path, made: dict[str, str]) -> None:
+    (shared / RECORD).write_text(json.dumps(made), encoding="utf-8")
 
 
-def suite_runs(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> SuiteRuns:
-    """The three runs, made on first use in this session."""
-    if cache_dir not in _MADE:
-        storage = _storage(cache_dir, tmp_path_factory)
-        baseline = baseline_run(cache_dir, tmp_path_factory)
-        same = run_suite(storage, cache_dir)
-        slowdown_s = round(max(transcribe_median(baseline), transcribe_median(same)) + 0.3, 2)
-        worse = run_suite(
-            storage,
-            cache_dir,
-            WHISPERBENCH_TEST_SLOWDOWN_S=str(slowdown_s),
-            WHISPERBENCH_TEST_DROP_WORDS="1",
-        )
-        _MADE[cache_dir] = SuiteRuns(baseline, same, worse, slowdown_s)
-    return _MADE[cache_dir]
+def _baseline(shared: Path, cache_dir: Path) -> Path:
+    """The baseline run, made here unless ``shared`` records it (call under the lock)."""
+    made = _made(shared)
+    if "baseline" not in made:
+        storage = shared / "suite-runs"
+        storage.mkdir(exist_ok=True)
+        made["baseline"] = str(run_suite(storage, cache_dir))
+        _keep(shared, made)
+    return Path(made["baseline"])
+
+
+def baseline_run(cache_dir: Path, shared: Path) -> Path:
+    """The first of the three runs (of the code as it is), made on first use in this test
+    session by whichever xdist worker needs it first; ``shared`` is a folder every worker of
+    the session sees (``session_folder``), and a lock there makes the others wait for it."""
+    with FileLock(shared / "suite-runs.lock"):
+        return _baseline(shared, cache_dir)
+
+
+def suite_runs(cache_dir: Path, shared: Path) -> SuiteRuns:
+    """The three runs, made once in this test session, as ``baseline_run``."""
+    with FileLock(shared / "suite-runs.lock"):
+        baseline = _baseline(shared, cache_dir)
+        made = _made(shared)
+        if "worse" not in made:
+            storage = baseline.parent.parent
+            same = run_suite(storage, cache_dir)
+            slowdown_s = round(max(transcribe_median(baseline), transcribe_median(same)) + 0.3, 2)
+            worse = run_suite(
+                storage,
+                cache_dir,
+                WHISPERBENCH_TEST_SLOWDOWN_S=str(slowdown_s),
+                WHISPERBENCH_TEST_DROP_WORDS="1",
+            )
+            made.update(same=str(same), worse=str(worse), slowdown_s=str(slowdown_s))
+            _keep(shared, made)
+    return SuiteRuns(baseline, Path(made["same"]), Path(made["worse"]), float(made["slowdown_s"]))
 
 
 def truncate(path: Path) -> Path:

@@ -102,9 +102,9 @@ def output(done: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def baseline(offline_hub_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run of the code as it is (shared with test_report and test_regressions)."""
-    return baseline_run(offline_hub_cache, tmp_path_factory)
+def baseline(offline_hub_cache: Path, session_folder: Path) -> Path:
+    """A run of the code as it is (shared with test_report and test_check_regressions)."""
+    return baseline_run(offline_hub_cache, session_folder)
 
 
 @pytest.fixture(scope="module")
