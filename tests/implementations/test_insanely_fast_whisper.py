@@ -169,7 +169,7 @@ def test_4bit_is_requested_and_reported_as_it_ran(seed_tiny: WhisperImplementati
     assert seed_tiny.bits_and_bytes_options(seed_tiny.load_dtype()) == SEED_4BIT  # type: ignore[attr-defined]
 
 
-@pytest.mark.slow
+@pytest.mark.heavy  # base in float16 on the CPU, 30 s: nightly (tiny.en's settings run in CI)
 def test_multilingual_base_transcribes_with_the_seeds_task(
     offline_hub_cache: Path, short_clip: AudioClip
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import threading
 import time
 
@@ -15,12 +16,17 @@ from whisperbench.resources.timeline import Timeline, compact
 def test_the_sampler_collects_host_rss_with_real_times_and_stops_cleanly() -> None:
     sampler = ResourceSampler(0.02, {"rss_mb": host_rss_mb()}).start()
     time.sleep(0.06)  # samples before the workload
-    # 64 MiB in one piece, over glibc's largest mmap threshold (32 MiB): fresh pages, touched
-    # while it samples, whatever the process has freed before (a worker's heap can hold more)
-    held = np.ones(64 * 1024 * 1024, dtype=np.uint8)
-    time.sleep(0.2)
-    samples = sampler.stop()
-    assert held.sum() == held.size
+    # 64 MiB of fresh pages straight from the kernel (an anonymous map), touched while it
+    # samples: malloc may serve even a large array from what the worker freed before (an
+    # xdist worker that ran other tests first measured no growth from np.ones of 64 MiB)
+    with mmap.mmap(-1, 64 * 1024 * 1024) as held:
+        pages = np.frombuffer(held, dtype=np.uint8)
+        pages.fill(1)
+        time.sleep(0.2)
+        samples = sampler.stop()
+        touched = int(pages.sum())
+        del pages  # the map closes only once no array views it
+    assert touched == 64 * 1024 * 1024
     assert not any(t.name == "whisperbench-sampler" for t in threading.enumerate())
     assert len(samples.times) >= 5
     assert samples.times == sorted(samples.times) and samples.times[-1] >= 0.25
