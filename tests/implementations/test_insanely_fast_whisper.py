@@ -187,7 +187,8 @@ def test_multilingual_base_transcribes_with_the_seeds_task(
         impl.cleanup()
 
 
-@pytest.mark.slow
+# a suite session in float16 on the CPU, 30 s: nightly (the engine's own tests run in CI)
+@pytest.mark.heavy
 def test_the_suite_saves_the_seeds_parameters(offline_hub_cache: Path, tmp_path: Path) -> None:
     """``pytest benchmarks/ --implementations insanely-fast-whisper --clips short --rounds 1
     --device cpu``: both cases pass, and the saved run holds the seed's settings."""

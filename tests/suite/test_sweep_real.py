@@ -20,6 +20,8 @@ pytestmark = pytest.mark.slow
 ENGINES = ("transformers", "transformers-reference")
 
 
+# 21-24 s of real tiny.en: nightly (the sweep's plumbing runs in CI on the fake engine)
+@pytest.mark.heavy
 def test_a_real_sweep_saves_a_record_per_batch_size(
     offline_hub_cache: Path, tmp_path: Path
 ) -> None:
