@@ -85,12 +85,14 @@ def _one_torch_thread() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def session_folder(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+def session_folder(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Path:
     """A folder every xdist worker of this test session sees (pytest-xdist's way to make a
     session fixture once: the parent of the workers' own base folders), or this session's base
     folder without xdist. Whatever is made there once is made under a ``FileLock``."""
     base = tmp_path_factory.getbasetemp()
-    return base if worker_id == "master" else base.parent
+    return base.parent if hasattr(request.config, "workerinput") else base
 
 
 @pytest.fixture(scope="session")

@@ -107,7 +107,7 @@ class ErrorsByCase(dict[tuple[str, str], WordErrors]):
         clips = [_clip(each) for each in names]
         if len(clips) == 1:
             texts = [self.engines[engine].transcribe(clips[0].samples).text]
-        else:  # the readings together, as a corpus: the same texts (tests/test_batching.py)
+        else:  # the clips together, as a corpus: the same texts (tests/test_batching.py)
             texts = [
                 r.text for r in self.engines[engine].transcribe_batch([c.samples for c in clips])
             ]
