@@ -78,3 +78,22 @@ def test_the_model_option_has_both_spellings(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert "--models=MODELS, --model=MODELS" in done.stdout
+
+
+HEAVY_LIBRARIES = ("torch", "transformers", "scipy.stats", "matplotlib")
+"""Imported where a function needs them (torch and scipy.stats cost about 2 s and 1 s)."""
+
+
+@pytest.mark.parametrize("command", ["download", "check-models", "import-model", "compare"])
+def test_a_command_that_touches_no_device_imports_no_heavy_library(command: str) -> None:
+    loaded = loaded_after(command, "--help")
+    assert not set(HEAVY_LIBRARIES) & loaded, sorted(set(HEAVY_LIBRARIES) & loaded)
+
+
+def test_the_pytest_plugin_imports_no_heavy_library() -> None:
+    """Every pytest in an environment with whisperbench installed loads the plugin (its
+    ``pytest11`` entry point), whatever it tests: its import stays light."""
+    code = "import json, sys, whisperbench.suite.plugin; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(done.stdout))
+    assert not set(HEAVY_LIBRARIES) & loaded, sorted(set(HEAVY_LIBRARIES) & loaded)

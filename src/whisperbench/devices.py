@@ -14,26 +14,31 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import psutil
-import torch
 
 from whisperbench import mps
 from whisperbench.apple import performance_cores, read_apple_facts
 from whisperbench.errors import DeviceOutOfMemoryError, DeviceUnavailableError
 
+if TYPE_CHECKING:
+    import torch
+# torch itself is imported where a function needs it: the commands that never touch a device
+# (report, compare, publish, download, --help) do without its 2 s import
+
 DeviceName = Literal["cuda", "mps", "cpu"]
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 
-_DTYPES: dict[str, torch.dtype] = {
-    "float32": torch.float32,
-    "fp32": torch.float32,
-    "float16": torch.float16,
-    "fp16": torch.float16,
-    "bfloat16": torch.bfloat16,
-    "bf16": torch.bfloat16,
+_DTYPES: dict[str, str] = {
+    "float32": "float32",
+    "fp32": "float32",
+    "float16": "float16",
+    "fp16": "float16",
+    "bfloat16": "bfloat16",
+    "bf16": "bfloat16",
 }
+"""The names --dtype takes, each with its torch dtype's name."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,8 @@ class DevicePresence:
 
     @classmethod
     def detect(cls) -> DevicePresence:
+        import torch
+
         mps_backend = getattr(torch.backends, "mps", None)
         mps_ready = bool(mps_backend is not None and mps_backend.is_available())
         return cls(
@@ -72,12 +79,16 @@ def resolve_device(requested: str = "auto", presence: DevicePresence | None = No
             return "cuda"
         return "mps" if presence.mps and not presence.mps_problem else "cpu"
     if requested == "cuda" and not presence.cuda:
+        import torch
+
         raise DeviceUnavailableError(
             "device 'cuda' was asked for but torch sees no CUDA GPU here "
             f"(torch {torch.__version__}, built for CUDA {torch.version.cuda}); "
             "use --device auto or cpu, or install a CUDA build of torch"
         )
     if requested == "mps" and not presence.mps:
+        import torch
+
         raise DeviceUnavailableError(
             "device 'mps' was asked for but PyTorch MPS is not available here (it needs "
             "Apple Silicon and macOS 13 or newer, 14 or newer for torch releases since late "
@@ -90,6 +101,8 @@ def resolve_device(requested: str = "auto", presence: DevicePresence | None = No
 
 def default_dtype(device: str) -> torch.dtype:
     """fp16 on cuda and mps, fp32 on cpu."""
+    import torch
+
     return torch.float16 if device in ("cuda", "mps") else torch.float32
 
 
@@ -97,12 +110,15 @@ def resolve_dtype(device: str, requested: str | None = None) -> torch.dtype:
     """The dtype to load with: the override when given, else the device default."""
     if requested is None or requested == "auto":
         return default_dtype(device)
+    import torch
+
     try:
-        return _DTYPES[requested.lower()]
+        dtype: torch.dtype = getattr(torch, _DTYPES[requested.lower()])
     except KeyError:
         raise ValueError(
             f"unknown dtype {requested!r}; choose one of auto, {', '.join(sorted(_DTYPES))}"
         ) from None
+    return dtype
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -114,6 +130,8 @@ def initialize(device: str) -> None:
     On MPS, also cap the allocator at the recommended working set (``mps.watermark``), unless
     ``PYTORCH_MPS_HIGH_WATERMARK_RATIO`` chose otherwise: an over-commit then fails with an
     out-of-memory error instead of swapping."""
+    import torch
+
     if device in ("cuda", "mps"):
         torch.zeros(1, device=device)
         synchronize(device)
@@ -124,12 +142,18 @@ def initialize(device: str) -> None:
 def set_mps_watermark(mark: mps.Watermark) -> None:
     """Cap the MPS allocator at ``mark`` where whisperbench chose it (the user's
     ``PYTORCH_MPS_HIGH_WATERMARK_RATIO`` stays as torch read it)."""
+    import torch
+
     if mark.set_by_whisperbench:
         torch.mps.set_per_process_memory_fraction(mark.ratio)
 
 
 def synchronize(device: str) -> None:
     """Wait for queued GPU work, so that a clock read afterwards covers it."""
+    if device not in ("cuda", "mps"):
+        return
+    import torch
+
     if device == "cuda":
         torch.cuda.synchronize()
     elif device == "mps":
@@ -165,6 +189,8 @@ def available_memory_bytes() -> int:
 
 def memory_info(device: str) -> MemoryInfo:
     """Free and total memory usable by ``device`` (unified memory on Apple Silicon)."""
+    import torch
+
     if device == "cuda":
         free, total = torch.cuda.mem_get_info()
         return MemoryInfo(int(free), int(total))
@@ -188,6 +214,8 @@ _OUT_OF_MEMORY_MARKS = ("out of memory", "can't allocate memory", "not enough me
 def explain_out_of_memory(what: str, device: str, batch_size: int | None) -> Iterator[None]:
     """Turn an allocation failure into an error that names the work, the device, the batch
     size and the fix; the device's cached blocks are released so that later work can run."""
+    import torch
+
     try:
         yield
     except (torch.OutOfMemoryError, RuntimeError) as exc:
@@ -232,6 +260,8 @@ class DeviceMemory:
 
 
 def _allocated_bytes(device: str) -> int:
+    import torch
+
     if device == "cuda":
         return int(torch.cuda.memory_allocated())
     return int(torch.mps.current_allocated_memory())
@@ -240,6 +270,8 @@ def _allocated_bytes(device: str) -> int:
 def start_device_memory(device: str) -> int | None:
     """At a case's start: reset the peak where torch keeps one, and return the bytes
     allocated now (the baseline); None on the CPU."""
+    import torch
+
     if device not in DEVICE_MEMORY_MEASURES:
         return None
     if device == "cuda":
@@ -249,6 +281,8 @@ def start_device_memory(device: str) -> int | None:
 
 def end_device_memory(device: str, baseline_bytes: int | None) -> DeviceMemory | None:
     """At a case's end: the figure ``DEVICE_MEMORY_MEASURES`` names for the device."""
+    import torch
+
     if baseline_bytes is None or device not in DEVICE_MEMORY_MEASURES:
         return None
     if device == "cuda":
@@ -294,6 +328,8 @@ class UnmeasuredDeviceMemory:
 
 
 def empty_cache(device: str) -> None:
+    import torch
+
     if device == "cuda":
         torch.cuda.empty_cache()
     elif device == "mps":
@@ -338,6 +374,8 @@ declarations (``implementations.engine_packages``)."""
 def machine_facts(engine_packages: Sequence[str] = ()) -> dict[str, Any]:
     """What a reader of a saved run needs to know about where it ran, with the versions of
     ``CORE_PACKAGES`` and of ``engine_packages`` (None for one not installed)."""
+    import torch
+
     presence = DevicePresence.detect()
     apple_facts = read_apple_facts()
     facts: dict[str, Any] = {

@@ -3,11 +3,12 @@ for speed-only runs of models whose weights are not on the machine (no WER)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from whisperbench.models import get_model
+
+if TYPE_CHECKING:
+    import torch
 
 SYNTHETIC_SUFFIX = "-synthetic"
 DEFAULT_SYNTHETIC_TOKENS = 96
@@ -47,6 +48,7 @@ def synthetic_config(size: str) -> Any:
 
 def synthetic_model(size: str, dtype: torch.dtype, device: str, donor_snapshot: str) -> Any:
     """A randomly initialised Whisper of ``size``'s architecture, built on ``device``."""
+    import torch
     from transformers import GenerationConfig, WhisperForConditionalGeneration
 
     torch.manual_seed(0)

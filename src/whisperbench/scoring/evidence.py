@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy import stats
 
 CONFIDENCE = 0.95
 RESAMPLES = 4000
@@ -183,6 +182,8 @@ def _bootstrap(
 ) -> Any:
     """scipy's bootstrap with the fixed seed; BCa falls back to the percentile interval where
     it is undefined (a statistic that barely varies)."""
+    from scipy import stats  # here: scipy.stats takes about 1 s to import, which every command paid
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = stats.bootstrap(
@@ -245,6 +246,8 @@ def _paired_p(differences: np.ndarray) -> tuple[float, str]:
         return 1.0, MAPSSWE if len(differences) >= MAPSSWE_MIN_UNITS else SIGN_FLIP
     if len(differences) >= MAPSSWE_MIN_UNITS:
         return mapsswe_p(differences), MAPSSWE
+    from scipy import stats
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = stats.permutation_test(
@@ -268,6 +271,8 @@ def mapsswe_p(differences: np.ndarray) -> float:
     if spread == 0.0:
         return 1.0 if mean == 0.0 else 0.0
     w = mean / (spread / math.sqrt(n))
+    from scipy import stats
+
     return float(2 * stats.norm.sf(abs(w)))
 
 
@@ -368,6 +373,8 @@ def _between_sessions(point: float, history: list[float], relative: bool) -> Dif
     not widen it); None below ``MIN_HISTORY`` runs, or when the history shows no spread."""
     if len(history) < MIN_HISTORY:
         return None
+    from scipy import stats
+
     values = np.log(history) if relative else np.asarray(history)
     scale = float(stats.median_abs_deviation(values, scale="normal"))
     spread = scale * math.sqrt(1 + 1 / len(history))
