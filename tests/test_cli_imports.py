@@ -92,7 +92,8 @@ def test_a_command_that_touches_no_device_imports_no_heavy_library(command: str)
 
 def test_the_pytest_plugin_imports_no_heavy_library() -> None:
     """Every pytest in an environment with whisperbench installed loads the plugin (its
-    ``pytest11`` entry point), whatever it tests: its import stays light."""
+    ``pytest11`` entry point), whatever it tests: its import stays light. (A session still
+    imports torch when it configures the suite: ``--device auto`` asks torch what is here.)"""
     code = "import json, sys, whisperbench.suite.plugin; print(json.dumps(sorted(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(done.stdout))

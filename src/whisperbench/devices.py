@@ -25,7 +25,7 @@ from whisperbench.errors import DeviceOutOfMemoryError, DeviceUnavailableError
 if TYPE_CHECKING:
     import torch
 # torch itself is imported where a function needs it: the commands that never touch a device
-# (report, compare, publish, download, --help) do without its 2 s import
+# (report, compare, publish, download, --help, import-model) do without its 2 s import
 
 DeviceName = Literal["cuda", "mps", "cpu"]
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
