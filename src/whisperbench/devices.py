@@ -130,9 +130,9 @@ def initialize(device: str) -> None:
     On MPS, also cap the allocator at the recommended working set (``mps.watermark``), unless
     ``PYTORCH_MPS_HIGH_WATERMARK_RATIO`` chose otherwise: an over-commit then fails with an
     out-of-memory error instead of swapping."""
-    import torch
-
     if device in ("cuda", "mps"):
+        import torch
+
         torch.zeros(1, device=device)
         synchronize(device)
     if device == "mps":
@@ -270,10 +270,10 @@ def _allocated_bytes(device: str) -> int:
 def start_device_memory(device: str) -> int | None:
     """At a case's start: reset the peak where torch keeps one, and return the bytes
     allocated now (the baseline); None on the CPU."""
-    import torch
-
     if device not in DEVICE_MEMORY_MEASURES:
         return None
+    import torch
+
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     return _allocated_bytes(device)
@@ -281,10 +281,10 @@ def start_device_memory(device: str) -> int | None:
 
 def end_device_memory(device: str, baseline_bytes: int | None) -> DeviceMemory | None:
     """At a case's end: the figure ``DEVICE_MEMORY_MEASURES`` names for the device."""
-    import torch
-
     if baseline_bytes is None or device not in DEVICE_MEMORY_MEASURES:
         return None
+    import torch
+
     if device == "cuda":
         figure = int(torch.cuda.max_memory_allocated())
     else:
@@ -328,6 +328,8 @@ class UnmeasuredDeviceMemory:
 
 
 def empty_cache(device: str) -> None:
+    if device not in ("cuda", "mps"):
+        return
     import torch
 
     if device == "cuda":
